@@ -1,0 +1,53 @@
+# Cat Feeder. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint fmt migrations-check bench lock ci clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The virtualenv is rebuilt only when a requirements file changes.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed ## Create .venv and install the pinned dependencies
+
+run: install ## Migrate, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
+	$(BIN)/python manage.py migrate --no-input
+	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations-check: install ## Fail if a model change has no migration
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: install ## Run every benchmark in bench/ (each prints its figures)
+	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
+
+lock: install ## Re-pin requirements*.txt from requirements*.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --annotation-style line -o requirements.txt requirements.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --annotation-style line -o requirements-dev.txt requirements-dev.in
+
+ci: ## What CI runs: tests on both paths, lint, types, migrations
+	bash .ci/run
+
+clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
+	rm -rf $(VENV) var

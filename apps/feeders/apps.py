@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class FeedersConfig(AppConfig):
+    name = "apps.feeders"
+    label = "feeders"
+    verbose_name = "Feeders"

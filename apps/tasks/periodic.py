@@ -1,0 +1,31 @@
+"""Every periodic job of the project, declared in one place.
+
+`manage.py setup_periodic_tasks` writes them to django-celery-beat's tables;
+beat (DatabaseScheduler) runs them. Operators switch them on and off in the
+admin, and a deploy keeps those switches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str
+    every: int  # seconds
+    description: str
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return [
+        PeriodicJob(
+            name="beat heartbeat",
+            task="apps.tasks.tasks.beat_heartbeat_task",
+            every=settings.BEAT_HEARTBEAT_INTERVAL,
+            description="Proves beat and a worker run; the status page reads its last tick.",
+        ),
+    ]

@@ -1,0 +1,26 @@
+"""Test settings: base.py plus only what tests need.
+
+Each test run gets a directory of its own for the SQLite test database, the
+embedded Redis socket, media and mail, so runs on one machine never collide.
+The processes a test starts (server, worker, serve) inherit the variables and
+so share it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_run_dir = os.environ.get("CATFEEDER_TEST_DIR") or tempfile.mkdtemp(prefix="catfeeder-test-")
+os.environ["CATFEEDER_TEST_DIR"] = _run_dir
+os.environ["CATFEEDER_VAR_DIR"] = _run_dir
+
+from catfeeder.settings.base import *  # noqa: E402, F403
+from catfeeder.settings.base import DATABASES, VAR_DIR  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default, so that server and worker processes
+    # started by tests see the same database as the test itself.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only

@@ -1,0 +1,135 @@
+"""Real processes for tests and benchmarks: an ASGI server, a Celery worker.
+
+Each runs as a subprocess with the test settings, the test database (passed
+as DATABASE_URL) and the same Redis, and writes its output to a log file that
+is shown when it fails to start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(settings_dict: dict[str, Any] | None = None) -> str:
+    """The URL of a Django database, by default the one tests use now."""
+    db = settings_dict or connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = db.get("HOST") or "localhost"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db['NAME']}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": database_url()}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.test")
+    env.update(extra)
+    return env
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout}s")
+        time.sleep(interval)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback URL built here
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Process:
+    """A subprocess whose output goes to a log file, stopped with SIGTERM."""
+
+    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+        with open(self.log, "wb") as out:
+            self.popen = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=BASE_DIR
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def check_alive(self) -> bool:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.output()}")
+        return True
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+
+class AsgiServer(Process):
+    """The real ASGI application under uvicorn, as production serves it."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(self.port)]
+        super().__init__("asgi", [*argv, "--lifespan", "off", "--log-level", "warning"], env=env, log_dir=log_dir)
+        try:
+            wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"the ASGI server did not answer:\n{self.output()}") from None
+
+
+class CeleryWorker(Process):
+    """A real Celery worker on the test broker, ready once it answers a ping."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+        from catfeeder.celery import app
+
+        self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+        argv = [sys.executable, "-m", "celery", "-A", "catfeeder", "worker", "--hostname", self.hostname]
+        argv += ["--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        super().__init__("worker", argv, env=env, log_dir=log_dir)
+
+        def answers() -> bool:
+            self.check_alive()
+            return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+
+        try:
+            wait_until(answers, timeout=60, what="worker ping")
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"the Celery worker did not answer:\n{self.output()}") from None

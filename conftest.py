@@ -1,0 +1,70 @@
+"""Project-wide fixtures: Redis, a live ASGI server, a Celery worker.
+
+Redis is the embedded server (started once per session in this run's own
+directory) unless REDIS_URL points at a real one. Server and worker run as
+real subprocesses on the test database, so tests that use them need committed
+data: they request `transactional_db` through the fixtures below.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from catfeeder.embedded_redis import EmbeddedRedis
+from catfeeder.testing import AsgiServer, CeleryWorker, process_env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_url() -> Iterator[str]:
+    if not settings.EMBEDDED_REDIS:
+        yield settings.REDIS_URL
+        return
+    server = EmbeddedRedis(settings.VAR_DIR)
+    server.start()
+    try:
+        yield settings.REDIS_URL
+    finally:
+        server.stop()
+        # The run's directory is ours alone (see settings/test.py): remove it.
+        var_dir = Path(settings.VAR_DIR)
+        if var_dir.parent == Path(tempfile.gettempdir()) and var_dir.name.startswith("catfeeder-test-"):
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def process_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("process-logs")
+
+
+@pytest.fixture(scope="session")
+def _asgi_server(django_db_setup: None, django_db_blocker: object, process_logs: Path) -> Iterator[AsgiServer]:
+    server = AsgiServer(env=process_env(), log_dir=process_logs)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_server(_asgi_server: AsgiServer, transactional_db: None) -> AsgiServer:
+    """The real ASGI app under uvicorn in a subprocess, on a free port."""
+    _asgi_server.check_alive()
+    return _asgi_server
+
+
+@pytest.fixture(scope="session")
+def _celery_worker(django_db_setup: None, process_logs: Path) -> Iterator[CeleryWorker]:
+    worker = CeleryWorker(env=process_env(), log_dir=process_logs)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_celery_worker: CeleryWorker, transactional_db: None) -> CeleryWorker:
+    """A real Celery worker process on the same broker and database."""
+    _celery_worker.check_alive()
+    return _celery_worker

@@ -1,0 +1,52 @@
+"""Production mode (DJANGO_DEBUG=false) refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from catfeeder.testing import BASE_DIR, process_env
+
+GOOD_KEY = "k3y-" + "x7Qp9Lm2Zt" * 6
+
+
+def manage_check(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = process_env(DJANGO_SETTINGS_MODULE="catfeeder.settings.base", DJANGO_DEBUG="false", **env)
+    argv = [sys.executable, "manage.py", "check"]
+    return subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=60, check=False)
+
+
+def test_production_without_a_secret_key_fails_naming_it() -> None:
+    done = manage_check(DJANGO_SECRET_KEY="", DJANGO_ALLOWED_HOSTS="feeders.example.com")
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_production_names_every_missing_setting_at_once() -> None:
+    done = manage_check(DJANGO_SECRET_KEY="", DJANGO_ALLOWED_HOSTS="")
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr
+    assert "DJANGO_ALLOWED_HOSTS is not set" in done.stderr
+
+
+def test_production_refuses_the_development_key() -> None:
+    key = "django-insecure-development-only-key-do-not-use-in-production"
+    done = manage_check(DJANGO_SECRET_KEY=key, DJANGO_ALLOWED_HOSTS="feeders.example.com")
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY is not a real secret" in done.stderr
+
+
+def test_production_starts_with_its_secrets() -> None:
+    done = manage_check(DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="feeders.example.com")
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_asgi_app_refuses_to_load_without_a_secret_key_too() -> None:
+    environment = process_env(
+        DJANGO_SETTINGS_MODULE="catfeeder.settings.base", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=""
+    )
+    argv = [sys.executable, "-c", "import catfeeder.asgi"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr
