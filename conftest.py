@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
+from apps.accounts.models import User
+from apps.accounts.tests.factories import PASSWORD, UserFactory
 from catfeeder.embedded_redis import EmbeddedRedis
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env
 
@@ -68,3 +71,30 @@ def celery_worker(_celery_worker: CeleryWorker, transactional_db: None) -> Celer
     """A real Celery worker process on the same broker and database."""
     _celery_worker.check_alive()
     return _celery_worker
+
+
+# -- The cast: alice and bob own things; charlie owns nothing of theirs. ------
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(email="alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(email="bob@example.com", name="Bob")
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(email="charlie@example.com", name="Charlie")
+
+
+def app_token(client: Client, user: User) -> str:
+    """Log in as an app does (allauth headless) and return its session token."""
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["meta"]["session_token"])

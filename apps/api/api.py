@@ -1,0 +1,105 @@
+"""The NinjaAPI instance: every REST router mounts here, under /api/.
+
+Every failure answers RFC 9457 problem+json (see problems.py): validation
+errors with per-field `errors[]`, 404 without saying whether the object
+exists for someone else, and 500 with only a correlation id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+
+from apps.api.auth import owner_auth
+from apps.api.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_response
+
+logger = logging.getLogger(__name__)
+
+
+class CatFeederAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """Document error responses with the media type they really have."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if int(status) >= 400 and "application/json" in response.get("content", {}):
+                        response["content"] = {PROBLEM_CONTENT_TYPE: response["content"]["application/json"]}
+        return schema
+
+    def set_default_exception_handlers(self) -> None:
+        # Most specific first is not needed: ninja walks each exception's MRO.
+        for exc_class, handler in EXCEPTION_HANDLERS:
+            self.add_exception_handler(exc_class, handler)
+
+
+def on_problem(request: HttpRequest, exc: Problem) -> HttpResponse:
+    return problem_response(exc.status, exc.detail, kind=exc.kind, errors=exc.errors, headers=exc.headers)
+
+
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = field_errors(exc.errors)
+    return problem_response(422, "The request has invalid fields.", kind="validation", errors=errors)
+
+
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    detail = "Log in, or send an app token in the X-Session-Token header."
+    return problem_response(401, detail, kind="unauthenticated", headers={"WWW-Authenticate": "X-Session-Token"})
+
+
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    headers = {"Retry-After": str(exc.wait)} if isinstance(exc, Throttled) and exc.wait else None
+    return problem_response(exc.status_code, str(exc), headers=headers)
+
+
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem_response(404, "Not found.", kind="not-found")
+
+
+def on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem_response(403, str(exc) or "You may not do this.", kind="forbidden")
+
+
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    correlation_id = getattr(request, "correlation_id", None) or uuid.uuid4().hex
+    logger.exception("unhandled error in %s %s [%s]", request.method, request.path, correlation_id)
+    detail = "Something went wrong on our side; quote the correlation id when you report it."
+    return problem_response(500, detail, kind="internal", correlation_id=correlation_id)
+
+
+EXCEPTION_HANDLERS: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]] = [
+    (Problem, on_problem),
+    (ValidationError, on_validation_error),
+    (AuthenticationError, on_authentication_error),
+    (HttpError, on_http_error),
+    (Http404, on_not_found),
+    (PermissionDenied, on_permission_denied),
+    (Exception, on_unexpected),
+]
+
+
+def build_api() -> CatFeederAPI:
+    api = CatFeederAPI(
+        title="Cat Feeder API",
+        version=settings.CATFEEDER_VERSION,
+        description="Feeders, collar tags, pets, allowances and meal schedules. "
+        "Errors are RFC 9457 problem+json. Authenticate with the browser session "
+        "(CSRF token on writes) or an app token from /_allauth/app/v1/ in X-Session-Token.",
+        auth=owner_auth,
+        urls_namespace="api",
+    )
+    from apps.accounts.api import router as accounts_router
+
+    api.add_router("/me", accounts_router, tags=["me"])
+    return api
+
+
+api = build_api()
