@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field, field_validator
+
+from apps.api.types import TimeZone, optional
 
 
 class MeOut(Schema):
@@ -16,12 +16,5 @@ class MeOut(Schema):
 
 
 class MeUpdateIn(Schema):
-    name: str | None = Field(default=None, max_length=150)
-    time_zone: str | None = Field(default=None, description="IANA time zone, e.g. Europe/Paris")
-
-    @field_validator("time_zone")
-    @classmethod
-    def known_time_zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in zoneinfo.available_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
+    name: str = optional(max_length=150)
+    time_zone: TimeZone = optional(description="IANA time zone, e.g. Europe/Paris")

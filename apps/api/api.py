@@ -7,6 +7,7 @@ exists for someone else, and 500 with only a correlation id.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -17,11 +18,26 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 
 from apps.api.auth import owner_auth
 from apps.api.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_response
 
 logger = logging.getLogger(__name__)
+
+
+class BodyNotAnObject(ValueError):
+    pass
+
+
+class ObjectBodyParser(Parser):
+    """JSON bodies must be objects: ninja would take `[]` or `5` as an empty update."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject(f"The body must be a JSON object, not {type(data).__name__}.")
+        return data
 
 
 class CatFeederAPI(NinjaAPI):
@@ -57,7 +73,13 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     headers = {"Retry-After": str(exc.wait)} if isinstance(exc, Throttled) and exc.wait else None
-    return problem_response(exc.status_code, str(exc), headers=headers)
+    detail = str(exc)
+    # ninja reports any body it cannot parse as one message; say which problem it is.
+    if isinstance(exc.__cause__, BodyNotAnObject):
+        detail = str(exc.__cause__)
+    elif isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
+        detail = f"The body is not valid JSON ({exc.__cause__})."
+    return problem_response(exc.status_code, detail, headers=headers)
 
 
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -95,10 +117,17 @@ def build_api() -> CatFeederAPI:
         "(CSRF token on writes) or an app token from /_allauth/app/v1/ in X-Session-Token.",
         auth=owner_auth,
         urls_namespace="api",
+        parser=ObjectBodyParser(),
     )
     from apps.accounts.api import router as accounts_router
+    from apps.feeders import api as feeders_api
 
     api.add_router("/me", accounts_router, tags=["me"])
+    api.add_router("/feeders", feeders_api.feeders)
+    api.add_router("/beacons", feeders_api.beacons)
+    api.add_router("/pets", feeders_api.pets)
+    api.add_router("/schedules", feeders_api.schedules)
+    api.add_router("/commands", feeders_api.commands)
     return api
 
 

@@ -19,6 +19,13 @@ from apps.accounts.models import User
 
 
 class AppTokenAuth(XSessionTokenAuth):
+    # ninja documents a scheme from the class's own `openapi_*` attributes;
+    # allauth's gives only the type, which is not a valid security scheme.
+    openapi_type = "apiKey"
+    openapi_in = "header"
+    openapi_name = "X-Session-Token"
+    openapi_description = "App token from POST /_allauth/app/v1/auth/login (meta.session_token)."
+
     def __call__(self, request: HttpRequest) -> Any:
         user = super().__call__(request)
         if user is not None:
