@@ -16,9 +16,17 @@ from django.conf import settings  # noqa: E402
 
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 
+django_http = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+
+# --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
+from apps.api.messages.http import MessagePath  # noqa: E402
+
+http = MessagePath(django_http)  # type: ignore[arg-type]
+# --- end issue 5 ------------------------------------------------------------------------
+
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
+        "http": http,
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from apps.feeders.models.devices import Beacon, Feeder
 from apps.feeders.models.feeding import CommandStatus, FeedCommand, FeedEvent, FeedSource, MealSchedule
+from apps.feeders.models.pairing import DeviceToken, PairingCode
 from apps.feeders.models.pets import Pet, Visit
 
 __all__ = [
     "Beacon",
     "CommandStatus",
+    "DeviceToken",
     "FeedCommand",
     "FeedEvent",
     "FeedSource",
     "Feeder",
     "MealSchedule",
+    "PairingCode",
     "Pet",
     "Visit",
 ]

@@ -1,0 +1,55 @@
+"""Credentials to callers, for both message transports (blocking: call from a thread).
+
+- an owner: the allauth app token (`X-Session-Token`), checked as apps/api/auth.py does;
+- a device: its own token (`Authorization: Bearer cfd_…`), never a user session;
+- nobody: no credentials at all. A credential that is present but wrong is a
+  401, never a quiet fall-back to anonymous.
+"""
+
+from __future__ import annotations
+
+from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
+
+from apps.accounts.models import User
+from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, MessageError
+
+BEARER = "bearer "
+
+
+def owner_caller(token: str) -> Caller | None:
+    found = authenticate_by_x_session_token(token) if token else None
+    user = found[0] if found else None
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    return Caller(CallerKind.OWNER, user=user)
+
+
+def device_caller(token: str) -> Caller | None:
+    from apps.feeders.selectors import device_token_authenticate
+
+    found = device_token_authenticate(token=token)
+    if found is None:
+        return None
+    feeder, device_token = found
+    return Caller(CallerKind.DEVICE, feeder=feeder, token_id=device_token.pk)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization[: len(BEARER)].lower() == BEARER:
+        return authorization[len(BEARER) :].strip()
+    return None
+
+
+def caller_from_credentials(*, app_token: str | None, authorization: str | None) -> Caller:
+    if app_token is not None:
+        caller = owner_caller(app_token)
+        if caller is None:
+            raise MessageError("unauthenticated", "The app token is not valid (log in again).", status=401)
+        return caller
+    if authorization is not None:
+        token = bearer_token(authorization)
+        caller = device_caller(token) if token else None
+        if caller is None:
+            raise MessageError("unauthenticated", "The device token is not valid.", status=401)
+        return caller
+    return ANONYMOUS

@@ -1,0 +1,196 @@
+"""Typed messages over HTTP: `GET|POST /api/messages/<Name>`.
+
+Two doors to one pipeline (route, authenticate, authorize, decode, call, encode):
+
+- `MessagePath`, a raw ASGI app that catfeeder/asgi.py puts in front of
+  Django. Token and anonymous calls are answered there with no Django
+  request, no middleware and no thread unless the handler or the credential
+  check needs the database. This is the lean path: Django's HTTP machinery
+  costs more than an arithmetic message itself by two orders of magnitude.
+- `message_view`, the same pipeline as a Django view, for calls that carry a
+  browser session (they need Django's session and CSRF machinery; MessagePath
+  hands them over), for WSGI deployments and for Django's test client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from ninja.utils import check_csrf
+
+from apps.accounts.models import User
+from apps.api.messages.auth import caller_from_credentials
+from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, Entry, Message, MessageError, registry
+from apps.api.messages.dispatch import authorize, decode_body, decode_query, encode, invoke, invoke_sync, run_sync
+from apps.api.messages.publish import push_to_caller, push_to_caller_sync
+from apps.api.problems import PROBLEM_CONTENT_TYPE, problem_document
+
+PREFIX = "/api/messages/"
+JSON = "application/json"
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+WANTED_HEADERS = frozenset({b"x-session-token", b"authorization", b"cookie", b"content-type", b"content-length"})
+BASE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def asgi_headers(self) -> list[tuple[bytes, bytes]]:
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        return [(b"content-type", self.content_type.encode()), (b"content-length", b"%d" % len(self.body)),
+                *BASE_HEADERS, *extra]  # fmt: skip
+
+    def django(self) -> HttpResponse:
+        response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
+        for name, value in [*((k.decode(), v.decode()) for k, v in BASE_HEADERS), *self.headers.items()]:
+            response[name] = value
+        return response
+
+
+def reply_answer(reply: Message) -> Answer:
+    return Answer(200, encode(reply).encode())
+
+
+def error_answer(error: MessageError) -> Answer:
+    kind = error.code.replace("_", "-")
+    body = problem_document(
+        error.status, error.message, kind=kind, errors=error.errors, correlation_id=error.correlation_id
+    )
+    return Answer(error.status, json.dumps(body, allow_nan=False).encode(), PROBLEM_CONTENT_TYPE, error.headers)
+
+
+def allowed_methods(entry: Entry) -> str:
+    return "GET, POST" if entry.queryable else "POST"
+
+
+def route(name: str, method: str) -> Entry:
+    entry = registry.get(name, "http")
+    if entry is None:
+        raise MessageError("not_found", f"No message named {name[:64]!r}.", status=404)
+    if method != "POST" and not (method == "GET" and entry.queryable):
+        allowed = allowed_methods(entry)
+        raise MessageError(
+            "method_not_allowed", f"{entry.name} takes {allowed}.", status=405, headers={"Allow": allowed}
+        )
+    return entry
+
+
+def check_json(content_type: str | None, content_length: str | None, query: bytes | str) -> None:
+    if query:
+        raise MessageError("invalid_message", "POST takes its fields from the JSON body, not the query.", status=400)
+    if (content_type or "").split(";")[0].strip().lower() != JSON:
+        raise MessageError("unsupported_media_type", "Send the fields as a JSON object (application/json).", status=415)
+    if content_length is not None and (
+        not content_length.isdigit() or int(content_length) > settings.MESSAGE_MAX_BYTES
+    ):
+        raise too_big()
+
+
+def too_big() -> MessageError:
+    return MessageError("too_big", f"The body is over {settings.MESSAGE_MAX_BYTES} bytes.", status=413)
+
+
+# -- the lean ASGI door -------------------------------------------------------------------
+class MessagePath:
+    """Answers /api/messages/ itself; passes everything else to `django`."""
+
+    def __init__(self, django: ASGIApp) -> None:
+        self.django = django
+        self.session_cookie = settings.SESSION_COOKIE_NAME.encode() + b"="
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            return await self.django(scope, receive, send)
+        headers = {k: v for k, v in scope["headers"] if k in WANTED_HEADERS}
+        has_token = b"x-session-token" in headers or b"authorization" in headers
+        if not has_token and self.session_cookie in headers.get(b"cookie", b""):
+            return await self.django(scope, receive, send)  # a browser session: Django checks it and CSRF
+        answer = await self.answer(scope, receive, {k.decode(): v.decode("latin-1") for k, v in headers.items()})
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()})
+        await send({"type": "http.response.body", "body": answer.body})
+        return None
+
+    async def answer(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> Answer:
+        try:
+            entry = route(scope["path"][len(PREFIX) :], scope["method"])
+            caller = ANONYMOUS
+            if "x-session-token" in headers or "authorization" in headers:
+                app_token, authorization = headers.get("x-session-token"), headers.get("authorization")
+                caller = await run_sync(caller_from_credentials, app_token=app_token, authorization=authorization)
+            authorize(entry, caller)
+            if scope["method"] == "GET":
+                message = decode_query(entry, scope["query_string"])
+            else:
+                check_json(headers.get("content-type"), headers.get("content-length"), scope["query_string"])
+                message = decode_body(entry, await read_body(receive))
+            context = Context(caller, "http")
+            reply = await invoke(entry, message, context)
+            for push in context.pushes:
+                await push_to_caller(caller, push)
+            return reply_answer(reply)
+        except MessageError as error:
+            return error_answer(error)
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            raise MessageError("invalid_message", "The client went away.", status=400)
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > settings.MESSAGE_MAX_BYTES:
+            raise too_big()
+        chunks.append(chunk)
+        if not event.get("more_body"):
+            return b"".join(chunks)
+
+
+# -- the Django door --------------------------------------------------------------------
+def django_caller(request: HttpRequest) -> Caller:
+    app_token = request.headers.get("X-Session-Token")
+    authorization = request.headers.get("Authorization")
+    if app_token is not None or authorization is not None:
+        return caller_from_credentials(app_token=app_token, authorization=authorization)
+    user = request.user
+    if isinstance(user, User) and user.is_authenticated and user.is_active:
+        if request.method == "POST" and check_csrf(request) is not None:
+            raise MessageError("forbidden", "CSRF check failed: send the X-CSRFToken header.", status=403)
+        return Caller(CallerKind.OWNER, user=user)
+    return ANONYMOUS
+
+
+@csrf_exempt  # CSRF matters only for session callers, and django_caller checks it for them
+def message_view(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        entry = route(name, request.method or "GET")
+        caller = django_caller(request)
+        authorize(entry, caller)
+        query = request.META.get("QUERY_STRING", "")
+        if request.method == "GET":
+            message = decode_query(entry, query)
+        else:
+            check_json(request.content_type, request.headers.get("Content-Length"), query)
+            message = decode_body(entry, request.body)
+        context = Context(caller, "http")
+        reply = invoke_sync(entry, message, context)
+        for push in context.pushes:
+            push_to_caller_sync(caller, push)
+        return reply_answer(reply).django()
+    except MessageError as error:
+        return error_answer(error).django()
