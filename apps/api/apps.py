@@ -10,3 +10,6 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.api.messages import builtin, examples  # noqa: F401 - registers the messages
+        from apps.api.messages.socket import quiet_client_faults
+
+        quiet_client_faults()

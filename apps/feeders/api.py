@@ -5,8 +5,10 @@ reads handler annotations at run time, and through its pagination wrapper it
 cannot resolve postponed (string) ones.
 """
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
@@ -25,6 +27,7 @@ from apps.feeders.schemas import (
     BeaconUpdateIn,
     CommandFilter,
     CommandOut,
+    DeviceTokenOut,
     FeederCreateIn,
     FeederFilter,
     FeederOut,
@@ -32,6 +35,7 @@ from apps.feeders.schemas import (
     FeederUpdateIn,
     FeedEventOut,
     FeedNowIn,
+    PairingCodeOut,
     PetCreateIn,
     PetFilter,
     PetOut,
@@ -135,6 +139,26 @@ def feeder_feed_now(request: HttpRequest, feeder_id: int, payload: FeedNowIn) ->
     return Status(
         202, services.feed_command_create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER)
     )
+
+
+@feeders.post("/{feeder_id}/pairing-code", response=responses({201: PairingCodeOut}), summary="A code to pair a device")
+def feeder_pairing_code(request: HttpRequest, feeder_id: int) -> Status[Any]:
+    pairing, code = services.pairing_code_create(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(201, {"code": code, "expires_at": pairing.expires_at})
+
+
+@feeders.post("/{feeder_id}/token", response=responses({201: DeviceTokenOut}), summary="Rotate the device token")
+def feeder_token_rotate(request: HttpRequest, feeder_id: int) -> Status[Any]:
+    feeder = selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
+    device_token, token = services.device_token_rotate(feeder=feeder)
+    overlap = dt.timedelta(seconds=settings.DEVICE_TOKEN_OVERLAP)
+    return Status(201, {"token": token, "previous_valid_until": device_token.created_at + overlap})
+
+
+@feeders.delete("/{feeder_id}/token", response=NO_CONTENT, summary="Revoke the device token (it disconnects)")
+def feeder_token_revoke(request: HttpRequest, feeder_id: int) -> Status[None]:
+    services.device_token_revoke(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(204, None)
 
 
 # -- beacons -------------------------------------------------------------------------

@@ -143,6 +143,7 @@ class Entry:
     routes: frozenset[Route]
     is_async: bool
     summary: str
+    documented: bool
 
     @property
     def queryable(self) -> bool:
@@ -189,12 +190,14 @@ class Registry:
         safe: bool = False,
         pure: bool = False,
         routes: Iterable[Route] = ("http", "device", "app"),
+        documented: bool = True,
     ) -> Callable[[Callable[[M, Context], Any]], Callable[[M, Context], Any]]:
         """Register `message` and the decorated function as its handler.
 
         A sync handler runs in the message thread pool (it may use the
         database) unless `pure=True`, for arithmetic that touches nothing.
         `safe=True` marks a read-only message that HTTP also accepts by GET.
+        `documented=False` keeps a diagnostic message out of the OpenAPI and AsyncAPI documents.
         """
         reply_types = (replies,) if isinstance(replies, type) else tuple(replies)
 
@@ -206,7 +209,7 @@ class Registry:
             self.entries[message.__name__] = Entry(
                 name=message.__name__, model=message, handler=function, replies=reply_types,
                 callers=callers, safe=safe, pure=pure, routes=frozenset(routes), is_async=is_async,
-                summary=_summary(message),
+                summary=_summary(message), documented=documented,
             )  # fmt: skip
             for reply in reply_types:
                 self._check_fields(reply)

@@ -69,7 +69,7 @@ def decode_fields(entry: Entry, fields: dict[str, Any], *, where: str | None = N
 
 def decode_json_object(data: bytes | str, *, what: str) -> dict[str, Any]:
     try:
-        value = pydantic_core.from_json(data)  # bounded nesting, no NaN surprises
+        value = pydantic_core.from_json(data, allow_inf_nan=False)  # strict JSON, bounded nesting
     except ValueError as exc:
         raise MessageError("invalid_json", f"The {what} is not valid JSON ({exc}).", status=400) from None
     if not isinstance(value, dict):

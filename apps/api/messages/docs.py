@@ -97,7 +97,7 @@ def add_openapi_paths(schema: dict[str, Any]) -> dict[str, Any]:
     defs.setdefault("ProblemOut", ProblemOut.model_json_schema(ref_template=SCHEMAS))
     components.setdefault("securitySchemes", {})["DeviceToken"] = DEVICE_TOKEN_SCHEME
     for entry in registry.entries.values():
-        if "http" not in entry.routes:
+        if "http" not in entry.routes or not entry.documented:
             continue
         methods = ("get", "post") if entry.queryable else ("post",)
         schema["paths"][f"{PREFIX}{entry.name}"] = {m: _operation(entry, m, defs) for m in methods}
@@ -143,7 +143,7 @@ def asyncapi_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for route, (address, description) in SOCKETS.items():
         names: list[str] = []
-        entries = [e for e in registry.entries.values() if route in e.routes]
+        entries = [e for e in registry.entries.values() if route in e.routes and e.documented]
         pushes = [p for p in registry.pushes.values() if route in p.routes]
         for entry in entries:
             messages.setdefault(entry.name, _async_message(entry.model, defs, inbound=True))

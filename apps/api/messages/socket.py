@@ -44,6 +44,20 @@ CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
 MAX_ID_LENGTH = 128
 
 
+class ClientFaultFilter(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 with a traceback at ERROR: one line per bad
+    frame any client may send. It is the client's fault and already answered (1007): a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid UTF-8 sequence received from client"):
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.WARNING, "WARNING", None, None
+        return True
+
+
+def quiet_client_faults() -> None:
+    logging.getLogger("uvicorn.error").addFilter(ClientFaultFilter())
+
+
 class Refused(Exception):  # noqa: N818 - the handshake is refused
     pass
 
