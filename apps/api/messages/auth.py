@@ -4,6 +4,9 @@
 - a device: its own token (`Authorization: Bearer cfd_…`), never a user session;
 - nobody: no credentials at all. A credential that is present but wrong is a
   401, never a quiet fall-back to anonymous.
+
+Over HTTP only the credentials a message accepts count; a socket authenticates
+once, for its route.
 """
 
 from __future__ import annotations
@@ -40,7 +43,15 @@ def bearer_token(authorization: str | None) -> str | None:
     return None
 
 
-def caller_from_credentials(*, app_token: str | None, authorization: str | None) -> Caller:
+def caller_from_credentials(
+    *, app_token: str | None, authorization: str | None, accepts: frozenset[CallerKind]
+) -> Caller:
+    """The caller proved by the credentials a message accepts; any others are not looked at
+    (an owner's app token is no credential for a device message: 401, not 403)."""
+    if CallerKind.OWNER not in accepts:
+        app_token = None
+    if CallerKind.DEVICE not in accepts:
+        authorization = None
     if app_token is not None:
         caller = owner_caller(app_token)
         if caller is None:

@@ -127,9 +127,12 @@ class MessagePath:
         try:
             entry = route(scope["path"][len(PREFIX) :], scope["method"])
             caller = ANONYMOUS
-            if "x-session-token" in headers or "authorization" in headers:
-                app_token, authorization = headers.get("x-session-token"), headers.get("authorization")
-                caller = await run_sync(caller_from_credentials, app_token=app_token, authorization=authorization)
+            app_token, authorization = headers.get("x-session-token"), headers.get("authorization")
+            if (app_token and CallerKind.OWNER in entry.callers) or (
+                authorization and CallerKind.DEVICE in entry.callers
+            ):
+                check = caller_from_credentials
+                caller = await run_sync(check, app_token=app_token, authorization=authorization, accepts=entry.callers)
             authorize(entry, caller)
             if scope["method"] == "GET":
                 message = decode_query(entry, scope["query_string"])
@@ -162,13 +165,13 @@ async def read_body(receive: Receive) -> bytes:
 
 
 # -- the Django door --------------------------------------------------------------------
-def django_caller(request: HttpRequest) -> Caller:
+def django_caller(request: HttpRequest, entry: Entry) -> Caller:
     app_token = request.headers.get("X-Session-Token")
     authorization = request.headers.get("Authorization")
     if app_token is not None or authorization is not None:
-        return caller_from_credentials(app_token=app_token, authorization=authorization)
+        return caller_from_credentials(app_token=app_token, authorization=authorization, accepts=entry.callers)
     user = request.user
-    if isinstance(user, User) and user.is_authenticated and user.is_active:
+    if CallerKind.OWNER in entry.callers and isinstance(user, User) and user.is_authenticated and user.is_active:
         if request.method == "POST" and check_csrf(request) is not None:
             raise MessageError("forbidden", "CSRF check failed: send the X-CSRFToken header.", status=403)
         return Caller(CallerKind.OWNER, user=user)
@@ -179,7 +182,7 @@ def django_caller(request: HttpRequest) -> Caller:
 def message_view(request: HttpRequest, name: str) -> HttpResponse:
     try:
         entry = route(name, request.method or "GET")
-        caller = django_caller(request)
+        caller = django_caller(request, entry)
         authorize(entry, caller)
         query = request.META.get("QUERY_STRING", "")
         if request.method == "GET":

@@ -147,10 +147,11 @@ def test_owner_messages_need_credentials_and_a_wrong_token_is_never_anonymous(as
     assert wrong_device.status_code == 401
 
 
-def test_an_owner_cannot_send_device_messages(asgi_server: AsgiServer, alice: User) -> None:
+def test_an_owners_token_is_no_credential_for_device_messages(asgi_server: AsgiServer, alice: User) -> None:
     token = app_token(Client(), alice)
     response = post(asgi_server, "Heartbeat", json={"food_level_percent": 50}, headers={"X-Session-Token": token})
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_a_push_over_http_reaches_the_callers_open_sockets(asgi_server: AsgiServer, alice: User) -> None:

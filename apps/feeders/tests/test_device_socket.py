@@ -116,7 +116,9 @@ def test_a_wrong_token_in_the_header_refuses_the_handshake(asgi_server: AsgiServ
 
 
 # -- reports -------------------------------------------------------------------------------------
-def test_visits_decisions_and_feedings_are_recorded_and_told_to_the_owner(asgi_server: AsgiServer, alices: Home) -> None:
+def test_visits_decisions_and_feedings_are_recorded_and_told_to_the_owner(
+    asgi_server: AsgiServer, alices: Home
+) -> None:
     with owner(asgi_server, alices) as app, device(asgi_server, alices) as feeder:
         assert feeder.call("Visit", beacon_mac=alices.beacon.mac)["type"] == "Ack"
         assert app.expect("VisitRecorded")["pet_id"] == alices.pet.pk
@@ -153,7 +155,12 @@ def test_feed_now_from_rest_reaches_the_online_device_and_its_result_completes_i
         )  # fmt: skip
         assert response.status_code == 202
         command_id = response.json()["id"]
-        assert feeder.expect("FeedNow") == {"type": "FeedNow", "command_id": command_id, "grams": 20, "pet_id": alices.pet.pk}
+        assert feeder.expect("FeedNow") == {
+            "type": "FeedNow",
+            "command_id": command_id,
+            "grams": 20,
+            "pet_id": alices.pet.pk,
+        }
         assert app.expect("CommandStatus", status="sent")["command_id"] == command_id
 
         for _ in range(2):  # a repeated result changes nothing

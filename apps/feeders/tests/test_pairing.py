@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -37,7 +38,7 @@ def test_an_owner_with_an_unverified_email_gets_no_pairing_code(alice: User) -> 
 
 def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(feeder: Feeder) -> None:
     _, code = services.pairing_code_create(feeder=feeder)
-    assert len(code) == 9 and code[4] == "-"
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
 
     paired, device_token, token = services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC)
 
