@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from channels.auth import AuthMiddlewareStack
 from django.urls import URLPattern, path
 
 # --- issue 5: the message sockets -------------------------------------------------
@@ -10,6 +9,6 @@ from apps.feeders.consumers import AppSocket, DeviceSocket
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/device/", DeviceSocket.as_asgi()),
-    path("ws/app/", AuthMiddlewareStack(AppSocket.as_asgi())),  # session cookie -> scope["user"]
+    path("ws/app/", AppSocket.as_asgi()),  # reads the session itself: no middleware wrapping every frame
 ]
 # --- end issue 5 -------------------------------------------------------------------

@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.http.request import validate_host
 
-from apps.accounts.models import User
-from apps.api.messages import ANONYMOUS, Caller, CallerKind
-from apps.api.messages.auth import bearer_token, device_caller, owner_caller
+from apps.api.messages import ANONYMOUS, Caller
+from apps.api.messages.auth import bearer_token, device_caller, owner_caller, session_caller
 from apps.api.messages.dispatch import encode, run_sync
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events, services
@@ -126,7 +126,8 @@ class AppSocket(MessageSocket):
             if caller is None:
                 raise Refused
             return caller
-        user = getattr(self.scope.get("user"), "_wrapped", None)  # resolved by AuthMiddlewareStack
-        if origin is not None and isinstance(user, User) and user.is_authenticated and user.is_active:
-            return Caller(CallerKind.OWNER, user=user)
+        cookie = header(self.scope, b"cookie")
+        session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME) if cookie else None
+        if origin is not None and session_key:
+            return await run_sync(session_caller, session_key) or ANONYMOUS
         return ANONYMOUS

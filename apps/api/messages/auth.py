@@ -11,7 +11,12 @@ once, for its route.
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import SimpleNamespace
+
 from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
+from django.conf import settings
+from django.contrib.auth import get_user
 
 from apps.accounts.models import User
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, MessageError
@@ -22,6 +27,15 @@ BEARER = "bearer "
 def owner_caller(token: str) -> Caller | None:
     found = authenticate_by_x_session_token(token) if token else None
     user = found[0] if found else None
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    return Caller(CallerKind.OWNER, user=user)
+
+
+def session_caller(session_key: str) -> Caller | None:
+    """The owner of a browser session, checked as Django's auth middleware checks it."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]  # it reads only .session
     if not isinstance(user, User) or not user.is_active:
         return None
     return Caller(CallerKind.OWNER, user=user)
