@@ -12,11 +12,11 @@ once, for its route.
 from __future__ import annotations
 
 from importlib import import_module
-from types import SimpleNamespace
 
 from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.http import HttpRequest
 
 from apps.accounts.models import User
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, MessageError
@@ -34,8 +34,9 @@ def owner_caller(token: str) -> Caller | None:
 
 def session_caller(session_key: str) -> Caller | None:
     """The owner of a browser session, checked as Django's auth middleware checks it."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]  # it reads only .session
+    request = HttpRequest()  # as allauth reads an app token: get_user() looks only at the session
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(request)
     if not isinstance(user, User) or not user.is_active:
         return None
     return Caller(CallerKind.OWNER, user=user)

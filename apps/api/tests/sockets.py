@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -65,3 +66,11 @@ class Socket:
                 self.pushes.append(self.recv(timeout=max(deadline - time.monotonic(), 0.01)))
         except ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
+
+
+def session_token(user: Any) -> str:
+    """An app token for `user`: allauth's app tokens are session keys. Made without the login
+    endpoint, whose rate limit (30 a minute per address) a test run would exceed."""
+    client = Client()
+    client.force_login(user)
+    return str(client.session.session_key)

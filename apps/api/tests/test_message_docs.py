@@ -13,9 +13,8 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.api.messages import registry
-from apps.api.tests.sockets import Socket
+from apps.api.tests.sockets import Socket, session_token
 from catfeeder.testing import AsgiServer
-from conftest import app_token
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +79,7 @@ def validator(asyncapi: dict[str, Any], name: str) -> jsonschema.protocols.Valid
 def test_what_the_server_sends_matches_the_documented_payloads(
     asgi_server: AsgiServer, alice: User, asyncapi: dict[str, Any]
 ) -> None:
-    token = app_token(Client(), alice)
+    token = session_token(alice)
     with Socket(f"{asgi_server.ws_url}/ws/app/", {"X-Session-Token": token}) as socket:
         frames = [
             socket.call("Multiply", x=1.5, y=2.25),

@@ -9,9 +9,8 @@ import requests
 from django.test import Client
 
 from apps.accounts.models import User
-from apps.api.tests.sockets import Socket
+from apps.api.tests.sockets import Socket, session_token
 from catfeeder.testing import AsgiServer
-from conftest import app_token
 
 PROBLEM = "application/problem+json"
 
@@ -148,14 +147,14 @@ def test_owner_messages_need_credentials_and_a_wrong_token_is_never_anonymous(as
 
 
 def test_an_owners_token_is_no_credential_for_device_messages(asgi_server: AsgiServer, alice: User) -> None:
-    token = app_token(Client(), alice)
+    token = session_token(alice)
     response = post(asgi_server, "Heartbeat", json={"food_level_percent": 50}, headers={"X-Session-Token": token})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_a_push_over_http_reaches_the_callers_open_sockets(asgi_server: AsgiServer, alice: User) -> None:
-    token = app_token(Client(), alice)
+    token = session_token(alice)
     with Socket(f"{asgi_server.ws_url}/ws/app/", {"X-Session-Token": token}) as socket:
         response = post(asgi_server, "Echo", json={"value": 2.5}, headers={"X-Session-Token": token})
         assert response.json() == {"type": "Output", "value": 2.5}

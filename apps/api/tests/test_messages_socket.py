@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from apps.accounts.models import User
-from apps.api.tests.sockets import Socket
+from apps.api.tests.sockets import Socket, session_token
 from catfeeder.testing import AsgiServer
-from conftest import app_token
 
 
 @pytest.fixture
 def owner_socket(asgi_server: AsgiServer, alice: User) -> Socket:
-    return Socket(f"{asgi_server.ws_url}/ws/app/", {"X-Session-Token": app_token(Client(), alice)})
+    return Socket(f"{asgi_server.ws_url}/ws/app/", {"X-Session-Token": session_token(alice)})
 
 
 def test_a_reply_echoes_the_request_id(owner_socket: Socket) -> None:

@@ -14,12 +14,11 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 
 from apps.accounts.models import User
-from apps.api.tests.sockets import Socket
+from apps.api.tests.sockets import Socket, session_token
 from apps.feeders import services
 from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory
 from catfeeder.testing import AsgiServer, process_env, wait_until
-from conftest import app_token
 
 
 @dataclass
@@ -39,7 +38,7 @@ def home(user: User, n: int) -> Home:
     pet = PetFactory(owner=user, beacon=beacon, allowance_grams=100)
     _, code = services.pairing_code_create(feeder=feeder)
     _, _, token = services.feeder_pair(code=code, mac=feeder.mac)
-    return Home(user, feeder, beacon, pet, token, app_token(Client(), user))
+    return Home(user, feeder, beacon, pet, token, session_token(user))
 
 
 @pytest.fixture
@@ -248,7 +247,7 @@ def test_a_device_cannot_act_for_another_feeder(asgi_server: AsgiServer, alices:
 def test_owners_cannot_see_or_command_anothers_feeder(
     asgi_server: AsgiServer, alices: Home, bobs: Home, charlie: User, actor: str
 ) -> None:
-    token = alices.app_token if actor == "alice" else app_token(Client(), charlie)
+    token = alices.app_token if actor == "alice" else session_token(charlie)
     with owner(asgi_server, token) as app:
         for name, fields in [
             ("GetFeederStatus", {"feeder_id": bobs.feeder.pk}),
