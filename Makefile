@@ -40,6 +40,7 @@ migrations-check: install ## Fail if a model change has no migration
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install ## Run every benchmark in bench/ (each prints its figures)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt  # bench-only peers
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
 
 lock: install ## Re-pin requirements*.txt from requirements*.in

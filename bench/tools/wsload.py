@@ -1,6 +1,6 @@
 """WebSocket round trips: C clients, each sends a frame and awaits the answer, for D seconds.
 
-    python bench/wsload.py URL -c 50 -d 10 -p 1 [--message JSON] [--header 'Name: value']
+    python bench/tools/wsload.py URL -c 50 -d 10 -p 1 [--message JSON] [--header 'Name: value']
 
 Prints one JSON line: rtt_per_s, p50_ms, p99_ms, errors, client_cpu_s. (The
 load client of shared/research/performance.md, with the frame, headers and
