@@ -5,10 +5,8 @@ reads handler annotations at run time, and through its pagination wrapper it
 cannot resolve postponed (string) ones.
 """
 
-import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
@@ -149,10 +147,8 @@ def feeder_pairing_code(request: HttpRequest, feeder_id: int) -> Status[Any]:
 
 @feeders.post("/{feeder_id}/token", response=responses({201: DeviceTokenOut}), summary="Rotate the device token")
 def feeder_token_rotate(request: HttpRequest, feeder_id: int) -> Status[Any]:
-    feeder = selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
-    device_token, token = services.device_token_rotate(feeder=feeder)
-    overlap = dt.timedelta(seconds=settings.DEVICE_TOKEN_OVERLAP)
-    return Status(201, {"token": token, "previous_valid_until": device_token.created_at + overlap})
+    rotated = services.device_token_rotate(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(201, {"token": rotated.token, "previous_valid_until": rotated.previous_valid_until})
 
 
 @feeders.delete("/{feeder_id}/token", response=NO_CONTENT, summary="Revoke the device token (it disconnects)")

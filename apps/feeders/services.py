@@ -304,7 +304,14 @@ def _device_token_create(*, feeder: Feeder) -> tuple[DeviceToken, str]:
     return device_token, f"cfd_{prefix}_{secret}"
 
 
-def device_token_rotate(*, feeder: Feeder, now: dt.datetime | None = None) -> tuple[DeviceToken, str]:
+@dataclass(frozen=True)
+class RotatedToken:
+    device_token: DeviceToken
+    token: str  # the secret, shown once
+    previous_valid_until: dt.datetime
+
+
+def device_token_rotate(*, feeder: Feeder, now: dt.datetime | None = None) -> RotatedToken:
     """A new token for a paired feeder; the current ones work DEVICE_TOKEN_OVERLAP seconds more.
 
     The device gets the new token pushed as ConfigUpdate if it is online; the
@@ -322,7 +329,7 @@ def device_token_rotate(*, feeder: Feeder, now: dt.datetime | None = None) -> tu
         )
         device_token, token = _device_token_create(feeder=feeder)
         events.config_to_device(feeder.pk, ConfigUpdate(device_token=token))
-    return device_token, token
+    return RotatedToken(device_token, token, overlap_end)
 
 
 def device_token_revoke(*, feeder: Feeder, now: dt.datetime | None = None) -> int:

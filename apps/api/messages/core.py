@@ -125,6 +125,7 @@ class MessageError(Exception):
         self.close = close
         self.correlation_id = correlation_id
         self.headers = headers or {}  # HTTP only: Allow, WWW-Authenticate
+        self.request_id: str | int | None = None  # a socket frame's id, once known
 
 
 M = TypeVar("M", bound=Message)

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -24,7 +25,7 @@ from django.db import close_old_connections
 from django.http import Http404
 from pydantic import ValidationError
 
-from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError
+from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
 from apps.api.problems import Problem
 
 logger = logging.getLogger("apps.api.messages")
@@ -100,6 +101,51 @@ def decode_query(entry: Entry, query: bytes | str) -> Message:
         raise invalid_fields(exc, "query") from None
 
 
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Frame:
+    request_id: str | int | None
+    entry: Entry
+    message: Message
+
+
+def _request_id(fields: dict[str, Any]) -> str | int | None:
+    value = fields.pop("id", None)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH:
+        return value
+    raise MessageError("invalid_message", f"`id` must be a string of at most {MAX_ID_LENGTH} characters or an integer.")
+
+
+def _frame_entry(name: Any, route: Route) -> Entry:
+    if not isinstance(name, str):
+        raise MessageError("invalid_message", 'A frame needs a "type": the name of a message.')
+    entry = registry.get(name, route)
+    if entry is None:
+        raise MessageError("unknown_type", f"No message named {name[:64]!r} on this socket.")
+    return entry
+
+
+def decode_frame(text: str | bytes, *, route: Route, caller: Caller) -> Frame:
+    """A socket frame, parsed once, as the typed message it names, from a caller who may send it.
+
+    Anything else raises MessageError, with the frame's `id` in `request_id` when it had a usable one.
+    """
+    request_id = None
+    try:
+        fields = decode_json_object(text, what="frame")
+        request_id = _request_id(fields)
+        entry = _frame_entry(fields.pop("type", None), route)
+        authorize(entry, caller)
+        return Frame(request_id, entry, decode_fields(entry, fields))
+    except MessageError as error:
+        error.request_id = request_id
+        raise
+
+
 # -- calling --------------------------------------------------------------------------
 def authorize(entry: Entry, caller: Caller) -> None:
     if caller.kind in entry.callers:
@@ -142,7 +188,7 @@ def as_message_error(exc: Exception, entry: Entry) -> MessageError:
         return exc
     if isinstance(exc, Problem):
         code = (exc.kind or "error").replace("-", "_")
-        return MessageError(code, exc.detail, status=exc.status, errors=exc.errors)
+        return MessageError(code, exc.detail, status=exc.status, errors=exc.errors, headers=exc.headers)
     if isinstance(exc, Http404):
         return MessageError("not_found", "Not found.", status=404)
     if isinstance(exc, PermissionDenied):

@@ -31,8 +31,8 @@ from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, Entry, MessageError, Route, registry
-from apps.api.messages.dispatch import authorize, decode_fields, decode_json_object, encode, error_message, invoke
+from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
+from apps.api.messages.dispatch import decode_frame, encode, error_message, invoke
 from apps.api.messages.publish import PUSH
 
 logger = logging.getLogger("apps.api.messages")
@@ -41,7 +41,6 @@ CLOSE_POLICY = 1008  # rate limit
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401  # no, wrong, expired or revoked credentials: authenticate (or pair) again
 CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
-MAX_ID_LENGTH = 128
 
 
 class ClientFaultFilter(logging.Filter):
@@ -77,15 +76,6 @@ class RateLimit:
             return False
         self.tokens -= 1
         return True
-
-
-def _request_id(frame: dict[str, Any]) -> str | int | None:
-    value = frame.pop("id", None)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53):
-        return value
-    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH:
-        return value
-    raise MessageError("invalid_message", f"`id` must be a string of at most {MAX_ID_LENGTH} characters or an integer.")
 
 
 class MessageSocket(AsyncConsumer):
@@ -189,30 +179,19 @@ class MessageSocket(AsyncConsumer):
         await self.answer(text)
 
     async def answer(self, text: str) -> None:
-        request_id = None
+        frame = None
         try:
-            frame = decode_json_object(text, what="frame")
-            request_id = _request_id(frame)
-            entry = self.entry(frame.pop("type", None))
-            authorize(entry, self.caller)
+            frame = decode_frame(text, route=self.route, caller=self.caller)
             context = Context(self.caller, self.route)
-            reply = await invoke(entry, decode_fields(entry, frame), context)
+            reply = await invoke(frame.entry, frame.message, context)
         except MessageError as error:
-            await self.send_error(error, request_id)
+            await self.send_error(error, frame.request_id if frame else error.request_id)
             return
-        await self.send_text(encode(reply, request_id))
+        await self.send_text(encode(reply, frame.request_id))
         for push in context.pushes:
             await self.send_text(encode(push))
         if context.signed_in is not None:
             await self.become(context.signed_in)
-
-    def entry(self, name: Any) -> Entry:
-        if not isinstance(name, str):
-            raise MessageError("invalid_message", 'A frame needs a "type": the name of a message.')
-        entry = registry.get(name, self.route)
-        if entry is None:
-            raise MessageError("unknown_type", f"No message named {name[:64]!r} on this socket.")
-        return entry
 
     async def send_error(self, error: MessageError, request_id: str | int | None = None) -> None:
         await self.send_text(encode(error_message(error), request_id, exclude_none=True))

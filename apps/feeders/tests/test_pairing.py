@@ -98,7 +98,9 @@ def paired_token(feeder: Feeder) -> str:
 def test_after_a_rotation_old_and_new_tokens_work_for_the_overlap_only(feeder: Feeder) -> None:
     old = paired_token(feeder)
     now = timezone.now()
-    _, new = services.device_token_rotate(feeder=feeder, now=now)
+    rotated = services.device_token_rotate(feeder=feeder, now=now)
+    new = rotated.token
+    assert rotated.previous_valid_until == now + dt.timedelta(minutes=10)
 
     later = now + dt.timedelta(minutes=9)
     assert selectors.device_token_authenticate(token=old, now=later) is not None
@@ -115,7 +117,7 @@ def test_an_unpaired_feeder_has_no_token_to_rotate(feeder: Feeder) -> None:
 
 def test_revoking_ends_every_token_of_the_feeder_at_once(feeder: Feeder) -> None:
     old = paired_token(feeder)
-    _, new = services.device_token_rotate(feeder=feeder)
+    new = services.device_token_rotate(feeder=feeder).token
     assert services.device_token_revoke(feeder=feeder) == 2
     assert selectors.device_token_authenticate(token=old) is None
     assert selectors.device_token_authenticate(token=new) is None
