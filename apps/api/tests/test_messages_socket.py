@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.models import User
 from apps.api.tests.sockets import Socket, session_token
@@ -80,14 +83,12 @@ def test_text_that_is_not_utf8_closes_with_1007(owner_socket: Socket) -> None:
 
 def test_too_many_messages_a_second_are_refused_then_closed_with_1008(owner_socket: Socket) -> None:
     with owner_socket as socket:
-        for n in range(200):  # the default limit is 20 a second, 40 at once
-            socket.send({"type": "Multiply", "id": n, "x": 1, "y": 2})
-        codes = []
-        while (code := socket.close_code(timeout=10)) is None:
-            pass
+        with contextlib.suppress(ConnectionClosed):  # the server may close before the last one is sent
+            for n in range(200):  # the default limit is 20 a second, 40 at once
+                socket.send({"type": "Multiply", "id": n, "x": 1, "y": 2})
+        assert socket.close_code() == 1008
         codes = [frame.get("code") for frame in socket.pushes if frame["type"] == "Error"]
         assert codes == ["rate_limited"]
-        assert code == 1008
         assert 30 <= sum(1 for frame in socket.pushes if frame["type"] == "Output") <= 45
 
 
