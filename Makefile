@@ -7,7 +7,7 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrations-check bench lock ci clean
+.PHONY: help install run test lint fmt migrations-check check-deploy bench lock ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,8 +20,9 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed ## Create .venv and install the pinned dependencies
 
-run: install ## Migrate, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
+run: install ## Migrate, collect static files, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v0
 	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
@@ -38,6 +39,10 @@ fmt: install ## Format and auto-fix with ruff
 
 migrations-check: install ## Fail if a model change has no migration
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+check-deploy: install ## Django's deployment checks with production values: no warning allowed
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+	DJANGO_ALLOWED_HOSTS=feeders.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install ## Run every benchmark in bench/ (each prints its figures)
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done

@@ -98,3 +98,12 @@ def app_token(client: Client, user: User) -> str:
     )
     assert response.status_code == 200, response.content
     return str(response.json()["meta"]["session_token"])
+
+
+@pytest.fixture
+def clean_rate_limits() -> None:
+    """Forget every rate-limit window: counters live in Redis across tests."""
+    from apps.api.ratelimit import _client
+
+    for key in _client().scan_iter("ratelimit:*"):
+        _client().delete(key)

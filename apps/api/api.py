@@ -21,7 +21,15 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from apps.api.auth import owner_auth
-from apps.api.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_response
+from apps.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    TOO_LARGE,
+    Problem,
+    field_errors,
+    problem_response,
+    too_large_detail,
+)
+from apps.api.ratelimit import api_throttles
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +38,17 @@ class BodyNotAnObject(ValueError):
     pass
 
 
+class NotJson(ValueError):
+    pass
+
+
 class ObjectBodyParser(Parser):
-    """JSON bodies must be objects: ninja would take `[]` or `5` as an empty update."""
+    """JSON bodies must be JSON and objects: ninja would take `[]` or `5` as an empty update."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        content_type = request.content_type or ""
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise NotJson(f"Send the body as application/json, not {content_type or 'nothing'}.")
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise BodyNotAnObject(f"The body must be a JSON object, not {type(data).__name__}.")
@@ -73,13 +88,17 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     headers = {"Retry-After": str(exc.wait)} if isinstance(exc, Throttled) and exc.wait else None
-    detail = str(exc)
-    # ninja reports any body it cannot parse as one message; say which problem it is.
-    if isinstance(exc.__cause__, BodyNotAnObject):
-        detail = str(exc.__cause__)
-    elif isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
-        detail = f"The body is not valid JSON ({exc.__cause__})."
-    return problem_response(exc.status_code, detail, headers=headers)
+    status, detail, cause = exc.status_code, str(exc), exc.__cause__
+    # ninja reports any body it cannot read as one 400; say which problem it is.
+    if isinstance(cause, TOO_LARGE):
+        status, detail = 413, too_large_detail(cause)
+    elif isinstance(cause, NotJson):
+        status, detail = 415, str(cause)
+    elif isinstance(cause, BodyNotAnObject):
+        detail = str(cause)
+    elif isinstance(cause, json.JSONDecodeError | UnicodeDecodeError):
+        detail = f"The body is not valid JSON ({cause})."
+    return problem_response(status, detail, headers=headers)
 
 
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -118,6 +137,7 @@ def build_api() -> CatFeederAPI:
         auth=owner_auth,
         urls_namespace="api",
         parser=ObjectBodyParser(),
+        throttle=api_throttles(),
     )
     from apps.accounts.api import router as accounts_router
     from apps.feeders import api as feeders_api

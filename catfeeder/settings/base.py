@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from catfeeder.embedded_redis import socket_url
@@ -62,7 +63,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver serves static files as production does
     "django.contrib.staticfiles",
+    "corsheaders",
+    "csp",
+    "django_http_compression",
     "channels",
     "django_celery_beat",
     "ninja",  # serves the API docs' assets locally (no CDN)
@@ -70,6 +75,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.headless",
+    "catfeeder.apps.CatFeederConfig",
     "apps.accounts",
     "apps.feeders",
     "apps.api",
@@ -80,13 +86,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost first. Security headers and the app header go on every
+    # response, errors included; WhiteNoise answers static files before the
+    # rest runs (with their own precompressed variants); compression wraps
+    # everything below it; CORS must run before CommonMiddleware.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "catfeeder.middleware.AppHeaderMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_http_compression.middleware.HttpCompressionMiddleware",
+    "catfeeder.middleware.ErrorResponseMiddleware",
+    "catfeeder.middleware.BodyLimitMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -109,6 +126,55 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- HTTP: security headers, CORS, CSRF, limits -----------------------------------
+# Production (DEBUG off) turns on HTTPS-only behaviour; behind a TLS proxy set
+# DJANGO_SECURE_PROXY_SSL_HEADER=true so Django trusts X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "catfeeder.errors.csrf_failure"
+
+# Cross-origin browser clients: an explicit allow-list, with credentials;
+# never "*" with credentials (system check catfeeder.E001).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/(api|_allauth)/.*$"
+CORS_ALLOW_HEADERS = (*default_headers, "x-session-token")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Inline styles only (the API docs' UI sets some); never inline scripts.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Request limits. Over any of them the answer is 413 (problem+json on the API).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("HTTP_MAX_BODY_BYTES", default=1024 * 1024)  # non-file body, bytes
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("HTTP_MAX_FIELDS", default=200)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("HTTP_MAX_FILES", default=5)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes held in memory before spooling to disk
+HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)  # a whole multipart request
 
 # --- Database -----------------------------------------------------------------
 # PostgreSQL from DATABASE_URL; otherwise SQLite in var/, set up so that the web
@@ -153,6 +219,9 @@ HEADLESS_CLIENTS = ("app", "browser")
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200
 NINJA_PAGINATION_CLASS = "apps.api.pagination.Pagination"
+# Per client IP and per authenticated owner; over either the answer is 429 with Retry-After.
+API_RATE_LIMIT_IP = env.str("API_RATE_LIMIT_IP", default="1200/minute")
+API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/minute")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -211,7 +280,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names, served forever-cacheable and precompressed by WhiteNoise.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
