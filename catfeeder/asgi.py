@@ -13,13 +13,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from catfeeder.routing import websocket_urlpatterns  # noqa: E402
+from catfeeder.routing import websocket_fallback, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Each route brings its own authentication and Origin policy: devices
         # send no Origin header, browsers must send an allowed one.
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
 )
