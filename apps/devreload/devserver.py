@@ -1,8 +1,8 @@
 """The web process of `manage.py serve --reload`: uvicorn with its reloader, plus the devreload watcher.
 
 uvicorn's reloader (watchfiles) restarts the server process when Python
-changes; in that process, with DEBUG on, the devreload watcher starts once
-the server listens and stops before the server shuts down, as under runserver.
+changes; in that process, with DEBUG on, the devreload watcher starts before
+the server accepts and stops before the server shuts down, as under runserver.
 serve binds the port and passes it with --fd, so a restart keeps the port.
 
     python -m apps.devreload.devserver --fd 3
@@ -27,17 +27,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 class DevServer(uvicorn.Server):
-    watcher: Watcher | None = None  # once the server listens, with DEBUG on
+    watcher: Watcher | None = None  # with DEBUG on
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        from django.conf import settings
+        from django.conf import settings  # configured by now: the app is loaded
 
-        if self.started and settings.DEBUG:
+        if settings.DEBUG:
+            # Before the server accepts: a page that connects is sure to be told of changes.
             from apps.devreload.watcher import Watcher
 
             self.watcher = Watcher.from_settings()
             await asyncio.to_thread(self.watcher.start)
+        await super().startup(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self.watcher is not None:
