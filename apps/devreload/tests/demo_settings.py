@@ -20,4 +20,5 @@ STATICFILES_DIRS = [DEMO_DIR / "static"]
 ROOT_URLCONF = "devreload_demo"
 DEVRELOAD_ROUTES = {
     str(DEMO_DIR / "styles" / "*.txt"): [sys.executable, str(DEMO_DIR / "build_theme.py")],
+    str(DEMO_DIR / "slow" / "*.txt"): [sys.executable, str(DEMO_DIR / "slow_command.py")],
 }
