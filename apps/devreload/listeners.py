@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -160,8 +160,7 @@ async def run_command(name: str, argv: list[str], paths: list[Path]) -> tuple[bo
     tail: deque[str] = deque(maxlen=OUTPUT_LINES)
     try:
         async with asyncio.timeout(ROUTE_TIMEOUT):
-            assert process.stdout is not None  # noqa: S101 - set by stdout=PIPE
-            async for raw in process.stdout:
+            async for raw in cast(asyncio.StreamReader, process.stdout):  # a stream: stdout=PIPE
                 line = raw.decode("utf-8", "replace").rstrip()
                 logger.info("%s | %s", name, line)
                 tail.append(line)

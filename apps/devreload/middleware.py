@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -59,11 +60,7 @@ class DevReloadMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        response = self.get_response(request)
-        assert isinstance(response, HttpResponseBase)  # noqa: S101 - sync chain
-        return with_script(response)
+        return with_script(cast(HttpResponseBase, self.get_response(request)))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
-        assert not isinstance(response, HttpResponseBase)  # noqa: S101 - async chain
-        return with_script(await response)
+        return with_script(await cast(Awaitable[HttpResponseBase], self.get_response(request)))

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from django.template.autoreload import reset_loaders
 from watchfiles import DefaultFilter, awatch
@@ -93,27 +94,38 @@ class Watcher:
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
         self.listeners = [Listener(route, self._route_done) for route in self.routes]
-        if not self.folders:
-            self.ready.set()
-            await self.stop_event.wait()
-            return
         try:
-            async for changes in awatch(
-                *self.folders,
-                watch_filter=ChangeFilter(),
-                step=STEP,
-                debounce=DEBOUNCE,
-                rust_timeout=POLL,
-                yield_on_timeout=True,  # the first (empty) yield says the watches are in place
-                stop_event=self.stop_event,
-                ignore_permission_denied=True,
-            ):
+            if not self.folders:
                 self.ready.set()
-                if changes:
-                    await self._handle(sorted({Path(path) for _, path in changes}))
+                await self.stop_event.wait()
+                return
+            try:
+                await self._watch(force_polling=None)  # watchfiles' choice: inotify on Linux
+            except (OSError, RuntimeError) as exc:
+                if self.ready.is_set():
+                    raise
+                # Out of inotify instances or watches (a shared machine, a huge tree): poll instead.
+                logger.warning("cannot watch for file events (%s): polling instead", exc)
+                await self._watch(force_polling=True)
         finally:
             for listener in self.listeners:
                 await listener.close()
+
+    async def _watch(self, force_polling: bool | None) -> None:
+        async for changes in awatch(
+            *self.folders,
+            watch_filter=ChangeFilter(),
+            step=STEP,
+            debounce=DEBOUNCE,
+            rust_timeout=POLL,
+            yield_on_timeout=True,  # the first (empty) yield says the watches are in place
+            stop_event=cast(asyncio.Event, self.stop_event),  # set by _main
+            force_polling=force_polling,
+            ignore_permission_denied=True,
+        ):
+            self.ready.set()
+            if changes:
+                await self._handle(sorted({Path(path) for _, path in changes}))
 
     # -- changes ---------------------------------------------------------------
     async def _handle(self, paths: list[Path]) -> None:
