@@ -13,7 +13,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from catfeeder.routing import websocket_fallback, websocket_urlpatterns  # noqa: E402
+from catfeeder.routing import websocket_urlpatterns  # noqa: E402
+from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
