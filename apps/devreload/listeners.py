@@ -117,7 +117,10 @@ def route_from_setting(pattern: str, work: object) -> Route:
             f"DEVRELOAD_ROUTES[{pattern!r}] must be a command (a string or a list of strings) or a callable"
         )
     absolute = Path(settings.BASE_DIR) / pattern  # an absolute pattern stays as it is
-    return Route(pattern, glob_regex(absolute.as_posix()), literal_root(absolute), work)
+    root = literal_root(absolute)
+    # Watched folders are reported by their real path: match against that.
+    real = root.resolve() / absolute.relative_to(root)
+    return Route(pattern, glob_regex(real.as_posix()), root.resolve(), work)
 
 
 def routes_from_settings() -> list[Route]:
@@ -208,7 +211,10 @@ class Listener:
     async def _drain(self) -> None:
         while self.pending:
             paths, self.pending = sorted(self.pending), set()
-            result = await self.route.run(paths)
+            try:
+                result = await self.route.run(paths)
+            except Exception:  # noqa: BLE001 - a broken route must not stop its listener
+                result = Result(False, traceback.format_exc(), 0.0)
             await self.on_result(self.route, paths, result)
 
     async def close(self) -> None:

@@ -71,7 +71,8 @@ class Watcher:
         self.thread.start()
         if not self.ready.wait(START_TIMEOUT):
             logger.warning("the watcher did not start within %.0f s", START_TIMEOUT)
-        logger.info("watching %s", ", ".join(str(f) for f in self.folders) or "nothing")
+        elif self.thread.is_alive():
+            logger.info("watching %s", ", ".join(str(f) for f in self.folders) or "nothing")
 
     def stop(self) -> None:
         """Stop watching and stop any running listener command; idempotent, any thread."""
@@ -80,7 +81,10 @@ class Watcher:
         if self.loop is not None and self.stop_event is not None:
             self.loop.call_soon_threadsafe(self.stop_event.set)
         self.thread.join(STOP_TIMEOUT)
-        logger.info("watcher stopped")
+        if self.thread.is_alive():
+            logger.warning("the watcher did not stop within %.0f s", STOP_TIMEOUT)
+        else:
+            logger.info("watcher stopped")
 
     def _run(self) -> None:
         try:

@@ -38,6 +38,17 @@ def test_a_route_watches_the_folder_before_its_first_wildcard(settings: Settings
     assert route_from_setting("/elsewhere/*.txt", "true").root == Path("/elsewhere")
 
 
+def test_a_route_through_a_symlinked_folder_matches_the_real_paths_it_is_told_about(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    settings.BASE_DIR = tmp_path
+    route = route_from_setting("link/*.scss", "true")
+    assert route.root == (tmp_path / "real").resolve()
+    assert route.matches((tmp_path / "real" / "site.scss").resolve())
+
+
 def test_a_command_string_is_split_like_a_shell_would(settings: Settings, tmp_path: Path) -> None:
     settings.BASE_DIR = tmp_path
     route = route_from_setting("*.scss", "sass 'in put.scss' out.css")
