@@ -54,7 +54,8 @@ clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 
 # --- Browser tests (apps.devreload): Debian's Chromium, driven by Playwright ----
 # Playwright's own browser downloads are never used (`playwright install`):
-# the tests launch /usr/bin/chromium, which `make test` installs when missing.
+# tests and benchmarks launch /usr/bin/chromium; `make test` and `make bench`
+# install it when missing.
 CHROMIUM := /usr/bin/chromium
 .PHONY: browser
 browser: ## Install Chromium (Debian's package) for the browser tests, if missing
@@ -64,4 +65,5 @@ browser: ## Install Chromium (Debian's package) for the browser tests, if missin
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 test: browser
+bench: browser
 # --- end browser tests ---
