@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,7 @@ class ServerGroup:
         except (TimeoutError, RuntimeError):
             self.stop()
             raise RuntimeError(f"{name} did not start:\n{self.output()}") from None
+        self.answering_since = time.monotonic()
 
     url = ""
 
