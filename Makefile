@@ -56,3 +56,19 @@ ci: ## What CI runs: tests on both paths, lint, types, migrations
 
 clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 	rm -rf $(VENV) var
+
+# --- Browser tests (apps.devreload): Debian's Chromium, driven by Playwright ----
+# Playwright's own browser downloads are never used (`playwright install`):
+# tests and benchmarks launch /usr/bin/chromium; `make test` and `make bench`
+# install it when missing.
+CHROMIUM := /usr/bin/chromium
+.PHONY: browser
+browser: ## Install Chromium (Debian's package) for the browser tests, if missing
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium package for the browser tests"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+test: browser
+bench: browser
+# --- end browser tests ---

@@ -15,10 +15,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
+from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
-        "websocket": URLRouter(websocket_urlpatterns),
+        # Each route brings its own authentication and Origin policy: devices
+        # send no Origin header, browsers must send an allowed one. The
+        # fallback (last) answers unknown paths with 404.
+        "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
 )

@@ -289,6 +289,16 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cat Feeder <noreply@localhost>")
 
+# --- Development live reload (apps.devreload) -----------------------------------
+# DEBUG only: the middleware adds the reload script to HTML pages, and
+# catfeeder/routing.py mounts /ws/devreload/. runserver (and `serve --reload`)
+# watch templates and static files; DEVRELOAD_ROUTES runs work on change, e.g.
+# {"assets/scss/**/*.scss": "sass assets/scss/site.scss static/css/site.css"}
+# (patterns relative to BASE_DIR; see apps/devreload/listeners.py).
+if DEBUG:
+    MIDDLEWARE += ["apps.devreload.middleware.DevReloadMiddleware"]
+DEVRELOAD_ROUTES: dict[str, object] = {}
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
