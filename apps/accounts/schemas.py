@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
+from typing import Literal
 
 from ninja import Schema
 from pydantic import Field, field_validator
@@ -13,6 +14,7 @@ class MeOut(Schema):
     name: str
     time_zone: str
     date_joined: datetime
+    email_verified: bool = Field(description="Confirmed from the mail we sent; needed to pair a feeder.")
 
 
 class MeUpdateIn(Schema):
@@ -25,3 +27,17 @@ class MeUpdateIn(Schema):
         if value is not None and value not in zoneinfo.available_timezones():
             raise ValueError(f"unknown time zone {value!r}")
         return value
+
+
+class MeDeleteIn(Schema):
+    password: str = Field(description="The account's password, to confirm.")
+
+
+class SessionOut(Schema):
+    id: int
+    client: Literal["browser", "app"] = Field(description="A web browser's log-in, or an app token.")
+    ip: str
+    user_agent: str
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool = Field(description="The session (or app token) making this request.")
