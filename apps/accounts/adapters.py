@@ -36,10 +36,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         """Log into (and link) an existing account by e-mail only if its owner verified that address.
 
         allauth already requires the provider to vouch for the address (and the
-        provider to be trusted for it); an unverified local account may have
+        provider to be trusted for it). An unverified local account may have
         been opened by someone else with the victim's address, so it is not
-        taken over: the owner gets an "account already exists" mail instead and
-        can log in and connect the provider from their account page.
+        taken over: the social sign-up form asks for another address, or to
+        log in to that account and connect the provider from its page.
         """
         match = super().authenticate_by_email(sociallogin)
         if match is None:
