@@ -21,6 +21,7 @@ def on_user_logged_in(sender: object, request: Any, **kwargs: Any) -> None:
     from apps.accounts.services import user_session_record_client
 
     headless = getattr(getattr(request, "allauth", None), "headless", None)
-    client = str(getattr(headless, "client", "browser"))
+    client = getattr(headless, "client", "browser")
+    client = str(getattr(client, "value", client))  # allauth's Client enum: "app" or "browser"
     if request.session.session_key:
         user_session_record_client(session_key=request.session.session_key, client=client)
