@@ -76,9 +76,14 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(monkeypatch: pytest.M
     queued: list[OutgoingEmail] = []
     monkeypatch.setattr(services, "_email_enqueue", queued.append)
     email = OutgoingEmail(to=["a@example.com"], subject="s", text="t", html="h")
-    with pytest.raises(RuntimeError), transaction.atomic():
-        email_send(email=email)
-        raise RuntimeError
+
+    def sign_up_that_fails() -> None:
+        with transaction.atomic():
+            email_send(email=email)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        sign_up_that_fails()
     assert queued == []
 
 
