@@ -5,8 +5,11 @@ the real Redis cache; every test comes from an address of its own."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.test import Client
 
 from apps.accounts.models import User
@@ -17,6 +20,14 @@ from conftest import unique_ip
 pytestmark = pytest.mark.django_db
 
 ATTEMPTS = 50
+
+
+@pytest.fixture
+def mid_window() -> Iterator[None]:
+    """The admin limit counts in fixed windows: hold the clock mid-minute, so that a
+    test's attempts never straddle two windows on a slow machine."""
+    with time_machine.travel(datetime(2031, 5, 6, 7, 8, 30, tzinfo=UTC), tick=False):
+        yield
 
 
 @pytest.fixture
@@ -75,7 +86,7 @@ def test_fifty_bad_logins_through_the_app_api_end_in_429_with_retry_after(victim
     assert_limited(statuses, last[-1:])
 
 
-def test_fifty_bad_logins_on_the_admin_end_in_429_with_retry_after(db: None) -> None:
+def test_fifty_bad_logins_on_the_admin_end_in_429_with_retry_after(db: None, mid_window: None) -> None:
     User.objects.create_superuser(email="ops@example.com", password="the-real-admin-pw-77")
     client, ip, last, guesses = Client(), unique_ip(), [], iter(range(ATTEMPTS))
 
@@ -97,7 +108,7 @@ def test_fifty_bad_logins_on_the_admin_end_in_429_with_retry_after(db: None) -> 
     )
 
 
-def test_the_admin_limit_is_per_address_and_an_admin_elsewhere_logs_in(db: None) -> None:
+def test_the_admin_limit_is_per_address_and_an_admin_elsewhere_logs_in(db: None, mid_window: None) -> None:
     User.objects.create_superuser(email="ops@example.com", password="the-real-admin-pw-77")
     attacker = unique_ip()
     for _ in range(12):
@@ -108,7 +119,7 @@ def test_the_admin_limit_is_per_address_and_an_admin_elsewhere_logs_in(db: None)
     assert response.status_code == 302
 
 
-def test_guessing_one_admin_account_from_many_addresses_is_limited_too(db: None) -> None:
+def test_guessing_one_admin_account_from_many_addresses_is_limited_too(db: None, mid_window: None) -> None:
     target = f"target-{unique_ip()}@example.com"
     statuses = [
         Client().post("/admin/login/", {"username": target, "password": "x"}, REMOTE_ADDR=unique_ip()).status_code
