@@ -1,8 +1,9 @@
-"""The one authentication layer of the REST API (and, later, the owner socket).
+"""The one authentication layer of the REST API and the owner socket.
 
 An owner is recognised by either
 - the allauth headless app token (`X-Session-Token`, from /_allauth/app/v1/auth/login), or
-- the browser session cookie, with Django's CSRF check on unsafe methods.
+- the browser session cookie, with Django's CSRF check on unsafe methods
+  (on the socket: `scope_owner`, with the route's Origin check).
 
 Both are server-side sessions (allauth's session-token strategy), listed in
 /api/me/sessions. An app token stops working (401) when the app logs out, the
@@ -14,11 +15,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from http.cookies import SimpleCookie
 from typing import Any
 
+from allauth.core.internal.sessionkit import get_session_user
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
-from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
+from allauth.headless.internal.sessionkit import authenticate_by_x_session_token, session_store
 from allauth.usersessions.models import UserSession
+from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.utils import timezone
@@ -69,6 +74,32 @@ def owner(request: HttpRequest) -> User:
 def request_session_key(request: HttpRequest) -> str | None:
     """The key of the session this request came in on: its app token, else its cookie session."""
     return request.headers.get("X-Session-Token") or request.session.session_key
+
+
+def scope_owner_sync(scope: dict[str, Any]) -> User | None:
+    """The owner behind a WebSocket handshake (the owner socket's door), or None.
+
+    An app sends its token in the X-Session-Token header; a browser cannot set
+    headers on a WebSocket and sends its session cookie instead. The cookie is
+    only safe with the Origin check on the route (AllowedHostsOriginValidator),
+    which is to sockets what the CSRF check is to forms.
+    """
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    token = headers.get("x-session-token")
+    if token:
+        found = authenticate_by_x_session_token(token)
+        if found is None:
+            return None
+        app_token_touch(found[1])
+        user = found[0]
+    else:
+        cookies = SimpleCookie(headers.get("cookie", ""))
+        morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+        user = get_session_user(session_store(morsel.value)) if morsel else None
+    return user if isinstance(user, User) and user.is_active else None
+
+
+scope_owner = database_sync_to_async(scope_owner_sync)
 
 
 def app_token_touch(session: SessionBase) -> None:
