@@ -173,10 +173,9 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300  # seconds a password re-entry counts for
 PASSWORD_RESET_TIMEOUT = 3600  # seconds a password reset link works
 ACCOUNT_SESSION_REMEMBER = True
 # Browser sessions and app tokens (allauth headless "app" sessions) are both
-# server-side sessions in the database: each lasts SESSION_COOKIE_AGE since
-# it was last used (apps.api.auth renews app tokens; browsers renew below).
+# server-side sessions in the database. A browser session lasts this long from
+# log-in; an app token this long from its last use (apps.api.auth renews it).
 SESSION_COOKIE_AGE = env.int("SESSION_AGE_DAYS", default=14) * 86400  # seconds
-SESSION_SAVE_EVERY_REQUEST = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
