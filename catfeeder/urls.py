@@ -9,6 +9,7 @@ from catfeeder import errors
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("accounts/", include("apps.accounts.urls")),  # issue 3: profile, deletion, ending one session
     path("accounts/", include("allauth.urls")),
     # No phone numbers here. allauth mounts its phone endpoints regardless, and
     # one of them answers an anonymous DELETE with a 500 (allauth 65.21).

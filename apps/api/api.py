@@ -127,21 +127,45 @@ EXCEPTION_HANDLERS: list[tuple[type[Exception], Callable[[HttpRequest, Any], Htt
 ]
 
 
+API_DESCRIPTION = """Feeders, collar tags, pets, allowances and meal schedules.
+Errors are RFC 9457 `application/problem+json`.
+
+## Authentication
+
+Accounts (sign-up, log-in, e-mail verification, password reset, social log-in,
+sessions) are served by allauth's headless API under `/_allauth/`, documented
+at [/_allauth/openapi.html](/_allauth/openapi.html). It has two clients:
+
+- **app** (`/_allauth/app/v1/`, mobile and desktop apps): `POST /_allauth/app/v1/auth/login`
+  with `{"email", "password"}` answers `meta.session_token`. Send it in the
+  `X-Session-Token` header on every call here. It lasts until the app logs out
+  (`DELETE /_allauth/app/v1/auth/session`), the owner ends it
+  (`DELETE /api/me/sessions/{id}`, or everything with `DELETE /api/me/sessions`),
+  the password changes, or it goes unused for the session age (14 days by default);
+  then calls answer 401.
+- **browser** (`/_allauth/browser/v1/`, a single-page app on this site): the
+  same calls set the session cookie instead. Send the `X-CSRFToken` header
+  (from the `csrftoken` cookie) on every write, here as there.
+
+The web pages under `/accounts/` use the same session cookie.
+"""
+
+
 def build_api() -> CatFeederAPI:
     api = CatFeederAPI(
         title="Cat Feeder API",
         version=settings.CATFEEDER_VERSION,
-        description="Feeders, collar tags, pets, allowances and meal schedules. "
-        "Errors are RFC 9457 problem+json. Authenticate with the browser session "
-        "(CSRF token on writes) or an app token from /_allauth/app/v1/ in X-Session-Token.",
+        description=API_DESCRIPTION,
         auth=owner_auth,
         urls_namespace="api",
         parser=ObjectBodyParser(),
         throttle=api_throttles(),
     )
     from apps.accounts.api import router as accounts_router
+    from apps.accounts.api import sessions_router  # issue 3
     from apps.feeders import api as feeders_api
 
+    api.add_router("/me/sessions", sessions_router, tags=["me"])  # issue 3: list, end one, log out everywhere
     api.add_router("/me", accounts_router, tags=["me"])
     api.add_router("/feeders", feeders_api.feeders)
     api.add_router("/beacons", feeders_api.beacons)

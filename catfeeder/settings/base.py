@@ -76,6 +76,13 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.headless",
     "catfeeder.apps.CatFeederConfig",
+    # -- accounts (issue 3): sessions list/revoke, social providers ------------
+    "allauth.usersessions",
+    "django.contrib.humanize",  # the session list's "3 minutes ago"
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.openid_connect",
+    # -- end accounts -----------------------------------------------------------
     "apps.accounts",
     "apps.feeders",
     "apps.api",
@@ -105,6 +112,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # -- accounts (issue 3) -----------------------------------------------------
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "apps.accounts.middleware.LoginRateLimitMiddleware",
+    # -- end accounts -----------------------------------------------------------
 ]
 
 ROOT_URLCONF = "catfeeder.urls"
@@ -209,11 +220,104 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # --- Accounts (django-allauth, with headless for apps) ---------------------------
+PRODUCT_NAME = "Cat Feeder"  # in every page title, mail subject and mail body
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+# Owners may log in before they verify their address (the verification mail
+# goes out at sign-up); pairing a feeder is what needs a verified address
+# (apps.accounts.selectors.user_email_verified).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner following the link must not confirm it
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True  # one address per owner: a new one replaces the old once verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password/e-mail changed" mails
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{PRODUCT_NAME}: "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # keep this session; every other one ends (the hash changes)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300  # seconds a password re-entry counts for deleting the account
+PASSWORD_RESET_TIMEOUT = 3600  # seconds a password reset link works
+ACCOUNT_SESSION_REMEMBER = True
+# Browser sessions and app tokens (allauth headless "app" sessions) are both
+# server-side sessions in the database. A browser session lasts this long from
+# log-in; an app token this long from its last use (apps.api.auth renews it).
+SESSION_COOKIE_AGE = env.int("SESSION_AGE_DAYS", default=14) * 86400  # seconds
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Rates (allauth's syntax: amount/period/per) need the shared Redis cache.
+# Every POST to a login form counts toward "login" (answers 429); failed
+# ones also toward "login_failed" (a form error, then 429 once "login" is spent).
+ACCOUNT_RATE_LIMITS = {
+    "login": "20/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "10/m/ip",
+    "reset_password": "10/m/ip,3/h/key",  # key: the address, so nobody floods someone's inbox
+    "reset_password_from_key": "20/m/ip",
+}
+# The admin login is Django's, which allauth does not limit (see apps.accounts.middleware).
+ADMIN_LOGIN_RATE_LIMITS = ["10/m/ip", "10/15m/key"]
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)  # proxies adding X-Forwarded-For
+
 HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.json and .html, linked from /api/docs
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "headless/spec/swagger_local.html"
+USERSESSIONS_TRACK_ACTIVITY = True  # "last seen" in the session list
+
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the provider button POSTs (CSRF) before leaving the site
+# A social login whose provider-verified address matches an existing account
+# logs into it and links the provider, but only when that account's own
+# address is verified too (SocialAccountAdapter); which providers are trusted
+# to verify addresses is per provider below (or per SocialApp: settings
+# {"email_authentication": true}).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "optional"
+SOCIALACCOUNT_STORE_TOKENS = False  # we only log people in; we never call the providers' APIs
+
+
+def _social_providers(env: environ.Env) -> dict[str, dict[str, object]]:
+    """Provider settings; a provider gets an app from the environment only if
+    its client id is set (otherwise add a SocialApp in the admin)."""
+    providers: dict[str, dict[str, object]] = {
+        "google": {
+            "SCOPE": ["openid", "profile", "email"],
+            "AUTH_PARAMS": {"access_type": "online"},
+            "OAUTH_PKCE_ENABLED": True,
+            "EMAIL_AUTHENTICATION": True,  # Google says whether it verified the address
+        },
+        "github": {"SCOPE": ["user:email"], "EMAIL_AUTHENTICATION": True},  # per-address "verified" flag
+        "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+    }
+    for name in ("google", "github"):
+        if client_id := env.str(f"{name.upper()}_CLIENT_ID", default=""):
+            providers[name]["APPS"] = [{"client_id": client_id, "secret": env.str(f"{name.upper()}_CLIENT_SECRET")}]
+    if client_id := env.str("OIDC_CLIENT_ID", default=""):
+        providers["openid_connect"]["APPS"] = [
+            {
+                "provider_id": env.str("OIDC_PROVIDER_ID", default="oidc"),
+                "name": env.str("OIDC_NAME", default="OpenID Connect"),
+                "client_id": client_id,
+                "secret": env.str("OIDC_CLIENT_SECRET", default=""),
+                "settings": {
+                    "server_url": env.str("OIDC_SERVER_URL"),
+                    "oauth_pkce_enabled": True,
+                    # Trust this server's "email_verified" claim to log into existing accounts?
+                    "email_authentication": env.bool("OIDC_EMAIL_AUTHENTICATION", default=False),
+                },
+            }
+        ]
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = _social_providers(env)
+
+# Mail goes out from a Celery task (apps.notifications), retried with backoff.
+EMAIL_MAX_RETRIES = 12  # 2 s doubling to 5 min between tries: about half an hour in all
+EMAIL_RETRY_BACKOFF_MAX = 300  # seconds
+EMAIL_QUEUE: str | None = None  # a Celery queue for mail tasks (tests use one of their own); None: the default
 
 # --- REST API (django-ninja) ------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50
@@ -287,6 +391,7 @@ STORAGES = {
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
 vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = 30  # seconds; an SMTP server that stops answering fails the try, which is retried
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cat Feeder <noreply@localhost>")
 
 # --- Development live reload (apps.devreload) -----------------------------------
