@@ -14,10 +14,11 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
-application = ProtocolTypeRouter(
+protocols = ProtocolTypeRouter(
     {
         "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
         # Each route brings its own authentication and Origin policy: devices
@@ -26,3 +27,6 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
 )
+
+# Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
+application = ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY)

@@ -186,6 +186,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("HTTP_MAX_FIELDS", default=200)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("HTTP_MAX_FILES", default=5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes held in memory before spooling to disk
 HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)  # a whole multipart request
+# Slow or silent clients: request headers must arrive within this many seconds
+# (408 after), and an idle kept-alive connection is closed after the next.
+HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
+HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
+# Requests in flight per web process; past it, 503 with Retry-After at once.
+HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
 
 # --- Database -----------------------------------------------------------------
 # PostgreSQL from DATABASE_URL; otherwise SQLite in var/, set up so that the web
