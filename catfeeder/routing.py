@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import URLPattern, path
 
 # --- issue 5: the message sockets -------------------------------------------------
@@ -12,3 +13,10 @@ websocket_urlpatterns: list[URLPattern] = [
     path("ws/app/", AppSocket.as_asgi()),  # reads the session itself: no middleware wrapping every frame
 ]
 # --- end issue 5 -------------------------------------------------------------------
+
+# --- Development live reload (apps.devreload): DEBUG only, decided at import ---
+if settings.DEBUG:
+    from apps.devreload.routing import websocket_urlpatterns as devreload_urlpatterns
+
+    websocket_urlpatterns += devreload_urlpatterns
+# --- end devreload ---

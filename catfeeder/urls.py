@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from apps.api.api import api
 from apps.api.messages.docs import asyncapi_view
 from apps.api.messages.http import message_view
+from catfeeder import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,10 +14,16 @@ urlpatterns = [
     path("api/messages/<str:name>", message_view, name="message"),
     path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     path("api/", api.urls),
+    path("accounts/", include("apps.accounts.urls")),  # issue 3: profile, deletion, ending one session
     path("accounts/", include("allauth.urls")),
+    # No phone numbers here. allauth mounts its phone endpoints regardless, and
+    # one of them answers an anonymous DELETE with a 500 (allauth 65.21).
+    re_path(r"^_allauth/(?:app|browser)/v1/(?:account/phone|auth/phone/.*)$", errors.not_routed),
     path("_allauth/", include("allauth.headless.urls")),
     path("health/", include("apps.ops.urls")),
 ]
 
-handler404 = "apps.api.views.not_found"
-handler500 = "apps.api.views.server_error"
+handler400 = "catfeeder.errors.bad_request"
+handler403 = "catfeeder.errors.permission_denied"
+handler404 = "catfeeder.errors.not_found"
+handler500 = "catfeeder.errors.server_error"

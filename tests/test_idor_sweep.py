@@ -12,12 +12,14 @@ import re
 from typing import Any
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.forms.models import model_to_dict
 from django.test import Client
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, Visit
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from conftest import app_token
 
 pytestmark = pytest.mark.django_db
 UNSAFE = {"post", "put", "patch", "delete"}
@@ -31,9 +33,11 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
     command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.OWNER)
     Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon.mac, seen_at=dt.datetime.now(dt.UTC))
     FeedEvent.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.DEVICE, fed_at=dt.datetime.now(dt.UTC))
+    app_token(Client(), user)  # a session (app token) of the user's own
+    session = UserSession.objects.filter(user=user).latest("pk")
     return {
         "ids": {"feeder_id": feeder.pk, "pet_id": pet.pk, "beacon_id": beacon.pk, "schedule_id": schedule.pk,
-                "command_id": command.pk},
+                "command_id": command.pk, "session_id": session.pk},
         "secrets": [f"{tag}-collar", f"{tag}-pet", f"{tag}-feeder", beacon.mac, feeder.mac, user.email],
     }  # fmt: skip
 
@@ -104,11 +108,12 @@ def test_every_route_refuses_bobs_ids_and_leaks_nothing(actor: str, alice: User,
     bobs = own_world(bob, "bobby")
     before = snapshot(bob)
     schema = Client().get("/api/openapi.json").json()
-    client = Client()
-    client.force_login({"alice": alice, "charlie": charlie}[actor])
+    user = {"alice": alice, "charlie": charlie}[actor]
 
     swept = 0
     for path, method, op in operations(schema):
+        client = Client()  # a fresh log-in each time: the sweep also runs "log out everywhere"
+        client.force_login(user)
         response = call(client, path, method, op, schema["components"], bobs["ids"])
         where = f"{method.upper()} {path} -> {response.status_code}"
         if "{" in path:

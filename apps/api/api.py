@@ -21,7 +21,15 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from apps.api.auth import owner_auth
-from apps.api.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_response
+from apps.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    TOO_LARGE,
+    Problem,
+    field_errors,
+    problem_response,
+    too_large_detail,
+)
+from apps.api.ratelimit import api_throttles
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +38,17 @@ class BodyNotAnObject(ValueError):
     pass
 
 
+class NotJson(ValueError):
+    pass
+
+
 class ObjectBodyParser(Parser):
-    """JSON bodies must be objects: ninja would take `[]` or `5` as an empty update."""
+    """JSON bodies must be JSON and objects: ninja would take `[]` or `5` as an empty update."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        content_type = request.content_type or ""
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise NotJson(f"Send the body as application/json, not {content_type or 'nothing'}.")
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise BodyNotAnObject(f"The body must be a JSON object, not {type(data).__name__}.")
@@ -75,13 +90,17 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     headers = {"Retry-After": str(exc.wait)} if isinstance(exc, Throttled) and exc.wait else None
-    detail = str(exc)
-    # ninja reports any body it cannot parse as one message; say which problem it is.
-    if isinstance(exc.__cause__, BodyNotAnObject):
-        detail = str(exc.__cause__)
-    elif isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
-        detail = f"The body is not valid JSON ({exc.__cause__})."
-    return problem_response(exc.status_code, detail, headers=headers)
+    status, detail, cause = exc.status_code, str(exc), exc.__cause__
+    # ninja reports any body it cannot read as one 400; say which problem it is.
+    if isinstance(cause, TOO_LARGE):
+        status, detail = 413, too_large_detail(cause)
+    elif isinstance(cause, NotJson):
+        status, detail = 415, str(cause)
+    elif isinstance(cause, BodyNotAnObject):
+        detail = str(cause)
+    elif isinstance(cause, json.JSONDecodeError | UnicodeDecodeError):
+        detail = f"The body is not valid JSON ({cause})."
+    return problem_response(status, detail, headers=headers)
 
 
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -110,20 +129,45 @@ EXCEPTION_HANDLERS: list[tuple[type[Exception], Callable[[HttpRequest, Any], Htt
 ]
 
 
+API_DESCRIPTION = """Feeders, collar tags, pets, allowances and meal schedules.
+Errors are RFC 9457 `application/problem+json`.
+
+## Authentication
+
+Accounts (sign-up, log-in, e-mail verification, password reset, social log-in,
+sessions) are served by allauth's headless API under `/_allauth/`, documented
+at [/_allauth/openapi.html](/_allauth/openapi.html). It has two clients:
+
+- **app** (`/_allauth/app/v1/`, mobile and desktop apps): `POST /_allauth/app/v1/auth/login`
+  with `{"email", "password"}` answers `meta.session_token`. Send it in the
+  `X-Session-Token` header on every call here. It lasts until the app logs out
+  (`DELETE /_allauth/app/v1/auth/session`), the owner ends it
+  (`DELETE /api/me/sessions/{id}`, or everything with `DELETE /api/me/sessions`),
+  the password changes, or it goes unused for the session age (14 days by default);
+  then calls answer 401.
+- **browser** (`/_allauth/browser/v1/`, a single-page app on this site): the
+  same calls set the session cookie instead. Send the `X-CSRFToken` header
+  (from the `csrftoken` cookie) on every write, here as there.
+
+The web pages under `/accounts/` use the same session cookie.
+"""
+
+
 def build_api() -> CatFeederAPI:
     api = CatFeederAPI(
         title="Cat Feeder API",
         version=settings.CATFEEDER_VERSION,
-        description="Feeders, collar tags, pets, allowances and meal schedules. "
-        "Errors are RFC 9457 problem+json. Authenticate with the browser session "
-        "(CSRF token on writes) or an app token from /_allauth/app/v1/ in X-Session-Token.",
+        description=API_DESCRIPTION,
         auth=owner_auth,
         urls_namespace="api",
         parser=ObjectBodyParser(),
+        throttle=api_throttles(),
     )
     from apps.accounts.api import router as accounts_router
+    from apps.accounts.api import sessions_router  # issue 3
     from apps.feeders import api as feeders_api
 
+    api.add_router("/me/sessions", sessions_router, tags=["me"])  # issue 3: list, end one, log out everywhere
     api.add_router("/me", accounts_router, tags=["me"])
     api.add_router("/feeders", feeders_api.feeders)
     api.add_router("/beacons", feeders_api.beacons)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from ninja import Schema
 
@@ -103,3 +104,14 @@ ERROR_RESPONSES: dict[int, type[ProblemOut]] = dict.fromkeys(ERROR_STATUSES, Pro
 def responses(ok: dict[int, Any]) -> dict[int, Any]:
     """An operation's documented responses: its own, plus every problem."""
     return {**ERROR_RESPONSES, **ok}
+
+
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def too_large_detail(exception: BaseException) -> str:
+    if isinstance(exception, TooManyFieldsSent):
+        return "Too many form fields."
+    if isinstance(exception, TooManyFilesSent):
+        return "Too many files."
+    return "The request body is too large."

@@ -87,6 +87,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
         parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="development: restart web when Python changes, live-reload pages (apps.devreload); one web process",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -120,6 +125,9 @@ class Command(BaseCommand):
             specs.append(ChildSpec("redis", redis.argv(), stop_stage=3, stop_timeout=5, ready=redis.is_up))
         web = [python, "-m", "uvicorn", "catfeeder.asgi:application", "--fd", str(fd), "--lifespan", "off"]
         web += ["--timeout-graceful-shutdown", str(WEB_DRAIN), "--workers", str(options["web_workers"])]
+        if options["reload"]:
+            web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
+            web += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
         web += ["--ws-max-size", str(settings.MESSAGE_MAX_BYTES)]  # issue 5: oversize frames close with 1009
         specs += [
             ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
