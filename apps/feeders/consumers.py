@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http.cookie import parse_cookie
 from django.http.request import validate_host
 
-from apps.api.messages import ANONYMOUS, Caller
-from apps.api.messages.auth import bearer_token, device_caller, owner_caller, session_caller
+from apps.api.auth import scope_owner_sync
+from apps.api.messages import ANONYMOUS, Caller, CallerKind
+from apps.api.messages.auth import bearer_token, device_caller
 from apps.api.messages.dispatch import encode, run_sync
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events, services
@@ -120,14 +120,12 @@ class AppSocket(MessageSocket):
         origin = header(self.scope, b"origin")
         if origin is not None and not origin_allowed(origin):
             raise Refused
-        token = header(self.scope, b"x-session-token")
-        if token is not None:
-            caller = await run_sync(owner_caller, token)
-            if caller is None:
+        has_token = header(self.scope, b"x-session-token") is not None
+        if not has_token and origin is None:
+            return ANONYMOUS  # not a browser: a cookie proves nothing without the Origin check
+        user = await run_sync(scope_owner_sync, self.scope)  # the REST API's own door for sockets
+        if user is None:
+            if has_token:
                 raise Refused
-            return caller
-        cookie = header(self.scope, b"cookie")
-        session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME) if cookie else None
-        if origin is not None and session_key:
-            return await run_sync(session_caller, session_key) or ANONYMOUS
-        return ANONYMOUS
+            return ANONYMOUS  # a browser with no live session may still Authenticate
+        return Caller(CallerKind.OWNER, user=user)

@@ -11,34 +11,24 @@ once, for its route.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
-from django.conf import settings
-from django.contrib.auth import get_user
-from django.http import HttpRequest
 
 from apps.accounts.models import User
+from apps.api.auth import app_token_touch
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, MessageError
 
 BEARER = "bearer "
 
 
 def owner_caller(token: str) -> Caller | None:
+    """An app token, checked (and kept alive) exactly as the REST API's AppTokenAuth does."""
     found = authenticate_by_x_session_token(token) if token else None
-    user = found[0] if found else None
+    if found is None:
+        return None
+    user, session = found
     if not isinstance(user, User) or not user.is_active:
         return None
-    return Caller(CallerKind.OWNER, user=user)
-
-
-def session_caller(session_key: str) -> Caller | None:
-    """The owner of a browser session, checked as Django's auth middleware checks it."""
-    request = HttpRequest()  # as allauth reads an app token: get_user() looks only at the session
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = get_user(request)
-    if not isinstance(user, User) or not user.is_active:
-        return None
+    app_token_touch(session)
     return Caller(CallerKind.OWNER, user=user)
 
 

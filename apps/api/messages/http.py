@@ -7,14 +7,16 @@ Two doors to one pipeline (route, authenticate, authorize, decode, call, encode)
   request, no middleware and no thread unless the handler or the credential
   check needs the database. This is the lean path: Django's HTTP machinery
   costs more than an arithmetic message itself by two orders of magnitude.
-- `message_view`, the same pipeline as a Django view, for calls that carry a
-  browser session (they need Django's session and CSRF machinery; MessagePath
-  hands them over), for WSGI deployments and for Django's test client.
+- `message_view`, the same pipeline as a Django view, for browsers (an Origin
+  header or the session cookie: they need Django's CORS, session and CSRF
+  machinery; MessagePath hands them over), for WSGI deployments and for
+  Django's test client.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja.utils import check_csrf
+from redis.exceptions import RedisError
 
 from apps.accounts.models import User
 from apps.api.messages.auth import caller_from_credentials
@@ -30,6 +33,10 @@ from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, Entry
 from apps.api.messages.dispatch import authorize, decode_body, decode_query, encode, invoke, invoke_sync, run_sync
 from apps.api.messages.publish import push_to_caller, push_to_caller_sync
 from apps.api.problems import PROBLEM_CONTENT_TYPE, problem_document
+from apps.api.ratelimit import Rate, ahit, hit
+from catfeeder.http_limits import BARE_HEADERS
+
+logger = logging.getLogger("apps.api.messages")
 
 PREFIX = "/api/messages/"
 JSON = "application/json"
@@ -37,8 +44,11 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-WANTED_HEADERS = frozenset({b"x-session-token", b"authorization", b"cookie", b"content-type", b"content-length"})
-BASE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+WANTED_HEADERS = frozenset(
+    {b"x-session-token", b"authorization", b"cookie", b"origin", b"content-type", b"content-length"}
+)
+# Django's security middleware never sees these answers: the same headers as every answer below it.
+BASE_HEADERS = [*(h for h in BARE_HEADERS if h[0] != b"content-type"), (b"cache-control", b"no-store")]
 
 
 @dataclass
@@ -99,6 +109,45 @@ def check_json(content_type: str | None, content_length: str | None, query: byte
         raise too_big()
 
 
+# -- rate limits: the REST API's, counted in the same windows ------------------------------
+def _refusal(wait: int) -> MessageError:
+    detail = f"Too many requests; try again in {wait} s."
+    return MessageError("rate_limited", detail, status=429, headers={"Retry-After": str(wait)})
+
+
+def limited_keys(entry: Entry, caller: Caller | None, client: str, has_credentials: bool) -> list[tuple[str, str]]:
+    """Windows a call counts in: (key, rate setting): before authentication (caller None) its
+    address, after it its owner. A pure message from nobody costs less than counting it (one
+    Redis round trip), so it counts nowhere."""
+    if caller is None:
+        return [] if entry.pure and not has_credentials else [(f"api:ip:{client}", "API_RATE_LIMIT_IP")]
+    if caller.kind is CallerKind.OWNER and caller.user is not None:
+        return [(f"api:user:{caller.user.pk}", "API_RATE_LIMIT_USER")]
+    return []
+
+
+async def arate_limit(keys: list[tuple[str, str]]) -> None:
+    for key, setting in keys:
+        try:
+            allowed, wait = await ahit(key, Rate.parse(getattr(settings, setting)))
+        except RedisError:
+            logger.warning("rate limit not counted: Redis is unreachable", exc_info=True)
+            return  # open: without Redis no credential can be checked either
+        if not allowed:
+            raise _refusal(wait)
+
+
+def rate_limit(keys: list[tuple[str, str]]) -> None:
+    for key, setting in keys:
+        try:
+            allowed, wait = hit(key, Rate.parse(getattr(settings, setting)))
+        except RedisError:
+            logger.warning("rate limit not counted: Redis is unreachable", exc_info=True)
+            return
+        if not allowed:
+            raise _refusal(wait)
+
+
 def too_big() -> MessageError:
     return MessageError("too_big", f"The body is over {settings.MESSAGE_MAX_BYTES} bytes.", status=413)
 
@@ -116,8 +165,9 @@ class MessagePath:
             return await self.django(scope, receive, send)
         headers = {k: v for k, v in scope["headers"] if k in WANTED_HEADERS}
         has_token = b"x-session-token" in headers or b"authorization" in headers
-        if not has_token and self.session_cookie in headers.get(b"cookie", b""):
-            return await self.django(scope, receive, send)  # a browser session: Django checks it and CSRF
+        if b"origin" in headers or (not has_token and self.session_cookie in headers.get(b"cookie", b"")):
+            # A browser: Django's middleware answers CORS (and preflights), checks the session and CSRF.
+            return await self.django(scope, receive, send)
         answer = await self.answer(scope, receive, {k.decode(): v.decode("latin-1") for k, v in headers.items()})
         await send({"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()})
         await send({"type": "http.response.body", "body": answer.body})
@@ -128,11 +178,14 @@ class MessagePath:
             entry = route(scope["path"][len(PREFIX) :], scope["method"])
             caller = ANONYMOUS
             app_token, authorization = headers.get("x-session-token"), headers.get("authorization")
-            if (app_token and CallerKind.OWNER in entry.callers) or (
-                authorization and CallerKind.DEVICE in entry.callers
-            ):
-                check = caller_from_credentials
+            owner_token = app_token is not None and CallerKind.OWNER in entry.callers
+            has_credentials = owner_token or (authorization is not None and CallerKind.DEVICE in entry.callers)
+            client = (scope.get("client") or ("unknown",))[0]
+            await arate_limit(limited_keys(entry, None, client, has_credentials))
+            if has_credentials:
+                check = caller_from_credentials  # a thread: the checks read the cache and the database
                 caller = await run_sync(check, app_token=app_token, authorization=authorization, accepts=entry.callers)
+                await arate_limit(limited_keys(entry, caller, client, has_credentials))
             authorize(entry, caller)
             if scope["method"] == "GET":
                 message = decode_query(entry, scope["query_string"])
@@ -182,7 +235,10 @@ def django_caller(request: HttpRequest, entry: Entry) -> Caller:
 def message_view(request: HttpRequest, name: str) -> HttpResponse:
     try:
         entry = route(name, request.method or "GET")
+        client = str(request.META.get("REMOTE_ADDR", "unknown"))
+        rate_limit(limited_keys(entry, None, client, has_credentials=True))  # a browser: always counted
         caller = django_caller(request, entry)
+        rate_limit(limited_keys(entry, caller, client, has_credentials=True))
         authorize(entry, caller)
         query = request.META.get("QUERY_STRING", "")
         if request.method == "GET":

@@ -6,9 +6,11 @@ import math
 
 import pytest
 import requests
-from django.test import Client
+from django.test import Client, override_settings
 
 from apps.accounts.models import User
+from apps.api.messages import registry
+from apps.api.messages.http import limited_keys
 from apps.api.tests.sockets import Socket, session_token
 from catfeeder.testing import AsgiServer
 
@@ -180,3 +182,20 @@ def test_djangos_view_answers_exactly_as_the_lean_path(asgi_server: AsgiServer) 
         django = client.get(f"/api/messages/{path}")
         assert (django.status_code, django.json()) == (lean.status_code, lean.json()), path
         assert django["Content-Type"] == lean.headers["Content-Type"]
+
+
+@pytest.mark.usefixtures("clean_rate_limits")
+@override_settings(API_RATE_LIMIT_USER="3/minute")
+def test_an_owner_over_the_apis_rate_limit_gets_429_with_retry_after(alice: User) -> None:
+    headers = {"HTTP_X_SESSION_TOKEN": session_token(alice)}
+    statuses = [Client().get("/api/messages/GetFeederStatus?feeder_id=1", **headers).status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    refused = Client().get("/api/messages/GetFeederStatus?feeder_id=1", **headers)
+    assert 0 < int(refused["Retry-After"]) <= 60
+
+
+def test_only_work_is_counted_against_the_rate_limit() -> None:
+    multiply, feed = registry.entries["Multiply"], registry.entries["FeederFeed"]
+    assert limited_keys(multiply, None, "10.0.0.1", has_credentials=False) == []  # cheaper than counting
+    assert limited_keys(multiply, None, "10.0.0.1", has_credentials=True) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]
+    assert limited_keys(feed, None, "10.0.0.1", has_credentials=False) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]
