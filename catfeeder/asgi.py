@@ -14,11 +14,13 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-# --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
-from apps.api.messages.http import MessagePath  # noqa: E402
 from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
+
+# --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
+# isort: split
+from apps.api.messages.http import MessagePath  # noqa: E402
 
 django_http = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
 http = MessagePath(django_http)  # type: ignore[arg-type]
