@@ -64,8 +64,9 @@ class Answer:
                 *BASE_HEADERS, *extra]  # fmt: skip
 
     def django(self) -> HttpResponse:
+        """As a Django response: its middleware adds the security headers itself."""
         response = HttpResponse(self.body, status=self.status, content_type=self.content_type)
-        for name, value in [*((k.decode(), v.decode()) for k, v in BASE_HEADERS), *self.headers.items()]:
+        for name, value in [("Cache-Control", "no-store"), *self.headers.items()]:
             response[name] = value
         return response
 
