@@ -7,6 +7,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -133,4 +134,20 @@ def test_pairing_again_revokes_the_previous_devices_token(feeder: Feeder) -> Non
 @pytest.mark.parametrize("token", ["", "cfd_", "cfd__x", "nope", "cfd_abc_def", "Bearer cfd_x_y"])
 def test_a_malformed_or_unknown_token_authenticates_nothing(feeder: Feeder, token: str) -> None:
     paired_token(feeder)
+    assert selectors.device_token_authenticate(token=token) is None
+
+
+def test_an_operator_revokes_a_feeders_tokens_from_the_admin(feeder: Feeder) -> None:
+    token = paired_token(feeder)
+    operator = User.objects.create_superuser(email="operator@example.com", password="not-used-here-9")
+    client = Client()
+    client.force_login(operator)
+    listing = client.get("/admin/feeders/devicetoken/")
+    assert listing.status_code == 200
+    assert "secret_hash" not in listing.content.decode()
+    selected = list(DeviceToken.objects.filter(feeder=feeder).values_list("pk", flat=True))
+    response = client.post(
+        "/admin/feeders/devicetoken/", {"action": "revoke_feeders_tokens", "_selected_action": selected}
+    )
+    assert response.status_code == 302
     assert selectors.device_token_authenticate(token=token) is None
