@@ -350,7 +350,7 @@ REDIS_URL = env.str("REDIS_URL", default="") or socket_url(VAR_DIR)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "catfeeder.cache.PooledRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
     }
