@@ -148,6 +148,10 @@ def build_api() -> CatFeederAPI:
     api.add_router("/pets", feeders_api.pets)
     api.add_router("/schedules", feeders_api.schedules)
     api.add_router("/commands", feeders_api.commands)
+    # -- pet photos (issue 9): /pets/{pet_id}/photos and /photos/... --
+    from apps.feeders.photos_api import router as photos_router
+
+    api.add_router("", photos_router)
     return api
 
 
