@@ -129,6 +129,30 @@ def test_an_upload_without_a_file_is_422(as_alice: Client, pet: Pet) -> None:
     assert response.json()["errors"][0]["type"] == "missing"
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({f"file{n}": images.upload(f"{n}.jpg", images.jpeg()) for n in range(10)}, 413, "Too many files."),
+        ({"file": images.upload("tom.jpg", images.jpeg()), "note": "x" * 5000}, 413, "too large"),
+    ],
+    ids=["too-many-files", "fields-over-the-body-cap"],
+)
+def test_a_form_over_the_request_limits_is_413_problem(
+    as_alice: Client, pet: Pet, settings: Any, body: dict[str, Any], status: int, detail: str
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000  # counts form fields, not files
+    response = as_alice.post(f"/api/pets/{pet.pk}/photos", body)
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    assert detail in response.json()["detail"]
+
+
+def test_a_malformed_multipart_body_is_400_problem(as_alice: Client, pet: Pet) -> None:
+    response = as_alice.post(f"/api/pets/{pet.pk}/photos", b"--x\r\n\r\n", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+
+
 def test_a_pet_has_a_limited_number_of_photos(as_alice: Client, pet: Pet) -> None:
     PetPhoto.objects.bulk_create(
         PetPhoto(pet=pet, token=f"t{n}", content_type="image/jpeg", width=1, height=1, size_bytes=1, original="x")
