@@ -98,3 +98,12 @@ def test_thumbnails_are_webp_within_their_size(size: int, expected: tuple[int, i
 
 def test_a_small_photo_is_never_enlarged() -> None:
     assert images.decode(thumbnail(data=images.png(300, 200), size=512, max_pixels=MAX_PIXELS)).size == (300, 200)
+
+
+def test_the_api_offers_exactly_the_thumbnail_sizes_made() -> None:
+    from typing import get_args
+
+    from apps.feeders.images import THUMBNAIL_SIZES
+    from apps.feeders.photos import PhotoVariant
+
+    assert set(get_args(PhotoVariant)) == {"original", *map(str, THUMBNAIL_SIZES)}
