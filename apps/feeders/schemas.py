@@ -45,6 +45,8 @@ LocalTime = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Grams = Annotated[StrictInt, Field(ge=1, le=MAX_PORTION_GRAMS)]
+# An id in a query filter: a foreign-key filter over 64 bits crashes SQLite's driver (OverflowError).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class TimeRange(FilterSchema):
@@ -238,8 +240,8 @@ class ScheduleOut(OutSchema):
 
 
 class ScheduleFilter(FilterSchema):
-    pet_id: int | None = None
-    feeder_id: int | None = None
+    pet_id: RowId | None = None
+    feeder_id: RowId | None = None
     enabled: bool | None = None
 
 
@@ -286,5 +288,5 @@ class CommandOut(OutSchema):
 
 
 class CommandFilter(FilterSchema):
-    feeder_id: int | None = None
+    feeder_id: RowId | None = None
     status: CommandStatus | None = None

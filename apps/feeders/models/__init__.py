@@ -3,6 +3,7 @@ from __future__ import annotations
 from apps.feeders.models.devices import Beacon, Feeder
 from apps.feeders.models.feeding import CommandStatus, FeedCommand, FeedEvent, FeedSource, MealSchedule
 from apps.feeders.models.pets import Pet, Visit
+from apps.feeders.models.photos import PetPhoto, PhotoStatus
 
 __all__ = [
     "Beacon",
@@ -13,5 +14,7 @@ __all__ = [
     "Feeder",
     "MealSchedule",
     "Pet",
+    "PetPhoto",
+    "PhotoStatus",
     "Visit",
 ]
