@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.feeders import services
-from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, PetPhoto, Visit
 
 
 @admin.register(Feeder)
@@ -77,6 +77,19 @@ class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
     raw_id_fields = ("feeder", "pet", "schedule")
     readonly_fields = ("attempts", "created_at", "sent_at", "completed_at", "slot_at")
     date_hierarchy = "created_at"
+
+
+# -- pet photos (issue 9) -------------------------------------------------------------
+@admin.register(PetPhoto)
+class PetPhotoAdmin(admin.ModelAdmin[PetPhoto]):
+    """Rows only: operators see and delete photos (their files follow), never open them here."""
+
+    list_display = ("id", "pet", "status", "content_type", "width", "height", "size_bytes", "created_at")
+    list_filter = ("status", "content_type")
+    search_fields = ("pet__name", "pet__owner__email")
+    list_select_related = ("pet",)
+    raw_id_fields = ("pet",)
+    readonly_fields = ("token", "status", "content_type", "width", "height", "size_bytes", "original", "thumbnails")
 
 
 @admin.register(DeviceToken)

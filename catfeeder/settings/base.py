@@ -8,6 +8,8 @@ behaviour, and then the secrets below have no default.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -28,6 +30,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 # var/ holds everything the embedded defaults write: SQLite, Redis, media, mail.
 VAR_DIR = Path(env.str("CATFEEDER_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has none; SQLite will not create the folder
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -350,7 +353,7 @@ REDIS_URL = env.str("REDIS_URL", default="") or socket_url(VAR_DIR)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "catfeeder.cache.PooledRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
     }
@@ -402,11 +405,64 @@ MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed names, served forever-cacheable and precompressed by WhiteNoise.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Production: hashed names, served forever-cacheable and precompressed by
+    # WhiteNoise (collectstatic compresses everything: a build step of about
+    # 25 s here). Development: WhiteNoise serves from the finders, unhashed.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
+
+# --- Bucket storage (pet photos): S3-compatible when S3_BUCKET is set ----------------
+# Objects are private: clients get URLs signed for S3_SIGNED_URL_SECONDS, or
+# (filesystem) an owner-checked API route; MEDIA_URL is never served.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")  # empty: AWS
+S3_CHOICES = {"S3_ADDRESSING_STYLE": ("auto", "path", "virtual"), "S3_CHECKSUMS": ("when_required", "when_supported")}
+if S3_BUCKET:
+    # Non-AWS servers usually want path-style addresses and no optional checksums.
+    _s3_choices = {
+        "S3_ADDRESSING_STYLE": env.str("S3_ADDRESSING_STYLE", default="path" if S3_ENDPOINT_URL else "auto"),
+        "S3_CHECKSUMS": env.str("S3_CHECKSUMS", default="when_required" if S3_ENDPOINT_URL else "when_supported"),
+    }
+    for _name, _value in _s3_choices.items():
+        if _value not in S3_CHOICES[_name]:
+            raise ImproperlyConfigured(f"{_name}={_value!r} is not one of {', '.join(S3_CHOICES[_name])}.")
+    STORAGES["default"] = {
+        "BACKEND": "catfeeder.storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "public_endpoint_url": env.str("S3_PUBLIC_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="us-east-1"),
+            # Empty keys: boto3's own chain (AWS_* variables, instance or pod role).
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": _s3_choices["S3_ADDRESSING_STYLE"],
+            "checksums": _s3_choices["S3_CHECKSUMS"],
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("S3_SIGNED_URL_SECONDS", default=300),
+            "file_overwrite": False,  # django-storages' default (True) lets one upload replace another
+            "default_acl": None,  # the bucket's policy applies: keep the bucket private
+        },
+    }
+    # Pages show photos from signed bucket URLs: let the CSP load images from there.
+    _photo_origin = urlsplit(STORAGES["default"]["OPTIONS"]["public_endpoint_url"] or S3_ENDPOINT_URL)
+    if _photo_origin.netloc:
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_photo_origin.scheme}://{_photo_origin.netloc}")
+    else:  # AWS signs with the global or the regional virtual-hosted name
+        _region = STORAGES["default"]["OPTIONS"]["region_name"]
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += [
+            f"https://{S3_BUCKET}.s3.amazonaws.com",
+            f"https://{S3_BUCKET}.s3.{_region}.amazonaws.com",
+        ]
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)  # one uploaded photo
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=25_000_000)  # width x height; decoded RGB ~75 MB
 
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")

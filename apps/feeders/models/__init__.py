@@ -4,6 +4,7 @@ from apps.feeders.models.devices import Beacon, Feeder
 from apps.feeders.models.feeding import CommandStatus, FeedCommand, FeedEvent, FeedSource, MealSchedule
 from apps.feeders.models.pairing import DeviceToken, PairingCode
 from apps.feeders.models.pets import Pet, Visit
+from apps.feeders.models.photos import PetPhoto, PhotoStatus
 
 __all__ = [
     "Beacon",
@@ -16,5 +17,7 @@ __all__ = [
     "MealSchedule",
     "PairingCode",
     "Pet",
+    "PetPhoto",
+    "PhotoStatus",
     "Visit",
 ]

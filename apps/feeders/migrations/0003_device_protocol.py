@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feeders', '0001_initial'),
+        ('feeders', '0002_pet_photos'),
     ]
 
     operations = [
