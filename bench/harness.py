@@ -68,8 +68,9 @@ def wrk(url: str, *, seconds: int = 10, connections: int = 50, headers: dict[str
         raise RuntimeError(f"wrk measured nothing:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     try:
-        p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-        p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        # Anchored: "+/- Stdev" figures such as "93.50%" also end in "50%".
+        p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+        p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     except ValueError as exc:
         raise RuntimeError(f"{exc} in:\n{out}") from None
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,6 +106,7 @@ class AsgiServer(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         argv = [sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(self.port)]
+        argv += ["--ws-max-size", str(settings.MESSAGE_MAX_BYTES)]  # as serve runs it (issue 5)
         super().__init__("asgi", [*argv, "--lifespan", "off", "--log-level", "warning"], env=env, log_dir=log_dir)
         try:
             wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")

@@ -58,8 +58,10 @@ class ObjectBodyParser(Parser):
 
 class CatFeederAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        """Document error responses with the media type they really have."""
-        schema = super().get_openapi_schema(*args, **kwargs)
+        """Document error responses with the media type they really have, and the message paths."""
+        from apps.api.messages.docs import add_openapi_paths  # issue 5: one path per message
+
+        schema = add_openapi_paths(super().get_openapi_schema(*args, **kwargs))
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():

@@ -290,3 +290,14 @@ class CommandOut(OutSchema):
 class CommandFilter(FilterSchema):
     feeder_id: RowId | None = None
     status: CommandStatus | None = None
+
+
+# -- pairing and device tokens ---------------------------------------------------------
+class PairingCodeOut(Schema):
+    code: str = Field(description="Give it to the device (Pair message) within 10 minutes; it works once.")
+    expires_at: dt.datetime
+
+
+class DeviceTokenOut(Schema):
+    token: str = Field(description="The new device token, shown this once. An online device gets it by itself.")
+    previous_valid_until: dt.datetime = Field(description="Until when the tokens it replaces still work.")

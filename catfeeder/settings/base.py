@@ -366,9 +366,23 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        # issue 5: redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that
+        # channels-redis blocks in BZPOPMIN: receive() then fails every 5 s and can lose a message.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 60},
     }
 }
+
+# --- Typed messages and the feeder protocol (issue 5) ---------------------------------
+MESSAGE_MAX_BYTES = 64 * 1024  # a WebSocket frame (close 1009) or HTTP body (413) over this is refused
+WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=20)  # per connection, on average
+WS_MESSAGE_BURST = env.float("WS_MESSAGE_BURST", default=2 * WS_MESSAGES_PER_SECOND)  # frames at once
+WS_AUTH_TIMEOUT = 10  # seconds a socket may stay unauthenticated
+MESSAGE_THREADS = env.int("MESSAGE_THREADS", default=WEB_THREADS)  # threads for database message handlers
+FEEDER_HEARTBEAT_INTERVAL = env.int("FEEDER_HEARTBEAT_INTERVAL", default=30)  # seconds, told to devices
+FEEDER_OFFLINE_AFTER = env.int("FEEDER_OFFLINE_AFTER", default=90)  # seconds of silence: offline, socket closed
+PAIRING_CODE_TTL = 600  # seconds a pairing code lives
+PAIRING_CODE_TRIES = 5  # wrong codes a feeder's pairing code survives
+DEVICE_TOKEN_OVERLAP = 600  # seconds the old device token still works after a rotation
 
 # --- Celery ---------------------------------------------------------------------
 # kombu names a Redis unix socket "redis+socket://"; redis-py names it "unix://".

@@ -125,6 +125,7 @@ class Command(BaseCommand):
             specs.append(ChildSpec("redis", redis.argv(), stop_stage=3, stop_timeout=5, ready=redis.is_up))
         web = [python, "-m", "uvicorn", "catfeeder.asgi:application", "--fd", str(fd), "--lifespan", "off"]
         web += ["--timeout-graceful-shutdown", str(WEB_DRAIN), "--workers", str(options["web_workers"])]
+        web += ["--ws-max-size", str(settings.MESSAGE_MAX_BYTES)]  # issue 5: oversize frames close with 1009
         if options["reload"]:
             web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
             web += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
