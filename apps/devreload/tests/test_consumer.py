@@ -73,7 +73,13 @@ def test_a_recorded_failure_and_its_recovery_reach_the_pages_once_each() -> None
 
 def test_a_page_from_another_site_is_refused() -> None:
     async def scenario() -> bool:
-        connected, _ = await page_socket(origin=b"http://evil.example").connect(timeout=MESSAGE_WAIT)
+        page = page_socket(origin=b"http://evil.example")
+        try:
+            connected, _ = await page.connect(timeout=MESSAGE_WAIT)
+        finally:
+            # End the application task here, not in asyncio.run's teardown, which
+            # can wait for ever on a channel layer left over by an earlier test.
+            await page.disconnect(timeout=MESSAGE_WAIT)
         return bool(connected)
 
     assert not asyncio.run(scenario())
