@@ -98,14 +98,22 @@ class Process:
 
 
 class AsgiServer(Process):
-    """The real ASGI application under uvicorn, as production serves it."""
+    """The real ASGI application under uvicorn, as production serves it (through apps.ops.webserver)."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log_dir: Path,
+        port: int | None = None,
+        app: str = "catfeeder.asgi:application",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(self.port)]
-        super().__init__("asgi", [*argv, "--lifespan", "off", "--log-level", "warning"], env=env, log_dir=log_dir)
+        argv = [sys.executable, "-m", "apps.ops.webserver", "--app", app, "--port", str(self.port), *args]
+        super().__init__("asgi", [*argv, "--log-level", "warning"], env=env, log_dir=log_dir)
         try:
             wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")
         except TimeoutError:

@@ -5,5 +5,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("health/", include("apps.ops.urls")),
+    path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
 ]

@@ -13,6 +13,7 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.ops.logs import logging_config
 from catfeeder.embedded_redis import socket_url
 
 # Lets Django's generic classes be subscripted at run time (UserAdmin[User]).
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.ops.context_processors.maintenance",  # the maintenance banner on pages
             ],
         },
     },
@@ -150,13 +152,21 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
+        # Fail fast when Redis is gone instead of waiting on a socket (checks and requests alike).
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        # redis-py 8 gives every read a 5 s timeout by default: exactly how long channels_redis
+        # blocks in BZPOPMIN, so an idle receive failed after 5 s (and with it every idle consumer).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
+            "capacity": 1000,
+            "expiry": 60,
+        },
     }
 }
 
@@ -197,13 +207,23 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging ----------------------------------------------------------------------
+# --- Logging (apps.ops.logs) ---------------------------------------------------------
+# JSON lines in var/log/<process>.<start>.<pid>.jsonl, a new file every
+# LOG_FILE_BYTES, the oldest files of every process deleted first once the
+# folder passes LOG_MAX_BYTES. The console is for people in development.
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_DIR = Path(env.str("LOG_DIR", default=str(VAR_DIR / "log"))).resolve()
+LOG_MAX_BYTES = env.int("LOG_MAX_BYTES", default=1_000_000_000)
+LOG_FILE_BYTES = min(env.int("LOG_FILE_BYTES", default=10_000_000), LOG_MAX_BYTES)
+LOG_CONSOLE = env.str("LOG_CONSOLE", default="dev" if DEBUG else "json")  # dev | json
+LOGGING = logging_config(
+    level=LOG_LEVEL, log_dir=LOG_DIR, console=LOG_CONSOLE, file_bytes=LOG_FILE_BYTES, total_bytes=LOG_MAX_BYTES
+)
+
+# --- Operations (apps.ops) --------------------------------------------------------------
+# In production /health details and /metrics need `Authorization: Bearer $OPS_TOKEN` or a staff login.
+OPS_TOKEN = env.str("OPS_TOKEN", default="")
+OPS_DRAIN_GRACE = env.float("OPS_DRAIN_GRACE", default=2.0)  # seconds a drained instance still answers (503 ready)
+_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE.insert(_after_security, "apps.ops.middleware.OpsMiddleware")
+# --- end Operations ---------------------------------------------------------------------
