@@ -124,7 +124,9 @@ class AsgiServer(Process):
 class CeleryWorker(Process):
     """A real Celery worker on the test broker, ready once it answers a ping."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, *, env: dict[str, str], log_dir: Path, broker_url: str | None = None) -> None:
+        from kombu import Connection
+
         from catfeeder.celery import app
 
         self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
@@ -134,7 +136,10 @@ class CeleryWorker(Process):
 
         def answers() -> bool:
             self.check_alive()
-            return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+            if broker_url is None:  # the broker the tests use
+                return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+            with Connection(broker_url) as conn:  # a broker of the test's own
+                return bool(app.control.ping(destination=[self.hostname], timeout=0.5, connection=conn))
 
         try:
             wait_until(answers, timeout=60, what="worker ping")

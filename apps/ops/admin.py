@@ -82,16 +82,17 @@ class ServiceStatusAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/ops/status_table.html", self._table_context(request))
 
     # -- controls: superusers only, confirmed, POST + CSRF, audited -------------------
-    def _refuse(self, request: HttpRequest, name: str) -> HttpResponse | None:
+    def _refuse(self, request: HttpRequest, name: str, *, audit: bool) -> HttpResponse | None:
+        """403 for anyone but a superuser; a refused attempt to act is audited (a look is not)."""
         user = request.user
         if user.is_active and user.is_superuser:
             return None
-        if isinstance(user, User):
+        if audit and isinstance(user, User):
             control_deny(name=name, user=user, ip=_client_ip(request))
         return HttpResponseForbidden("Controls are for superusers.\n")
 
     def confirm_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        if (refusal := self._refuse(request, name)) is not None:
+        if (refusal := self._refuse(request, name, audit=False)) is not None:
             return refusal
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
@@ -109,7 +110,7 @@ class ServiceStatusAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/ops/confirm.html", context)
 
     def control_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        if (refusal := self._refuse(request, name)) is not None:
+        if (refusal := self._refuse(request, name, audit=True)) is not None:
             return refusal
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
