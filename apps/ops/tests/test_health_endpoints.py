@@ -13,7 +13,7 @@ from apps.ops.tests.conftest import register
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_readiness")]
 
-TOKEN = "t0ken-for-the-scraper-0123456789"
+TOKEN = "t0ken-for-the-scraper-0123456789"  # noqa: S105 - a test token
 
 
 @pytest.fixture
