@@ -124,6 +124,7 @@ class InstanceServer(uvicorn.Server):
                 if not self.instance.channel_name:
                     self.instance.channel_name = await layer.new_channel("ops.web.")
                 await layer.group_add(GROUP, self.instance.channel_name)
+                await self._publish()  # the registry learns our channel now, not at the next heartbeat
                 while True:
                     await self._on_message(await layer.receive(self.instance.channel_name))
             except asyncio.CancelledError:
