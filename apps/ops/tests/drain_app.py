@@ -3,6 +3,7 @@
 `/slow` answers after SLOW seconds (a request in flight during a drain);
 `/ws/echo/` is a Channels consumer that echoes (an open socket).
 """
+# ruff: noqa: I001 - Django must be set up (by catfeeder.asgi) before Channels' consumers load
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await project(scope, receive, send)
         return
     await asyncio.sleep(SLOW)
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain"), (b"content-length", b"4")]})
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"4")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b"done"})
 
 
