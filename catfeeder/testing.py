@@ -125,9 +125,13 @@ class CeleryWorker(Process):
     """A real Celery worker on the test broker, ready once it answers a ping."""
 
     def __init__(self, *, env: dict[str, str], log_dir: Path, broker_url: str | None = None) -> None:
-        from kombu import Connection
+        from celery import Celery
 
         from catfeeder.celery import app
+
+        # control.ping publishes through its app's producer pool, whatever connection it is
+        # given: a broker of the test's own needs an app of its own.
+        pinger = app if broker_url is None else Celery("pinger", broker=broker_url, set_as_current=False)
 
         self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         argv = [sys.executable, "-m", "celery", "-A", "catfeeder", "worker", "--hostname", self.hostname]
@@ -136,10 +140,7 @@ class CeleryWorker(Process):
 
         def answers() -> bool:
             self.check_alive()
-            if broker_url is None:  # the broker the tests use
-                return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
-            with Connection(broker_url) as conn:  # a broker of the test's own
-                return bool(app.control.ping(destination=[self.hostname], timeout=0.5, connection=conn))
+            return bool(pinger.control.ping(destination=[self.hostname], timeout=0.5))
 
         try:
             wait_until(answers, timeout=60, what="worker ping")

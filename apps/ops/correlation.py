@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-HEADER = "correlation_id"  # Celery message header
+HEADER = "catfeeder_correlation_id"  # Celery message header ("correlation_id" is Celery's own: the task id)
 HTTP_HEADER = "x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")  # what we accept from a client or a proxy
 

@@ -185,7 +185,9 @@ class CappedFileHandler(logging.Handler):
         self.path = self.log_dir / f"{process_name()}.{stamp}.{os.getpid()}{SUFFIX}"
         self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open until rollover
         self.size = 0
-        enforce_cap(self.log_dir, self.total_bytes, keep=self.path)
+        # Room for the file just opened to grow to its full size: the cap then holds
+        # for this process; other processes' open files add at most one file each.
+        enforce_cap(self.log_dir, self.total_bytes - self.file_bytes, keep=self.path)
         return self.stream
 
     def _deleted_under_us(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,10 @@ def _hosts(value: str) -> None:
 
 
 def _database_url(value: str) -> None:
-    if not environ.Env.db_url_config(value).get("ENGINE"):
+    with warnings.catch_warnings():  # django-environ warns about an unknown scheme; we raise instead
+        warnings.simplefilter("ignore")
+        engine = environ.Env.db_url_config(value).get("ENGINE")
+    if not engine:
         raise ValueError("not a database URL")
 
 
