@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from apps.ops.problem import problem_response
-from apps.ops.readiness import readiness_get
+from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
 
 API_PREFIX = "/api/"
@@ -49,6 +49,8 @@ class OpsMiddleware:
                 retry_after=maintenance.retry_after,
             )
         down = readiness_get().critical_down
+        if down:  # a "down" is checked again (at most a second old) before refusing: recovery shows at once
+            down = readiness_get(wait=True, max_age=READY_MAX_AGE).critical_down
         if down:
             return problem_response(
                 status=503,
