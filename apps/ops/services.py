@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 BEAT_TICK_KEY = "ops:beat:last_tick"
 BEAT_TICK_TTL = 24 * 3600  # seconds: an old tick still tells "beat stopped at …"
-UNPAUSABLE_TASKS = {"apps.tasks.tasks.beat_heartbeat_task"}  # beat's own pulse keeps the beat check honest
+# Operations' own jobs: beat's pulse keeps the beat check honest, the recorder keeps the history.
+UNPAUSABLE_TASKS = {"apps.tasks.tasks.beat_heartbeat_task", "apps.tasks.tasks.service_statuses_record_task"}
 
 
 def beat_tick_record(*, at: datetime) -> None:
@@ -77,6 +78,13 @@ def service_statuses_record(*, results: Iterable[CheckResult]) -> list[str]:
                                             detail=result.detail[:2000], at=result.checked_at)  # fmt: skip
                 changed.append(result.name)
     return changed
+
+
+def service_statuses_refresh() -> list[str]:
+    """Run every check now and record the statuses; returns the services whose status changed."""
+    from apps.ops.health import checks_run
+
+    return service_statuses_record(results=checks_run())
 
 
 # -- audit ------------------------------------------------------------------------

@@ -224,6 +224,7 @@ LOGGING = logging_config(
 # In production /health details and /metrics need `Authorization: Bearer $OPS_TOKEN` or a staff login.
 OPS_TOKEN = env.str("OPS_TOKEN", default="")
 OPS_DRAIN_GRACE = env.float("OPS_DRAIN_GRACE", default=2.0)  # seconds a drained instance still answers (503 ready)
+OPS_STATUS_RECORD_INTERVAL = 30  # seconds between the periodic runs that record status changes
 _after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
 MIDDLEWARE.insert(_after_security, "apps.ops.middleware.OpsMiddleware")
 # --- end Operations ---------------------------------------------------------------------

@@ -74,11 +74,11 @@ def test_pause_and_resume_keep_the_heartbeat_and_an_operators_off_switch(superus
 
     client.post(control_url("periodic-pause"))
     enabled = dict(PeriodicTask.objects.values_list("name", "enabled"))
-    assert enabled == {"beat heartbeat": True, "reconcile": False, "cleanup": False}
+    assert enabled == {"beat heartbeat": True, "service status record": True, "reconcile": False, "cleanup": False}
 
     client.post(control_url("periodic-resume"))
     enabled = dict(PeriodicTask.objects.values_list("name", "enabled"))
-    assert enabled == {"beat heartbeat": True, "reconcile": True, "cleanup": False}
+    assert enabled == {"beat heartbeat": True, "service status record": True, "reconcile": True, "cleanup": False}
     assert list(AuditEntry.objects.order_by("at").values_list("detail", flat=True)) == [
         "1 periodic job(s) paused",
         "1 periodic job(s) resumed",
