@@ -18,6 +18,7 @@ from apps.ops.correlation import HTTP_HEADER, correlation_id_from_client, correl
 from apps.ops.instance import OpenSocket, WebInstance, current_instance
 
 logger = logging.getLogger("apps.ops.web")
+QUIET_PATHS = ("/health", "/metrics", "/static/")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -69,7 +70,17 @@ class InstanceMiddleware:
         finally:
             instance.in_flight -= 1
             seconds = time.perf_counter() - started
-            instance.observe_request(method=scope.get("method", "GET"), status=status, seconds=seconds)
+            method = scope.get("method", "GET")
+            instance.observe_request(method=method, status=status, seconds=seconds)
+            path = scope.get("path", "")
+            # Probes come every second or so from each load balancer: not worth a line each.
+            level = logging.DEBUG if path.startswith(QUIET_PATHS) else logging.INFO
+            with correlation_scope(correlation_id):
+                logger.log(
+                    level, "%s %s %s %.0fms", method, path, status, seconds * 1000,
+                    extra={"method": method, "path": path, "status": status,
+                           "duration_ms": round(seconds * 1000, 1)},
+                )  # fmt: skip
 
     async def _websocket(self, instance: WebInstance, scope: Scope, receive: Receive, send: Send) -> None:
         if instance.draining:

@@ -88,7 +88,9 @@ def probe_workers() -> Outcome:
         replies = app.control.inspect(timeout=WORKER_PING_TIMEOUT, connection=conn, limit=limit).ping() or {}
         active = {}
         if replies:
-            inspect = app.control.inspect(destination=list(replies), timeout=WORKER_PING_TIMEOUT, connection=conn)
+            inspect = app.control.inspect(
+                destination=list(replies), timeout=WORKER_PING_TIMEOUT, connection=conn, limit=len(replies)
+            )
             active = inspect.active() or {}
     components = []
     for name in sorted(set(replies) | set(known)):

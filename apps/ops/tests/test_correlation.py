@@ -39,9 +39,37 @@ def test_a_request_id_is_answered_and_reaches_the_task_it_starts(
         server.stop()
     assert len(minted) == 32  # a fresh one for a request that brought none
 
-    def task_logged() -> bool:
+    def logged(process: str, text: str) -> bool:
         records = logs_read(log_dir=settings.LOG_DIR, since=timezone.now() - timedelta(minutes=5), count=0,
-                            process="worker")  # fmt: skip
-        return any(task_id in r.event and r.fields.get("correlation_id") == "req-4711-abcdef" for r in records)
+                            process=process)  # fmt: skip
+        return any(text in r.event and r.fields.get("correlation_id") == "req-4711-abcdef" for r in records)
 
-    wait_until(task_logged, timeout=20, what="the task's log line with the request's correlation id")
+    assert logged("web", "POST /api/ops/worker-ping 202")
+    wait_until(lambda: logged("worker", task_id), timeout=20, what="the task's log line with the request's id")
+
+
+def test_each_socket_message_gets_its_own_correlation_id() -> None:
+    from asgiref.sync import async_to_sync
+    from channels.generic.websocket import AsyncWebsocketConsumer
+    from channels.testing import WebsocketCommunicator
+
+    from apps.ops.correlation import CorrelatedConsumerMixin, correlation_id_get
+
+    class Echo(CorrelatedConsumerMixin, AsyncWebsocketConsumer):
+        async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+            await self.send(text_data=correlation_id_get())
+
+    async def talk() -> list[str]:
+        communicator = WebsocketCommunicator(Echo.as_asgi(), "/ws/echo/")
+        connected, _ = await communicator.connect()
+        assert connected
+        ids = []
+        for text in ("one", "two"):
+            await communicator.send_to(text_data=text)
+            ids.append(await communicator.receive_from())
+        await communicator.disconnect()
+        return ids
+
+    first, second = async_to_sync(talk)()
+    assert first != second
+    assert len(first) == len(second) == 32
