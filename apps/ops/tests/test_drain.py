@@ -11,6 +11,7 @@ import asyncio
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -19,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from apps.accounts.models import User
 from apps.ops.models import AuditEntry
 from apps.ops.selectors import web_instances_list
+from apps.ops.tests.conftest import PrivateRedis
 from catfeeder.testing import AsgiServer, http_ok, process_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,3 +133,34 @@ def test_the_admin_drain_turns_ready_503_closes_sockets_with_1001_and_exits_0(
     [after] = [i for i in web_instances_list() if i["id"] == instance["id"]]
     assert after["state"] == "stopped"
     print(f"admin drain: ready 503 after {ready_503_after[0]:.2f}s, exit 0 after {took:.1f}s")  # noqa: T201
+
+
+def test_draining_all_reaches_every_instance_through_the_group(
+    process_logs: Path, superuser: User, private_redis: PrivateRedis, settings: Any
+) -> None:
+    # A Redis of the test's own: "all" must not reach the session's shared server.
+    from channels.layers import channel_layers
+    from django.test import Client
+
+    settings.REDIS_URL = private_redis.url
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [private_redis.url]}}
+    }
+    channel_layers.backends.clear()
+    env = process_env(REDIS_URL=private_redis.url)
+    servers = [AsgiServer(env=env, log_dir=process_logs) for _ in range(2)]
+    try:
+        pids = {s.popen.pid for s in servers}
+        wait_until(lambda: {i["pid"] for i in web_instances_list() if i["channel"]} >= pids, timeout=15,
+                   what="both instances listening")  # fmt: skip
+        admin = Client()
+        admin.force_login(superuser)
+        assert admin.post("/admin/ops/servicestatus/controls/web-drain/", {"target": ""}).status_code == 302
+        codes = [server.popen.wait(EXIT_WITHIN) for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+        channel_layers.backends.clear()
+    assert codes == [0, 0]
+    assert {i["state"] for i in web_instances_list() if i["pid"] in pids} == {"stopped"}
+    assert AuditEntry.objects.get(action="web-drain").detail == "drain and stop requested for 2 web instance(s)"
