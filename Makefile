@@ -7,7 +7,7 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrations-check bench lock ci clean
+.PHONY: help install run test lint fmt migrations-check check-deploy bench lock ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,8 +20,9 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed ## Create .venv and install the pinned dependencies
 
-run: install ## Migrate, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
+run: install ## Migrate, collect static files, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v0
 	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
@@ -39,6 +40,10 @@ fmt: install ## Format and auto-fix with ruff
 migrations-check: install ## Fail if a model change has no migration
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+check-deploy: install ## Django's deployment checks with production values: no warning allowed
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+	DJANGO_ALLOWED_HOSTS=feeders.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
 bench: install ## Run every benchmark in bench/ (each prints its figures)
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
 
@@ -51,3 +56,19 @@ ci: ## What CI runs: tests on both paths, lint, types, migrations
 
 clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 	rm -rf $(VENV) var
+
+# --- Browser tests (apps.devreload): Debian's Chromium, driven by Playwright ----
+# Playwright's own browser downloads are never used (`playwright install`):
+# tests and benchmarks launch /usr/bin/chromium; `make test` and `make bench`
+# install it when missing.
+CHROMIUM := /usr/bin/chromium
+.PHONY: browser
+browser: ## Install Chromium (Debian's package) for the browser tests, if missing
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium package for the browser tests"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+test: browser
+bench: browser
+# --- end browser tests ---

@@ -8,6 +8,8 @@ data: they request `transactional_db` through the fixtures below.
 
 from __future__ import annotations
 
+import ipaddress
+import random
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,7 +17,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
+from apps.accounts.models import User
+from apps.accounts.tests.factories import PASSWORD, UserFactory
 from catfeeder.embedded_redis import EmbeddedRedis
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env
 
@@ -68,3 +73,46 @@ def celery_worker(_celery_worker: CeleryWorker, transactional_db: None) -> Celer
     """A real Celery worker process on the same broker and database."""
     _celery_worker.check_alive()
     return _celery_worker
+
+
+# -- The cast: alice and bob own things; charlie owns nothing of theirs. ------
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(email="alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(email="bob@example.com", name="Bob")
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(email="charlie@example.com", name="Charlie")
+
+
+def unique_ip() -> str:
+    """A client address of its own: log-ins are rate limited per IP (20 a minute) in the
+    real, shared cache, so tests that log in a lot must not all come from 127.0.0.1."""
+    return str(ipaddress.IPv4Address("10.0.0.0") + random.randrange(1, 2**24 - 1))  # noqa: S311
+
+
+def app_token(client: Client, user: User) -> str:
+    """Log in as an app does (allauth headless) and return its session token."""
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+        REMOTE_ADDR=unique_ip(),
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["meta"]["session_token"])
+
+
+@pytest.fixture
+def clean_rate_limits() -> None:
+    """Forget every rate-limit window: counters live in Redis across tests."""
+    from apps.api.ratelimit import _client
+
+    for key in _client().scan_iter("ratelimit:*"):
+        _client().delete(key)

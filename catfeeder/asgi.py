@@ -1,25 +1,28 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django's WSGI handler, WebSockets through Channels."""
 
 from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.base")
 
-# Set Django up before anything imports models (consumers do).
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()  # sets Django up before consumers import models
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
+from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
         # Each route brings its own authentication and Origin policy: devices
-        # send no Origin header, browsers must send an allowed one.
-        "websocket": URLRouter(websocket_urlpatterns),
+        # send no Origin header, browsers must send an allowed one. The
+        # fallback (last) answers unknown paths with 404.
+        "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
 )

@@ -124,7 +124,9 @@ class AsgiServer(Process):
 class CeleryWorker(Process):
     """A real Celery worker on the test broker, ready once it answers a ping."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path, broker_url: str | None = None) -> None:
+    def __init__(
+        self, *, env: dict[str, str], log_dir: Path, queues: list[str] | None = None, broker_url: str | None = None
+    ) -> None:
         from celery import Celery
 
         from catfeeder.celery import app
@@ -136,6 +138,8 @@ class CeleryWorker(Process):
         self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         argv = [sys.executable, "-m", "celery", "-A", "catfeeder", "worker", "--hostname", self.hostname]
         argv += ["--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        if queues:  # a worker of a test's own, which the shared worker's tasks never reach
+            argv += ["--queues", ",".join(queues)]
         super().__init__("worker", argv, env=env, log_dir=log_dir)
 
         def answers() -> bool:

@@ -1,9 +1,24 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from apps.api.api import api
+from catfeeder import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
+    path("api/", api.urls),
+    path("accounts/", include("apps.accounts.urls")),  # issue 3: profile, deletion, ending one session
+    path("accounts/", include("allauth.urls")),
+    # No phone numbers here. allauth mounts its phone endpoints regardless, and
+    # one of them answers an anonymous DELETE with a 500 (allauth 65.21).
+    re_path(r"^_allauth/(?:app|browser)/v1/(?:account/phone|auth/phone/.*)$", errors.not_routed),
+    path("_allauth/", include("allauth.headless.urls")),
 ]
+
+handler400 = "catfeeder.errors.bad_request"
+handler403 = "catfeeder.errors.permission_denied"
+handler404 = "catfeeder.errors.not_found"
+handler500 = "catfeeder.errors.server_error"

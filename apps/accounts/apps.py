@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -7,3 +9,19 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from allauth.account.signals import user_logged_in
+
+        # After allauth.usersessions' own receiver (an earlier app), which creates the session record.
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts-session-client")
+
+
+def on_user_logged_in(sender: object, request: Any, **kwargs: Any) -> None:
+    from apps.accounts.services import user_session_record_client
+
+    headless = getattr(getattr(request, "allauth", None), "headless", None)
+    client = getattr(headless, "client", "browser")
+    client = str(getattr(client, "value", client))  # allauth's Client enum: "app" or "browser"
+    if request.session.session_key:
+        user_session_record_client(session_key=request.session.session_key, client=client)

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import zoneinfo
+from typing import Any
+
+from django import forms
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from apps.accounts.models import User
@@ -15,3 +19,29 @@ class UserAdminChangeForm(UserChangeForm[User]):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label="Display name", max_length=150, required=False)
+    time_zone = forms.ChoiceField(
+        label="Time zone", help_text="Times of meals and visits are shown in this zone.", choices=()
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones())
+        self.fields["time_zone"].choices = [(zone, zone) for zone in zones]  # type: ignore[attr-defined]
+
+
+class AccountDeleteForm(forms.Form):
+    confirm = forms.CharField(
+        label='Type "delete" to confirm',
+        help_text="Your feeders, pets, schedules, history and photos are deleted with the account. "
+        "This cannot be undone.",
+    )
+
+    def clean_confirm(self) -> str:
+        value = str(self.cleaned_data["confirm"]).strip().lower()
+        if value != "delete":
+            raise forms.ValidationError('Type "delete" to confirm.')
+        return value

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
+from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
@@ -31,6 +32,8 @@ class OpsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The id of this request's log lines (set by the web process), for the API's 500 answer too.
+        request.correlation_id = correlation_id_get() or new_correlation_id()  # type: ignore[attr-defined]
         if request.path.startswith(API_PREFIX) and request.method not in SAFE_METHODS:
             refusal = self.refuse_write()
             if refusal is not None:
@@ -43,9 +46,8 @@ class OpsMiddleware:
         if maintenance.enabled:
             return problem_response(
                 status=503,
-                title="Down for maintenance",
                 detail=maintenance.message or "The service is in maintenance; changes are not accepted now.",
-                type_="/problems/maintenance",
+                kind="maintenance",
                 retry_after=maintenance.retry_after,
             )
         down = readiness_get().critical_down
@@ -54,9 +56,8 @@ class OpsMiddleware:
         if down:
             return problem_response(
                 status=503,
-                title="Service unavailable",
                 detail=f"Changes cannot be accepted now: {', '.join(down)} unavailable. Nothing was stored.",
-                type_="/problems/dependency-unavailable",
+                kind="dependency-unavailable",
                 retry_after=OUTAGE_RETRY_AFTER,
             )
         return None
@@ -67,9 +68,8 @@ class OpsMiddleware:
         if request.path.startswith(API_PREFIX):
             return problem_response(
                 status=503,
-                title="Service unavailable",
                 detail="The database is unavailable; try again shortly.",
-                type_="/problems/dependency-unavailable",
+                kind="dependency-unavailable",
                 retry_after=OUTAGE_RETRY_AFTER,
             )
         response = HttpResponse("Service unavailable: the database cannot be reached. Try again shortly.\n",

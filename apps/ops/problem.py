@@ -1,19 +1,12 @@
-"""RFC 9457 problem details, for the answers ops gives on behalf of the API."""
+"""Ops' answers on the API's behalf, in the API's own problem+json shape (apps.api.problems)."""
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpResponse
 
-CONTENT_TYPE = "application/problem+json"
+from apps.api.problems import problem_response as api_problem_response
 
 
-def problem_response(
-    *, status: int, title: str, detail: str, type_: str, retry_after: int | None = None
-) -> HttpResponse:
-    body = {"type": type_, "title": title, "status": status, "detail": detail}
-    response = HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
+def problem_response(*, status: int, detail: str, kind: str, retry_after: int | None = None) -> HttpResponse:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return api_problem_response(status, detail, kind=kind, headers=headers)

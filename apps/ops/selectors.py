@@ -114,7 +114,9 @@ class _MaintenanceCache:
         return self.state
 
     def forget(self) -> None:
+        """Read the switch again at the next look."""
         self.read_at = 0.0
+        self.state = MaintenanceState(enabled=False)
 
 
 maintenance_cache = _MaintenanceCache()

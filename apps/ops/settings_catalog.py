@@ -111,6 +111,18 @@ CATALOG = [
     Variable("WEB_PORT", "8000", _int),
     Variable("WEB_WORKERS", "1", _int),
     Variable("CELERY_WORKER_CONCURRENCY", "2", _int),
+    Variable("SESSION_AGE_DAYS", "14", _int),
+    Variable("TRUSTED_PROXY_COUNT", "0", _int),
+    Variable("GOOGLE_CLIENT_ID", "unset", _text),
+    Variable("GOOGLE_CLIENT_SECRET", "unset", _text, secret=True),
+    Variable("GITHUB_CLIENT_ID", "unset", _text),
+    Variable("GITHUB_CLIENT_SECRET", "unset", _text, secret=True),
+    Variable("OIDC_CLIENT_ID", "unset", _text),
+    Variable("OIDC_CLIENT_SECRET", "unset", _text, secret=True),
+    Variable("OIDC_SERVER_URL", "unset", _text),
+    Variable("OIDC_PROVIDER_ID", "oidc", _text),
+    Variable("OIDC_NAME", "OpenID Connect", _text),
+    Variable("OIDC_EMAIL_AUTHENTICATION", "false", _bool),
     Variable("LOG_DIR", "var/log", _text),
     Variable("LOG_MAX_BYTES", "1000000000", _int),
     Variable("LOG_FILE_BYTES", "10000000", _int),
@@ -118,7 +130,25 @@ CATALOG = [
     Variable("OPS_TOKEN", "none (details need a staff login)", _text, secret=True),
     Variable("OPS_DRAIN_GRACE", "2.0", _float),
 ]
-BY_NAME = {v.name: v for v in CATALOG}
+SECRET_HINTS = ("SECRET", "PASSWORD", "TOKEN", "_KEY")
+EXAMPLE = Path(__file__).resolve().parent.parent.parent / ".env.example"
+
+
+def _listed_in_example() -> list[Variable]:
+    """Names .env.example lists that the catalog does not know yet: plain text, secrets hidden by name."""
+    if not EXAMPLE.exists():
+        return []
+    known = {v.name for v in CATALOG}
+    names = re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", EXAMPLE.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return [
+        Variable(name, "see .env.example", _text, secret=any(hint in name for hint in SECRET_HINTS))
+        for name in dict.fromkeys(names)
+        if name not in known
+    ]
+
+
+VARIABLES = CATALOG + _listed_in_example()
+BY_NAME = {v.name: v for v in VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,7 @@ def settings_effective(*, env_file: Path, environment: dict[str, str] | None = N
     environment = dict(os.environ if environment is None else environment)
     from_file = env_file_read(env_file)
     rows = []
-    for variable in CATALOG:
+    for variable in VARIABLES:
         if variable.name in environment and environment[variable.name] != from_file.get(variable.name):
             value = environment[variable.name]
             rows.append(Effective(variable.name, mask(variable, value), "environment", variable.name in from_file))

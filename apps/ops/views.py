@@ -106,18 +106,17 @@ def worker_ping(request: HttpRequest) -> HttpResponse:
     """Enqueue a ping task for the workers (a write that needs the queue); 202 with the task id."""
     if not _has_token(request):
         if not (request.user.is_active and request.user.is_staff):
-            return problem_response(status=403, title="Forbidden", detail="staff only", type_="/problems/forbidden")
+            return problem_response(status=403, detail="staff only", kind="forbidden")
         if not _csrf_ok(request):
-            return problem_response(status=403, title="Forbidden", detail="CSRF check failed", type_="/problems/csrf")
+            return problem_response(status=403, detail="CSRF check failed", kind="csrf")
     try:
         task_id = worker_ping_enqueue()
     except Exception as exc:  # noqa: BLE001 - any broker failure: refuse clearly, store nothing
         logger.warning("ping not enqueued: %s", exc)
         return problem_response(
             status=503,
-            title="Service unavailable",
             detail="The task queue is unavailable; nothing was queued. Try again shortly.",
-            type_="/problems/dependency-unavailable",
+            kind="dependency-unavailable",
             retry_after=30,
         )
     return JsonResponse({"task_id": task_id}, status=202)

@@ -164,14 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from apps.ops.asgi import InstanceMiddleware
 
-    project = import_from_string(args.app)  # sets Django up (and its logging)
+    app = InstanceMiddleware(import_from_string(args.app))  # sets Django up (and its logging)
     from django.conf import settings
-
-    if settings.DEBUG:  # as runserver does: static files without a web server in front
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-        project = ASGIStaticFilesHandler(project)
-    app = InstanceMiddleware(project)
 
     config = Config(
         app,

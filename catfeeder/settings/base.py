@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.ops.logs import logging_config
@@ -63,9 +64,26 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver serves static files as production does
     "django.contrib.staticfiles",
+    "corsheaders",
+    "csp",
+    "django_http_compression",
     "channels",
     "django_celery_beat",
+    "ninja",  # serves the API docs' assets locally (no CDN)
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.headless",
+    "catfeeder.apps.CatFeederConfig",
+    # -- accounts (issue 3): sessions list/revoke, social providers ------------
+    "allauth.usersessions",
+    "django.contrib.humanize",  # the session list's "3 minutes ago"
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.openid_connect",
+    # -- end accounts -----------------------------------------------------------
     "apps.accounts",
     "apps.feeders",
     "apps.api",
@@ -76,16 +94,33 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost first. Security headers and the app header go on every
+    # response, errors included; WhiteNoise answers static files before the
+    # rest runs (with their own precompressed variants); compression wraps
+    # everything below it; CORS must run before CommonMiddleware.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "catfeeder.middleware.AppHeaderMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_http_compression.middleware.HttpCompressionMiddleware",
+    "catfeeder.middleware.ErrorResponseMiddleware",
+    "catfeeder.middleware.BodyLimitMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # -- accounts (issue 3) -----------------------------------------------------
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "apps.accounts.middleware.LoginRateLimitMiddleware",
+    # -- end accounts -----------------------------------------------------------
 ]
 
 ROOT_URLCONF = "catfeeder.urls"
+WEB_THREADS = env.int("WEB_THREADS", default=20)  # Django request threads per web process
 ASGI_APPLICATION = "catfeeder.asgi.application"
 WSGI_APPLICATION = "catfeeder.wsgi.application"
 
@@ -104,6 +139,55 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- HTTP: security headers, CORS, CSRF, limits -----------------------------------
+# Production (DEBUG off) turns on HTTPS-only behaviour; behind a TLS proxy set
+# DJANGO_SECURE_PROXY_SSL_HEADER=true so Django trusts X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "catfeeder.errors.csrf_failure"
+
+# Cross-origin browser clients: an explicit allow-list, with credentials;
+# never "*" with credentials (system check catfeeder.E001).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/(api|_allauth)/.*$"
+CORS_ALLOW_HEADERS = (*default_headers, "x-session-token")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Inline styles only (the API docs' UI sets some); never inline scripts.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Request limits. Over any of them the answer is 413 (problem+json on the API).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("HTTP_MAX_BODY_BYTES", default=1024 * 1024)  # non-file body, bytes
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("HTTP_MAX_FIELDS", default=200)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("HTTP_MAX_FILES", default=5)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes held in memory before spooling to disk
+HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)  # a whole multipart request
 
 # --- Database -----------------------------------------------------------------
 # PostgreSQL from DATABASE_URL; otherwise SQLite in var/, set up so that the web
@@ -132,6 +216,119 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# --- Accounts (django-allauth, with headless for apps) ---------------------------
+PRODUCT_NAME = "Cat Feeder"  # in every page title, mail subject and mail body
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+# Owners may log in before they verify their address (the verification mail
+# goes out at sign-up); pairing a feeder is what needs a verified address
+# (apps.accounts.selectors.user_email_verified).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner following the link must not confirm it
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True  # one address per owner: a new one replaces the old once verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password/e-mail changed" mails
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{PRODUCT_NAME}: "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # keep this session; every other one ends (the hash changes)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300  # seconds a password re-entry counts for deleting the account
+PASSWORD_RESET_TIMEOUT = 3600  # seconds a password reset link works
+ACCOUNT_SESSION_REMEMBER = True
+# Browser sessions and app tokens (allauth headless "app" sessions) are both
+# server-side sessions in the database. A browser session lasts this long from
+# log-in; an app token this long from its last use (apps.api.auth renews it).
+SESSION_COOKIE_AGE = env.int("SESSION_AGE_DAYS", default=14) * 86400  # seconds
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Rates (allauth's syntax: amount/period/per) need the shared Redis cache.
+# Every POST to a login form counts toward "login" (answers 429); failed
+# ones also toward "login_failed" (a form error, then 429 once "login" is spent).
+ACCOUNT_RATE_LIMITS = {
+    "login": "20/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "10/m/ip",
+    "reset_password": "10/m/ip,3/h/key",  # key: the address, so nobody floods someone's inbox
+    "reset_password_from_key": "20/m/ip",
+}
+# The admin login is Django's, which allauth does not limit (see apps.accounts.middleware).
+ADMIN_LOGIN_RATE_LIMITS = ["10/m/ip", "10/15m/key"]
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)  # proxies adding X-Forwarded-For
+
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.json and .html, linked from /api/docs
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "headless/spec/swagger_local.html"
+USERSESSIONS_TRACK_ACTIVITY = True  # "last seen" in the session list
+
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the provider button POSTs (CSRF) before leaving the site
+# A social login whose provider-verified address matches an existing account
+# logs into it and links the provider, but only when that account's own
+# address is verified too (SocialAccountAdapter); which providers are trusted
+# to verify addresses is per provider below (or per SocialApp: settings
+# {"email_authentication": true}).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "optional"
+SOCIALACCOUNT_STORE_TOKENS = False  # we only log people in; we never call the providers' APIs
+
+
+def _social_providers(env: environ.Env) -> dict[str, dict[str, object]]:
+    """Provider settings; a provider gets an app from the environment only if
+    its client id is set (otherwise add a SocialApp in the admin)."""
+    providers: dict[str, dict[str, object]] = {
+        "google": {
+            "SCOPE": ["openid", "profile", "email"],
+            "AUTH_PARAMS": {"access_type": "online"},
+            "OAUTH_PKCE_ENABLED": True,
+            "EMAIL_AUTHENTICATION": True,  # Google says whether it verified the address
+        },
+        "github": {"SCOPE": ["user:email"], "EMAIL_AUTHENTICATION": True},  # per-address "verified" flag
+        "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+    }
+    for name in ("google", "github"):
+        if client_id := env.str(f"{name.upper()}_CLIENT_ID", default=""):
+            providers[name]["APPS"] = [{"client_id": client_id, "secret": env.str(f"{name.upper()}_CLIENT_SECRET")}]
+    if client_id := env.str("OIDC_CLIENT_ID", default=""):
+        providers["openid_connect"]["APPS"] = [
+            {
+                "provider_id": env.str("OIDC_PROVIDER_ID", default="oidc"),
+                "name": env.str("OIDC_NAME", default="OpenID Connect"),
+                "client_id": client_id,
+                "secret": env.str("OIDC_CLIENT_SECRET", default=""),
+                "settings": {
+                    "server_url": env.str("OIDC_SERVER_URL"),
+                    "oauth_pkce_enabled": True,
+                    # Trust this server's "email_verified" claim to log into existing accounts?
+                    "email_authentication": env.bool("OIDC_EMAIL_AUTHENTICATION", default=False),
+                },
+            }
+        ]
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = _social_providers(env)
+
+# Mail goes out from a Celery task (apps.notifications), retried with backoff.
+EMAIL_MAX_RETRIES = 12  # 2 s doubling to 5 min between tries: about half an hour in all
+EMAIL_RETRY_BACKOFF_MAX = 300  # seconds
+EMAIL_QUEUE: str | None = None  # a Celery queue for mail tasks (tests use one of their own); None: the default
+
+# --- REST API (django-ninja) ------------------------------------------------------
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
+NINJA_PAGINATION_CLASS = "apps.api.pagination.Pagination"
+# Per client IP and per authenticated owner; over either the answer is 429 with Retry-After.
+API_RATE_LIMIT_IP = env.str("API_RATE_LIMIT_IP", default="1200/minute")
+API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/minute")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -156,6 +353,10 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+
+# Sessions (browser logins and app tokens alike) are read from the cache and
+# written through to the database: two queries fewer on every authenticated request.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CHANNEL_LAYERS = {
     "default": {
@@ -193,13 +394,25 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names, served forever-cacheable and precompressed by WhiteNoise.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
 vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = 30  # seconds; an SMTP server that stops answering fails the try, which is retried
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cat Feeder <noreply@localhost>")
+
+# --- Development live reload (apps.devreload) -----------------------------------
+# DEBUG only: the middleware adds the reload script to HTML pages, and
+# catfeeder/routing.py mounts /ws/devreload/. runserver (and `serve --reload`)
+# watch templates and static files; DEVRELOAD_ROUTES runs work on change, e.g.
+# {"assets/scss/**/*.scss": "sass assets/scss/site.scss static/css/site.css"}
+# (patterns relative to BASE_DIR; see apps/devreload/listeners.py).
+if DEBUG:
+    MIDDLEWARE += ["apps.devreload.middleware.DevReloadMiddleware"]
+DEVRELOAD_ROUTES: dict[str, object] = {}
 
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -225,6 +438,7 @@ LOGGING = logging_config(
 OPS_TOKEN = env.str("OPS_TOKEN", default="")
 OPS_DRAIN_GRACE = env.float("OPS_DRAIN_GRACE", default=2.0)  # seconds a drained instance still answers (503 ready)
 OPS_STATUS_RECORD_INTERVAL = 30  # seconds between the periodic runs that record status changes
-_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
-MIDDLEWARE.insert(_after_security, "apps.ops.middleware.OpsMiddleware")
+# Maintenance and outage answers (503 problem+json for API writes) get the security and
+# CORS headers like any other answer, and come before sessions (which may need Redis).
+MIDDLEWARE.insert(MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1, "apps.ops.middleware.OpsMiddleware")
 # --- end Operations ---------------------------------------------------------------------

@@ -23,4 +23,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # started by tests see the same database as the test itself.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
+# No collectstatic in tests: plain storage, files found where they live.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+
+# Sweeps and fuzzing send thousands of requests from one client; the limits
+# themselves are tested with overrides.
+API_RATE_LIMIT_IP = API_RATE_LIMIT_USER = "100000/minute"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only

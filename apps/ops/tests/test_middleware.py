@@ -21,7 +21,7 @@ def test_in_maintenance_api_writes_answer_503_problem_json_with_retry_after(clie
     assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == "120"
     body = json.loads(response.content)
-    assert body == {"type": "/problems/maintenance", "title": "Down for maintenance", "status": 503,
+    assert body == {"type": "urn:catfeeder:problem:maintenance", "title": "Service Unavailable", "status": 503,
                     "detail": "Upgrading the database"}  # fmt: skip
 
 
@@ -53,7 +53,7 @@ def test_writes_answer_503_when_a_critical_dependency_is_down(
     response = client.post("/api/ops/worker-ping")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
-    assert json.loads(response.content)["type"] == "/problems/dependency-unavailable"
+    assert json.loads(response.content)["type"] == "urn:catfeeder:problem:dependency-unavailable"
     assert response["Retry-After"] == "30"
 
 
@@ -68,4 +68,4 @@ def test_the_worker_ping_checks_csrf_for_a_session(staff: User) -> None:
     client.force_login(staff)
     response = client.post("/api/ops/worker-ping")
     assert response.status_code == 403
-    assert json.loads(response.content)["type"] == "/problems/csrf"
+    assert json.loads(response.content)["type"] == "urn:catfeeder:problem:csrf"

@@ -87,6 +87,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
         parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="development: restart web when Python changes, live-reload pages (apps.devreload); one web process",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -121,12 +126,16 @@ class Command(BaseCommand):
         # Each web process is one registered, drainable instance (apps.ops.webserver);
         # several share the listening socket and the kernel spreads connections.
         web = [python, "-m", "apps.ops.webserver", "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
+        count = options["web_workers"]
+        if options["reload"]:  # development: uvicorn's reloader and live reload, one web process
+            web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
+            web += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
+            count = 1
         specs += [
             ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
                       stop_stage=2, stop_timeout=WORKER_STOP),
             ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5),
         ]  # fmt: skip
-        count = options["web_workers"]
         for n in range(1, count + 1):
             name = "web" if count == 1 else f"web{n}"
             specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))

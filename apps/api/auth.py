@@ -1,0 +1,119 @@
+"""The one authentication layer of the REST API and the owner socket.
+
+An owner is recognised by either
+- the allauth headless app token (`X-Session-Token`, from /_allauth/app/v1/auth/login), or
+- the browser session cookie, with Django's CSRF check on unsafe methods
+  (on the socket: `scope_owner`, with the route's Origin check).
+
+Both are server-side sessions (allauth's session-token strategy), listed in
+/api/me/sessions. An app token stops working (401) when the app logs out, the
+owner ends it from the session list or logs out everywhere, the password
+changes, the account is deleted, or it goes unused for SESSION_COOKIE_AGE.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+
+from allauth.core.internal.sessionkit import get_session_user
+from allauth.headless.contrib.ninja.security import XSessionTokenAuth
+from allauth.headless.internal.sessionkit import authenticate_by_x_session_token, session_store
+from allauth.usersessions.models import UserSession
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import AuthenticationError
+from ninja.security import SessionAuth
+
+from apps.accounts.models import User
+
+# An app token's expiry is pushed back to SESSION_COOKIE_AGE from its last use,
+# with one write per token at most this often.
+APP_TOKEN_TOUCH_INTERVAL = 300  # seconds
+_LAST_USED_KEY = "catfeeder_last_used"  # in the token's session data, epoch seconds
+
+
+class AppTokenAuth(XSessionTokenAuth):
+    # ninja documents a scheme from the class's own `openapi_*` attributes;
+    # allauth's gives only the type, which is not a valid security scheme.
+    openapi_type = "apiKey"
+    openapi_in = "header"
+    openapi_name = "X-Session-Token"
+    openapi_description = "App token from POST /_allauth/app/v1/auth/login (meta.session_token)."
+
+    def __call__(self, request: HttpRequest) -> Any:
+        token = self.get_session_token(request)
+        found = authenticate_by_x_session_token(token) if token else None
+        if found is None:
+            return None
+        user, session = found
+        app_token_touch(session)
+        request.user = user  # handlers and selectors read request.user either way
+        return user
+
+
+class BrowserSessionAuth(SessionAuth):
+    """The session cookie; ninja checks CSRF on unsafe methods (csrf=True)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = super().__call__(request)
+        return user if user is not None and user.is_active else None
+
+
+app_token_auth = AppTokenAuth()
+session_auth = BrowserSessionAuth(csrf=True)
+owner_auth: list[Callable[[HttpRequest], Any]] = [app_token_auth, session_auth]
+
+
+def owner(request: HttpRequest) -> User:
+    """The authenticated owner making this request (the auth layer ran first)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise AuthenticationError()
+    return user
+
+
+def request_session_key(request: HttpRequest) -> str | None:
+    """The key of the session this request came in on: its app token, else its cookie session."""
+    return request.headers.get("X-Session-Token") or request.session.session_key
+
+
+def scope_owner_sync(scope: dict[str, Any]) -> User | None:
+    """The owner behind a WebSocket handshake (the owner socket's door), or None.
+
+    An app sends its token in the X-Session-Token header; a browser cannot set
+    headers on a WebSocket and sends its session cookie instead. The cookie is
+    only safe with the Origin check on the route (AllowedHostsOriginValidator),
+    which is to sockets what the CSRF check is to forms.
+    """
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    token = headers.get("x-session-token")
+    if token:
+        found = authenticate_by_x_session_token(token)
+        if found is None:
+            return None
+        app_token_touch(found[1])
+        user = found[0]
+    else:
+        cookies = SimpleCookie(headers.get("cookie", ""))
+        morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+        user = get_session_user(session_store(morsel.value)) if morsel else None
+    return user if isinstance(user, User) and user.is_active else None
+
+
+scope_owner = database_sync_to_async(scope_owner_sync)
+
+
+def app_token_touch(session: SessionBase) -> None:
+    """Keep a used token alive: its expiry restarts, its "last seen" moves."""
+    now = time.time()
+    if now - float(session.get(_LAST_USED_KEY, 0)) < APP_TOKEN_TOUCH_INTERVAL:
+        return
+    session[_LAST_USED_KEY] = now
+    session.save()  # the store sets the expiry to SESSION_COOKIE_AGE from now
+    UserSession.objects.filter(session_key=session.session_key).update(last_seen_at=timezone.now())

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.feeders.models import Beacon, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+
+
+@admin.register(Feeder)
+class FeederAdmin(admin.ModelAdmin[Feeder]):
+    list_display = ("name", "mac", "owner", "is_online", "last_seen_at", "food_level_percent", "firmware_version")
+    list_filter = ("is_online", "time_zone", "country")
+    search_fields = ("name", "mac", "owner__email", "city")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    readonly_fields = ("last_seen_at", "last_ip", "is_online", "created_at", "updated_at")
+
+
+@admin.register(Beacon)
+class BeaconAdmin(admin.ModelAdmin[Beacon]):
+    list_display = ("name", "mac", "owner", "created_at")
+    search_fields = ("name", "mac", "owner__email")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Pet)
+class PetAdmin(admin.ModelAdmin[Pet]):
+    list_display = ("name", "owner", "beacon", "allowance_grams", "period_minutes", "period_anchor", "time_zone")
+    list_filter = ("time_zone", "period_minutes")
+    search_fields = ("name", "microchip_id", "owner__email", "beacon__mac")
+    list_select_related = ("owner", "beacon")
+    raw_id_fields = ("owner", "beacon")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin[Visit]):
+    list_display = ("seen_at", "beacon_mac", "pet", "feeder")
+    list_filter = ("seen_at",)
+    search_fields = ("beacon_mac", "pet__name", "feeder__name", "feeder__owner__email")
+    list_select_related = ("pet", "feeder")
+    raw_id_fields = ("pet", "feeder")
+    date_hierarchy = "seen_at"
+
+
+@admin.register(FeedEvent)
+class FeedEventAdmin(admin.ModelAdmin[FeedEvent]):
+    list_display = ("fed_at", "grams", "pet", "feeder", "source", "event_id")
+    list_filter = ("source", "fed_at")
+    search_fields = ("event_id", "pet__name", "feeder__name", "feeder__owner__email")
+    list_select_related = ("pet", "feeder")
+    raw_id_fields = ("pet", "feeder", "command")
+    readonly_fields = ("event_id",)
+    date_hierarchy = "fed_at"
+
+
+@admin.register(MealSchedule)
+class MealScheduleAdmin(admin.ModelAdmin[MealSchedule]):
+    list_display = ("id", "pet", "feeder", "times", "days_of_week", "grams", "time_zone", "enabled", "next_run_at")
+    list_filter = ("enabled", "time_zone")
+    search_fields = ("pet__name", "feeder__name", "pet__owner__email")
+    list_select_related = ("pet", "feeder")
+    raw_id_fields = ("pet", "feeder")
+    readonly_fields = ("next_run_at", "created_at", "updated_at")
+
+
+@admin.register(FeedCommand)
+class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
+    list_display = ("id", "feeder", "pet", "grams", "source", "status", "attempts", "created_at", "completed_at")
+    list_filter = ("status", "source", "created_at")
+    search_fields = ("feeder__name", "pet__name", "feeder__owner__email")
+    list_select_related = ("feeder", "pet")
+    raw_id_fields = ("feeder", "pet", "schedule")
+    readonly_fields = ("attempts", "created_at", "sent_at", "completed_at", "slot_at")
+    date_hierarchy = "created_at"

@@ -1,0 +1,32 @@
+"""Domain errors. Each is a Problem, so the REST API answers it as problem+json
+and the message layer as a typed error with the same `kind`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from apps.api.problems import Problem
+
+
+class Conflict(Problem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(409, detail, kind="conflict")
+
+
+class AllowanceExceeded(Problem):
+    def __init__(self, *, pet_name: str, grams: int, eaten: int, allowance: int, period_end: dt.datetime) -> None:
+        remaining = max(allowance - eaten, 0)
+        detail = (
+            f"{pet_name} may not eat {grams} g now: {eaten} g of {allowance} g eaten this period, "
+            f"{remaining} g left until {period_end.isoformat(timespec='minutes')}."
+        )
+        super().__init__(409, detail, kind="allowance-exceeded")
+        self.remaining = remaining
+
+
+class InvalidReference(Problem):
+    """A body names an object the caller does not own (or that does not exist: we do not say which)."""
+
+    def __init__(self, field: str, what: str) -> None:
+        errors = [{"loc": ["body", field], "msg": f"no such {what}", "type": "invalid_reference"}]
+        super().__init__(422, f"No such {what}.", kind="validation", errors=errors)

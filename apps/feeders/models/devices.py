@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.feeders.models.fields import validate_mac, validate_time_zone
+
+
+class Feeder(models.Model):
+    """A feeding device at a bowl, owned by one owner."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feeders")
+    name = models.CharField(max_length=100)
+    mac = models.CharField("Wi-Fi MAC address", max_length=17, validators=[validate_mac])
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, help_text="Degrees, -90 to 90."
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, help_text="Degrees, -180 to 180."
+    )
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    firmware_version = models.CharField(max_length=32, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+    food_level_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    is_online = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["owner", "mac"], name="feeders_feeder_mac_unique_per_owner"),
+            models.CheckConstraint(
+                condition=models.Q(food_level_percent__isnull=True) | models.Q(food_level_percent__lte=100),
+                name="feeders_feeder_food_level_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mac})"
+
+
+class Beacon(models.Model):
+    """A BLE collar tag; a pet wears at most one."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="beacons")
+    mac = models.CharField("BLE MAC address", max_length=17, validators=[validate_mac])
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["owner", "mac"], name="feeders_beacon_mac_unique_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mac})"

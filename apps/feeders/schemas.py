@@ -1,0 +1,290 @@
+"""API schemas: `<Entity><Action>In` for input, `<Entity>Out` for output.
+
+Optional input fields default to None but are typed without None where the
+column cannot be empty: an explicit null is then a 422, an absent field is
+simply left alone (handlers dump with exclude_unset).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from ninja import Field, FilterSchema, Schema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema, field_validator
+
+from apps.api.types import AwareDatetime, IsoDate, StrictBool, StrictFloat, StrictInt, TimeZone, optional
+from apps.feeders.models import CommandStatus, FeedSource
+from apps.feeders.models.feeding import MAX_PORTION_GRAMS
+from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
+from apps.feeders.models.pets import MAX_PERIOD_MINUTES
+
+MAC_EXAMPLE = "AA:BB:CC:DD:EE:FF"
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _local_time(value: Any) -> Any:
+    if isinstance(value, dt.time):
+        return value
+    if not isinstance(value, str) or not HHMM.match(value):
+        raise ValueError("a local time of day HH:MM, e.g. 07:00")
+    return dt.time.fromisoformat(value)
+
+
+# The documented schema says exactly what is accepted, so clients (and
+# schemathesis) can build valid requests from it alone.
+MacAddress = Annotated[str, Field(pattern=MAC_INPUT_RE.pattern, examples=[MAC_EXAMPLE]), AfterValidator(normalize_mac)]
+ClockTime = Annotated[str, Field(pattern=HHMM.pattern, examples=["07:30"], description="Local time, HH:MM.")]
+# A local time of day as "HH:MM" both ways: JSON Schema's "time" format needs an offset.
+LocalTime = Annotated[
+    dt.time,
+    BeforeValidator(_local_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": HHMM.pattern, "examples": ["07:00"]}),
+]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Grams = Annotated[StrictInt, Field(ge=1, le=MAX_PORTION_GRAMS)]
+
+
+class TimeRange(FilterSchema):
+    since: AwareDatetime | None = Field(None, description="From this instant (inclusive).")
+    until: AwareDatetime | None = Field(None, description="Until this instant (exclusive).")
+
+
+# -- feeders ---------------------------------------------------------------------
+class FeederCreateIn(Schema):
+    name: Name
+    mac: MacAddress
+    latitude: StrictFloat | None = Field(None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(None, ge=-180, le=180)
+    city: str = Field("", max_length=100)
+    country: str = Field("", max_length=100)
+    time_zone: TimeZone = "UTC"
+
+
+class FeederUpdateIn(Schema):
+    name: Name = optional()
+    mac: MacAddress = optional()
+    latitude: StrictFloat | None = Field(None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(None, ge=-180, le=180)
+    city: str = optional(max_length=100)
+    country: str = optional(max_length=100)
+    time_zone: TimeZone = optional()
+
+
+class FeederOut(Schema):
+    id: int
+    name: str
+    mac: str
+    latitude: float | None
+    longitude: float | None
+    city: str
+    country: str
+    time_zone: str
+    firmware_version: str
+    last_seen_at: dt.datetime | None
+    last_ip: str | None
+    food_level_percent: int | None
+    is_online: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class FeederStatusOut(Schema):
+    id: int
+    is_online: bool
+    last_seen_at: dt.datetime | None
+    food_level_percent: int | None
+    firmware_version: str
+    last_ip: str | None
+
+
+class FeederFilter(FilterSchema):
+    search: str | None = Field(None, max_length=100, description="Part of the name or MAC address.")
+    online: bool | None = None
+
+
+# -- beacons ---------------------------------------------------------------------
+class BeaconCreateIn(Schema):
+    name: Name
+    mac: MacAddress
+
+
+class BeaconUpdateIn(Schema):
+    name: Name = optional()
+    mac: MacAddress = optional()
+
+
+class BeaconOut(Schema):
+    id: int
+    name: str
+    mac: str
+    pet_id: int | None = Field(None, description="The pet wearing this tag, if any.")
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_pet_id(beacon: Any) -> int | None:
+        pet = getattr(beacon, "pet", None)
+        return pet.id if pet is not None else None
+
+
+class BeaconFilter(FilterSchema):
+    search: str | None = Field(None, max_length=100)
+
+
+# -- pets --------------------------------------------------------------------------
+class PetCreateIn(Schema):
+    name: Name
+    beacon_id: StrictInt | None = Field(None, description="The collar tag the pet wears.")
+    breed: str = Field("", max_length=100)
+    birth_date: IsoDate | None = None
+    weight_grams: StrictInt | None = Field(None, ge=1, le=200_000)
+    microchip_id: str = Field("", max_length=32)
+    allowance_grams: StrictInt = Field(80, ge=0, le=10_000, description="Grams allowed per period.")
+    period_minutes: StrictInt = Field(1440, ge=1, le=MAX_PERIOD_MINUTES, description="Period length; 1440 = 24 h.")
+    period_anchor: LocalTime = Field(dt.time(0, 0), description="Local time a period starts, HH:MM.")
+    time_zone: TimeZone = "UTC"
+
+    @field_validator("birth_date")
+    @classmethod
+    def not_in_the_future(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+            raise ValueError("a birth date cannot be in the future")
+        return value
+
+
+class PetUpdateIn(PetCreateIn):
+    name: Name = optional()
+    breed: str = optional(max_length=100)
+    microchip_id: str = optional(max_length=32)
+    allowance_grams: StrictInt = optional(ge=0, le=10_000)
+    period_minutes: StrictInt = optional(ge=1, le=MAX_PERIOD_MINUTES)
+    period_anchor: LocalTime = optional()
+    time_zone: TimeZone = optional()
+
+
+class PetOut(Schema):
+    id: int
+    name: str
+    beacon_id: int | None
+    breed: str
+    birth_date: dt.date | None
+    weight_grams: int | None
+    microchip_id: str
+    allowance_grams: int
+    period_minutes: int
+    period_anchor: LocalTime
+    time_zone: str
+    created_at: dt.datetime
+
+
+class PetFilter(FilterSchema):
+    search: str | None = Field(None, max_length=100)
+
+
+class AllowanceOut(Schema):
+    allowance_grams: int
+    eaten_grams: int
+    remaining_grams: int
+    period_start: dt.datetime
+    period_end: dt.datetime
+
+
+# -- schedules --------------------------------------------------------------------
+class _ScheduleFields(Schema):
+    @field_validator("times", check_fields=False)
+    @classmethod
+    def sorted_times(cls, value: list[str] | None) -> list[str] | None:
+        return sorted(set(value)) if value is not None else value
+
+    @field_validator("days_of_week", check_fields=False)
+    @classmethod
+    def unique_days(cls, value: list[int] | None) -> list[int] | None:
+        return sorted(set(value)) if value is not None else value
+
+
+class ScheduleCreateIn(_ScheduleFields):
+    pet_id: StrictInt
+    feeder_id: StrictInt
+    times: list[ClockTime] = Field(min_length=1, max_length=24)
+    days_of_week: list[Annotated[StrictInt, Field(ge=1, le=7)]] = Field(
+        [1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7, description="ISO days: 1 = Monday … 7 = Sunday."
+    )
+    grams: Grams
+    time_zone: TimeZone | None = Field(None, description="Defaults to the pet's time zone.")
+    enabled: StrictBool = True
+
+
+class ScheduleUpdateIn(_ScheduleFields):
+    times: list[ClockTime] = optional(min_length=1, max_length=24)
+    days_of_week: list[Annotated[StrictInt, Field(ge=1, le=7)]] = optional(min_length=1, max_length=7)
+    grams: Grams = optional()
+    time_zone: TimeZone = optional()
+    enabled: StrictBool = optional()
+
+
+class ScheduleOut(Schema):
+    id: int
+    pet_id: int
+    feeder_id: int
+    times: list[str]
+    days_of_week: list[int]
+    grams: int
+    time_zone: str
+    enabled: bool
+    next_run_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class ScheduleFilter(FilterSchema):
+    pet_id: int | None = None
+    feeder_id: int | None = None
+    enabled: bool | None = None
+
+
+# -- history and commands ---------------------------------------------------------
+class VisitOut(Schema):
+    id: int
+    feeder_id: int
+    pet_id: int | None
+    beacon_mac: str
+    seen_at: dt.datetime
+
+
+class FeedEventOut(Schema):
+    id: int
+    feeder_id: int
+    pet_id: int | None
+    grams: int
+    source: FeedSource
+    command_id: int | None
+    event_id: str | None
+    fed_at: dt.datetime
+
+
+class FeedNowIn(Schema):
+    grams: Grams
+    pet_id: StrictInt | None = Field(None, description="The pet this portion is for; its allowance is checked.")
+
+
+class CommandOut(Schema):
+    id: int
+    feeder_id: int
+    pet_id: int | None
+    grams: int
+    source: FeedSource
+    status: CommandStatus
+    schedule_id: int | None
+    slot_at: dt.datetime | None
+    grams_dispensed: int | None
+    attempts: int
+    error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+class CommandFilter(FilterSchema):
+    feeder_id: int | None = None
+    status: CommandStatus | None = None

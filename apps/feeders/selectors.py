@@ -1,0 +1,152 @@
+"""Reads. Every selector takes the acting user and sees only that user's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.feeders.clock import period_containing
+from apps.feeders.models import Beacon, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+
+
+def feeder_list(*, user: User, search: str | None = None, online: bool | None = None) -> QuerySet[Feeder]:
+    feeders = Feeder.objects.filter(owner=user)
+    if search:
+        feeders = feeders.filter(Q(name__icontains=search) | Q(mac__icontains=search))
+    if online is not None:
+        feeders = feeders.filter(is_online=online)
+    return feeders
+
+
+def feeder_get(*, user: User, feeder_id: int) -> Feeder:
+    return get_object_or_404(Feeder, owner=user, pk=feeder_id)
+
+
+def beacon_list(*, user: User, search: str | None = None) -> QuerySet[Beacon]:
+    beacons = Beacon.objects.filter(owner=user).select_related("pet")
+    if search:
+        beacons = beacons.filter(Q(name__icontains=search) | Q(mac__icontains=search))
+    return beacons
+
+
+def beacon_get(*, user: User, beacon_id: int) -> Beacon:
+    return get_object_or_404(Beacon.objects.select_related("pet"), owner=user, pk=beacon_id)
+
+
+def pet_list(*, user: User, search: str | None = None) -> QuerySet[Pet]:
+    pets = Pet.objects.filter(owner=user).select_related("beacon")
+    if search:
+        pets = pets.filter(name__icontains=search)
+    return pets
+
+
+def pet_get(*, user: User, pet_id: int) -> Pet:
+    return get_object_or_404(Pet.objects.select_related("beacon"), owner=user, pk=pet_id)
+
+
+def schedule_list(
+    *, user: User, pet_id: int | None = None, feeder_id: int | None = None, enabled: bool | None = None
+) -> QuerySet[MealSchedule]:
+    schedules = MealSchedule.objects.filter(pet__owner=user)
+    if pet_id is not None:
+        schedules = schedules.filter(pet_id=pet_id)
+    if feeder_id is not None:
+        schedules = schedules.filter(feeder_id=feeder_id)
+    if enabled is not None:
+        schedules = schedules.filter(enabled=enabled)
+    return schedules
+
+
+def schedule_get(*, user: User, schedule_id: int) -> MealSchedule:
+    return get_object_or_404(MealSchedule, pet__owner=user, pk=schedule_id)
+
+
+def command_list(*, user: User, feeder_id: int | None = None, status: str | None = None) -> QuerySet[FeedCommand]:
+    commands = FeedCommand.objects.filter(feeder__owner=user)
+    if feeder_id is not None:
+        commands = commands.filter(feeder_id=feeder_id)
+    if status:
+        commands = commands.filter(status=status)
+    return commands
+
+
+def command_get(*, user: User, command_id: int) -> FeedCommand:
+    return get_object_or_404(FeedCommand, feeder__owner=user, pk=command_id)
+
+
+def _in_range(rows: QuerySet, field: str, since: dt.datetime | None, until: dt.datetime | None) -> QuerySet:  # type: ignore[type-arg]
+    if since is not None:
+        rows = rows.filter(**{f"{field}__gte": since})
+    if until is not None:
+        rows = rows.filter(**{f"{field}__lt": until})
+    return rows
+
+
+def visit_list(
+    *,
+    user: User,
+    pet: Pet | None = None,
+    feeder: Feeder | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(feeder__owner=user)
+    if pet is not None:
+        visits = visits.filter(pet=pet)
+    if feeder is not None:
+        visits = visits.filter(feeder=feeder)
+    return _in_range(visits, "seen_at", since, until)
+
+
+def feed_event_list(
+    *,
+    user: User,
+    pet: Pet | None = None,
+    feeder: Feeder | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[FeedEvent]:
+    events = FeedEvent.objects.filter(feeder__owner=user)
+    if pet is not None:
+        events = events.filter(pet=pet)
+    if feeder is not None:
+        events = events.filter(feeder=feeder)
+    return _in_range(events, "fed_at", since, until)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    allowance_grams: int
+    eaten_grams: int
+    remaining_grams: int
+    period_start: dt.datetime
+    period_end: dt.datetime
+
+
+def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
+    """What the pet has eaten in its current period, and what is left."""
+    period = period_containing(
+        now or timezone.now(),
+        tz=ZoneInfo(pet.time_zone),
+        length=dt.timedelta(minutes=pet.period_minutes),
+        anchor=pet.period_anchor,
+    )
+    eaten = (
+        FeedEvent.objects.filter(pet=pet, fed_at__gte=period.start, fed_at__lt=period.end).aggregate(
+            total=Sum("grams")
+        )["total"]
+        or 0
+    )
+    return Allowance(
+        allowance_grams=pet.allowance_grams,
+        eaten_grams=eaten,
+        remaining_grams=max(pet.allowance_grams - eaten, 0),
+        period_start=period.start,
+        period_end=period.end,
+    )

@@ -1,0 +1,69 @@
+"""Shared pieces of the benchmarks: a private environment, a server, wrk."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-" + "q8Zr4Kx1Vm" * 6
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed on first use (make bench runs as root here)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    subprocess.run(["/usr/bin/apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed: apt-get install wrk")
+
+
+def bench_env() -> dict[str, str]:
+    """Production mode on a private var/ (SQLite, embedded Redis) unless DATABASE_URL/REDIS_URL are set."""
+    var_dir = tempfile.mkdtemp(prefix="cf-bench-")
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CATFEEDER_VAR_DIR": var_dir,
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class Load:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, *, seconds: int = 10, connections: int = 50, headers: dict[str, str] | None = None) -> Load:
+    argv = [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", url]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    if "50%" not in out:
+        raise RuntimeError(f"wrk measured nothing:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return Load(rps, p50, p99, errors)

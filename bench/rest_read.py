@@ -1,0 +1,121 @@
+"""GET /api/feeders (authenticated, 20 feeders) against a stock Django JSON view.
+
+Both are served in one run by the production web server (uvicorn, production
+settings, one process unless --workers) and loaded by wrk over loopback.
+Target: ratio (API / stock view) >= 1.0.
+
+    .venv/bin/python bench/rest_read.py [--seconds 10] [--rounds 3] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import ROOT, Load, bench_env, wrk  # noqa: E402
+
+FEEDERS = 20
+PASSWORD = "bench-password-9"  # noqa: S105
+
+
+def prepare_data() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from apps.accounts.models import User
+    from apps.feeders.services import feeder_create
+
+    owner = User.objects.create_user(email="bench@example.com", password=PASSWORD)
+    for n in range(FEEDERS):
+        feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
+
+
+def login(base: str) -> str:
+    body = json.dumps({"email": "bench@example.com", "password": PASSWORD}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/_allauth/app/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return str(json.load(response)["meta"]["session_token"])
+
+
+def median(loads: list[Load]) -> Load:
+    return Load(
+        statistics.median(x.requests_per_s for x in loads),
+        statistics.median(x.p50_ms for x in loads),
+        statistics.median(x.p99_ms for x in loads),
+        sum(x.errors for x in loads),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    env = bench_env()
+    os.environ.update(env)
+    from catfeeder.embedded_redis import EmbeddedRedis
+    from catfeeder.testing import free_port, http_ok, wait_until
+
+    redis = EmbeddedRedis(Path(env["CATFEEDER_VAR_DIR"]))
+    redis.start()
+    prepare_data()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.asgi:application", "--port", str(port), "--lifespan", "off",
+         "--log-level", "warning", "--no-access-log", "--workers", str(args.workers)],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: http_ok(f"{base}/health/live"), timeout=30, what="server")
+        token = login(base)
+        api = (f"{base}/api/feeders?limit={FEEDERS}", {"X-Session-Token": token})
+        targets = {
+            "api": api,
+            "stock": (f"{base}/bench/stock/bare/", {}),
+            "ours": (f"{base}/bench/bare/", {}),
+        }
+        for url, headers in targets.values():
+            assert wrk(url, seconds=2, headers=headers).errors == 0, f"warm-up of {url} got errors"
+        runs: dict[str, list[Load]] = {name: [] for name in targets}
+        for _ in range(args.rounds):  # interleaved, so drift hits all alike
+            for name, (url, headers) in targets.items():
+                runs[name].append(wrk(url, seconds=args.seconds, headers=headers))
+    finally:
+        server.terminate()
+        server.wait(20)
+        redis.stop()
+        shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
+
+    result = {name: median(loads) for name, loads in runs.items()}
+    print(f"rest_read: uvicorn x{args.workers}, wrk 2 threads 50 connections, {args.rounds} x {args.seconds}s, median")
+    print(f"{'target':<50} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    labels = {
+        "api": f"GET /api/feeders ({FEEDERS} feeders, app token)",
+        "stock": "stock Django JSON view, Django ASGI (reference)",
+        "ours": "the same view on our HTTP path",
+    }
+    for name, load in result.items():
+        print(
+            f"{labels[name]:<50} {load.requests_per_s:>9.0f} {load.p50_ms:>8.1f} {load.p99_ms:>8.1f} {load.errors:>7}"
+        )
+    ratio = result["api"].requests_per_s / result["stock"].requests_per_s
+    print(f"ratio api/stock = {ratio:.2f} (target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Every API route and method, called with another owner's ids: zero successes, zero leaks.
+
+The routes come from the OpenAPI document, so a route added later is swept
+without touching this file; request bodies are built from its schemas, with
+every `*_id` field pointing at bob's objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from allauth.usersessions.models import UserSession
+from django.forms.models import model_to_dict
+from django.test import Client
+
+from apps.accounts.models import User
+from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, Visit
+from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from conftest import app_token
+
+pytestmark = pytest.mark.django_db
+UNSAFE = {"post", "put", "patch", "delete"}
+
+
+def own_world(user: User, tag: str) -> dict[str, Any]:
+    beacon = BeaconFactory(owner=user, name=f"{tag}-collar", mac=f"{tag[:2].upper()}:00:00:00:00:01")
+    pet = PetFactory(owner=user, name=f"{tag}-pet", beacon=beacon, allowance_grams=500)
+    feeder = FeederFactory(owner=user, name=f"{tag}-feeder", mac=f"{tag[:2].upper()}:00:00:00:00:02")
+    schedule = ScheduleFactory(pet=pet, feeder=feeder)
+    command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.OWNER)
+    Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon.mac, seen_at=dt.datetime.now(dt.UTC))
+    FeedEvent.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.DEVICE, fed_at=dt.datetime.now(dt.UTC))
+    app_token(Client(), user)  # a session (app token) of the user's own
+    session = UserSession.objects.filter(user=user).latest("pk")
+    return {
+        "ids": {"feeder_id": feeder.pk, "pet_id": pet.pk, "beacon_id": beacon.pk, "schedule_id": schedule.pk,
+                "command_id": command.pk, "session_id": session.pk},
+        "secrets": [f"{tag}-collar", f"{tag}-pet", f"{tag}-feeder", beacon.mac, feeder.mac, user.email],
+    }  # fmt: skip
+
+
+def snapshot(user: User) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    owned_through = [
+        (Feeder, "owner"), (Pet, "owner"), (MealSchedule, "pet__owner"),
+        (FeedCommand, "feeder__owner"), (Visit, "feeder__owner"), (FeedEvent, "feeder__owner"),
+    ]  # fmt: skip
+    for model, owner_path in owned_through:
+        rows += [model_to_dict(row) for row in model.objects.filter(**{owner_path: user}).order_by("pk")]
+    return rows
+
+
+def sample(schema: dict[str, Any], components: dict[str, Any], name: str, ids: dict[str, int]) -> Any:
+    """A value that satisfies `schema`, with ids taken from `ids`."""
+    if "$ref" in schema:
+        return sample(components[schema["$ref"].rsplit("/", 1)[1]], components, name, ids)
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            return sample(options[0], components, name, ids)
+    if name in ids:
+        return ids[name]
+    if "examples" in schema:
+        return schema["examples"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {key: sample(sub, components, key, ids) for key, sub in props.items()}
+    if kind == "array":
+        return [sample(schema.get("items", {}), components, name, ids)]
+    if "enum" in schema:
+        return schema["enum"][0]
+    formats = {"date": "2020-01-01", "date-time": "2026-01-01T00:00:00Z", "time": "07:00:00"}
+    if schema.get("format") in formats:
+        return formats[schema["format"]]
+    values = {"string": "x", "integer": max(schema.get("minimum", 1), 1), "number": 1.0, "boolean": True}
+    return values.get(kind, "x")  # type: ignore[arg-type]
+
+
+def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+
+
+def call(client: Client, path: str, method: str, op: dict[str, Any], components: dict[str, Any], ids: dict[str, int]):  # type: ignore[no-untyped-def]
+    url = re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), path)
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    payload = sample(body, components["schemas"], "", ids) if body else None
+    return (
+        getattr(client, method)(url, payload, content_type="application/json")
+        if payload
+        else getattr(client, method)(url)
+    )
+
+
+@pytest.mark.parametrize("actor", ["alice", "charlie"])
+def test_every_route_refuses_bobs_ids_and_leaks_nothing(actor: str, alice: User, bob: User, charlie: User) -> None:
+    own_world(alice, "alice")
+    bobs = own_world(bob, "bobby")
+    before = snapshot(bob)
+    schema = Client().get("/api/openapi.json").json()
+    user = {"alice": alice, "charlie": charlie}[actor]
+
+    swept = 0
+    for path, method, op in operations(schema):
+        client = Client()  # a fresh log-in each time: the sweep also runs "log out everywhere"
+        client.force_login(user)
+        response = call(client, path, method, op, schema["components"], bobs["ids"])
+        where = f"{method.upper()} {path} -> {response.status_code}"
+        if "{" in path:
+            assert response.status_code == 404, where
+        elif any(name in str(op.get("requestBody", "")) for name in bobs["ids"]) and method in UNSAFE:
+            assert response.status_code == 422, where  # the body names bob's objects
+        content = response.content.decode()
+        for secret in bobs["secrets"]:
+            assert secret not in content, f"{where} leaked {secret!r}"
+        swept += 1
+
+    assert snapshot(bob) == before
+    assert swept >= 25
+
+
+def test_every_route_needs_authentication(bob: User) -> None:
+    bobs = own_world(bob, "bobby")
+    schema = Client().get("/api/openapi.json").json()
+    for path, method, op in operations(schema):
+        response = call(Client(), path, method, op, schema["components"], bobs["ids"])
+        assert response.status_code in (401, 422), f"{method.upper()} {path} -> {response.status_code}"
+        assert "bobby" not in response.content.decode()
