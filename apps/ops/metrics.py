@@ -5,12 +5,13 @@ heartbeats (request counts and latency histograms, sockets, in flight) and
 the broker's queue lengths. So any instance answers for the whole system,
 and a scrape never depends on which instance the load balancer picked.
 
-Other apps add their own families with `metrics_register`, e.g. the feeders
-app: "feedings by status".
+Other apps add their own families with `metrics_register`; feedings by
+status (feed commands per status) are registered here, by model name.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from apps.ops.health import CheckResult, Status
 from apps.ops.instance import LATENCY_BUCKETS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -120,6 +122,23 @@ def web_families(instances: list[dict[str, object]]) -> list[Family]:
 
 def metrics_collect(*, results: list[CheckResult], instances: list[dict[str, object]]) -> list[Family]:
     families = check_families(results) + web_families(instances)
-    for source in _sources.values():
-        families.extend(source())
+    for name, source in _sources.items():
+        try:
+            families.extend(source())
+        except Exception as exc:  # noqa: BLE001 - one failing source (database down) must not hide the rest
+            logger.warning("metrics source %s failed: %s", name, exc)
     return families
+
+
+def feed_commands_family() -> list[Family]:
+    """Feedings by status: feed commands counted per status (one GROUP BY)."""
+    from django.apps import apps
+    from django.db.models import Count
+
+    if not apps.is_installed("apps.feeders"):
+        return []
+    model = apps.get_model("feeders", "FeedCommand")  # by name: ops does not depend on the domain's code
+    family = Family("catfeeder_feed_commands", "gauge", "Feed commands (feedings) by status.")
+    for row in model.objects.values("status").annotate(n=Count("id")).order_by("status"):
+        family.add(row["n"], status=row["status"])
+    return [family]

@@ -91,6 +91,18 @@ def test_in_production_metrics_need_a_token(client: Client) -> None:
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
 
 
+def test_feedings_are_counted_by_status(scraper: Client) -> None:
+    from apps.feeders.models import FeedCommand, FeedSource
+    from apps.feeders.tests.factories import FeederFactory, PetFactory
+
+    feeder, pet = FeederFactory(), PetFactory()
+    for status in ("done", "done", "pending"):
+        FeedCommand.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.OWNER, status=status)
+    text = scraper.get("/metrics").content.decode()
+    assert 'catfeeder_feed_commands{status="done"} 2' in text
+    assert 'catfeeder_feed_commands{status="pending"} 1' in text
+
+
 def test_metrics_speak_prometheus_text(scraper: Client) -> None:
     from apps.ops.metrics import Family, metrics_register
 
@@ -102,6 +114,7 @@ def test_metrics_speak_prometheus_text(scraper: Client) -> None:
     assert 'catfeeder_check_latency_seconds{service="cache"}' in text
     assert 'catfeeder_queue_length{queue="celery"}' in text
     assert 'catfeeder_feedings{status="done"} 3' in text  # another app's family, through the hook
+    assert "# TYPE catfeeder_feed_commands gauge" in text
 
 
 def test_the_health_endpoints_refuse_writes(client: Client) -> None:
