@@ -48,6 +48,7 @@ class InstanceServer(uvicorn.Server):
         self.instance = current_instance()
         self.drain_grace = drain_grace
         self.background: list[asyncio.Task[None]] = []
+        self.layer: Any = None
 
     # -- life ----------------------------------------------------------------
     async def startup(self, sockets: list[Any] | None = None) -> None:
@@ -109,11 +110,26 @@ class InstanceServer(uvicorn.Server):
             await asyncio.sleep(HEARTBEAT)
 
     # -- control -------------------------------------------------------------
-    @staticmethod
-    def _layer() -> Any:
-        from channels.layers import get_channel_layer
+    def _layer(self) -> Any:
+        """A channel layer of the listener's own, reading longer than channels_redis blocks.
 
-        return get_channel_layer()
+        redis-py 8 times every read out after 5 s by default: exactly how long
+        channels_redis blocks in BZPOPMIN, so an idle receive fails every 5 s
+        (see the report on issue 7). The project's default layer keeps its
+        settings; this one reads for up to 15 s.
+        """
+        if self.layer is None:
+            from channels.layers import get_channel_layer
+            from channels_redis.core import RedisChannelLayer
+            from django.conf import settings
+
+            default = get_channel_layer()
+            if not isinstance(default, RedisChannelLayer):
+                self.layer = default
+            else:
+                hosts = [{"address": settings.REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]
+                self.layer = RedisChannelLayer(hosts=hosts, prefix=default.prefix, expiry=default.expiry)
+        return self.layer
 
     async def _listen(self) -> None:
         layer = self._layer()

@@ -361,13 +361,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # redis-py 8 gives every read a 5 s timeout by default: exactly how long channels_redis
-        # blocks in BZPOPMIN, so an idle receive failed after 5 s (and with it every idle consumer).
-        "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
-            "capacity": 1000,
-            "expiry": 60,
-        },
+        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
     }
 }
 
