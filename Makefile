@@ -45,6 +45,7 @@ check-deploy: install ## Django's deployment checks with production values: no w
 	DJANGO_ALLOWED_HOSTS=feeders.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install ## Run every benchmark in bench/ (each prints its figures)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt  # bench-only peers
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
 
 lock: install ## Re-pin requirements*.txt from requirements*.in

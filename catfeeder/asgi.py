@@ -14,15 +14,27 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
-application = ProtocolTypeRouter(
+# --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
+# isort: split
+from apps.api.messages.http import MessagePath  # noqa: E402
+
+django_http = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+http = MessagePath(django_http)  # type: ignore[arg-type]
+# --- end issue 5 ------------------------------------------------------------------------
+
+protocols = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),  # type: ignore[arg-type]
+        "http": http,
         # Each route brings its own authentication and Origin policy: devices
         # send no Origin header, browsers must send an allowed one. The
         # fallback (last) answers unknown paths with 404.
         "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
 )
+
+# Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
+application = ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY)

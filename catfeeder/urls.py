@@ -4,11 +4,16 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from apps.api.api import api
+from apps.api.messages.docs import asyncapi_view
+from apps.api.messages.http import message_view
 from catfeeder import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
+    # issue 5: messages over HTTP for session callers and WSGI (the ASGI app answers the rest first)
+    path("api/messages/<str:name>", message_view, name="message"),
+    path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     path("api/", api.urls),
     path("accounts/", include("apps.accounts.urls")),  # issue 3: profile, deletion, ending one session
     path("accounts/", include("allauth.urls")),

@@ -50,3 +50,12 @@ def test_the_asgi_app_refuses_to_load_without_a_secret_key_too() -> None:
     done = subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=60, check=False)
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in done.stderr
+
+
+def test_a_fresh_checkout_migrates_without_a_var_folder(tmp_path: object) -> None:
+    var_dir = f"{tmp_path}/fresh/var"  # does not exist yet
+    environment = process_env(DJANGO_SETTINGS_MODULE="catfeeder.settings.base", CATFEEDER_VAR_DIR=var_dir)
+    environment.pop("DATABASE_URL")  # the embedded SQLite default, in that folder
+    argv = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr

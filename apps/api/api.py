@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
@@ -57,8 +58,10 @@ class ObjectBodyParser(Parser):
 
 class CatFeederAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        """Document error responses with the media type they really have."""
-        schema = super().get_openapi_schema(*args, **kwargs)
+        """Document error responses with the media type they really have, and the message paths."""
+        from apps.api.messages.docs import add_openapi_paths  # issue 5: one path per message
+
+        schema = add_openapi_paths(super().get_openapi_schema(*args, **kwargs))
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
@@ -109,6 +112,19 @@ def on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem_response(403, str(exc) or "You may not do this.", kind="forbidden")
 
 
+def on_unreadable_form(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A multipart body Django will not parse: over a limit (413) or malformed (400).
+
+    JSON bodies reach ninja's parser and come back as HttpError; file fields
+    are read from request.FILES, whose errors arrive here as they are.
+    """
+    if isinstance(exc, TOO_LARGE):
+        return problem_response(413, too_large_detail(exc))
+    if isinstance(exc, MultiPartParserError):
+        return problem_response(400, "The multipart body cannot be read (is its boundary right?).")
+    return problem_response(400, "The request could not be understood.")
+
+
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     correlation_id = getattr(request, "correlation_id", None) or uuid.uuid4().hex
     logger.exception("unhandled error in %s %s [%s]", request.method, request.path, correlation_id)
@@ -123,6 +139,8 @@ EXCEPTION_HANDLERS: list[tuple[type[Exception], Callable[[HttpRequest, Any], Htt
     (HttpError, on_http_error),
     (Http404, on_not_found),
     (PermissionDenied, on_permission_denied),
+    (SuspiciousOperation, on_unreadable_form),  # RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+    (MultiPartParserError, on_unreadable_form),
     (Exception, on_unexpected),
 ]
 
@@ -172,6 +190,10 @@ def build_api() -> CatFeederAPI:
     api.add_router("/pets", feeders_api.pets)
     api.add_router("/schedules", feeders_api.schedules)
     api.add_router("/commands", feeders_api.commands)
+    # -- pet photos (issue 9): /pets/{pet_id}/photos and /photos/... --
+    from apps.feeders.photos_api import router as photos_router
+
+    api.add_router("", photos_router)
     return api
 
 

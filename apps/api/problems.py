@@ -52,15 +52,14 @@ class Problem(Exception):  # noqa: N818 - it is the problem itself, raised
         self.headers = headers or {}
 
 
-def problem_response(
+def problem_document(
     status: int,
     detail: str,
     *,
     kind: str | None = None,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
     correlation_id: str | None = None,
-) -> JsonResponse:
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_PREFIX}{kind}" if kind else "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -71,6 +70,19 @@ def problem_response(
         body["errors"] = errors
     if correlation_id is not None:
         body["correlation_id"] = correlation_id
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    correlation_id: str | None = None,
+) -> JsonResponse:
+    body = problem_document(status, detail, kind=kind, errors=errors, correlation_id=correlation_id)
     response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value

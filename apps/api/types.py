@@ -13,9 +13,18 @@ import zoneinfo
 from typing import Annotated, Any, cast
 
 from ninja import Field
-from pydantic import AfterValidator, BeforeValidator, JsonValue, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
-__all__ = ["AwareDatetime", "IsoDate", "StrictBool", "StrictFloat", "StrictInt", "TimeZone", "optional"]
+__all__ = ["AwareDatetime", "IsoDate", "OutSchema", "StrictBool", "StrictFloat", "StrictInt", "TimeZone", "optional"]
 
 # Documented as an enum, so that clients (and schemathesis) know every accepted name.
 TIME_ZONES = cast("list[JsonValue]", sorted(zoneinfo.available_timezones()))
@@ -66,3 +75,15 @@ def optional(**constraints: Any) -> Any:
     dump the input with exclude_unset, so an absent field never reaches a service.
     """
     return Field(None, **constraints)
+
+
+class OutSchema(BaseModel):
+    """Base of response schemas read from model instances.
+
+    Plain pydantic reads attributes in pydantic-core; ninja's Schema wraps
+    every object in a Python-level getter first, which cost about 1.5 ms for
+    a page of 20 feeders. Use ninja's Schema only where a `resolve_*` method
+    is needed.
+    """
+
+    model_config = ConfigDict(from_attributes=True)

@@ -1,10 +1,12 @@
-"""The project's ASGI app as `serve --reload` runs it: with static files served in DEBUG, as runserver does."""
+"""The project's ASGI app as `serve --reload` runs it.
+
+Static files need no wrapper in DEBUG: WhiteNoise serves them from the
+finders (WHITENOISE_USE_FINDERS follows DEBUG), as it serves collected files
+in production.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from catfeeder.asgi import application
 
-from catfeeder.asgi import application as project_application
-
-application = ASGIStaticFilesHandler(project_application) if settings.DEBUG else project_application
+__all__ = ["application"]

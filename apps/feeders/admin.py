@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from apps.feeders.models import Beacon, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+from apps.feeders import services
+from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, PetPhoto, Visit
 
 
 @admin.register(Feeder)
@@ -74,3 +77,37 @@ class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
     raw_id_fields = ("feeder", "pet", "schedule")
     readonly_fields = ("attempts", "created_at", "sent_at", "completed_at", "slot_at")
     date_hierarchy = "created_at"
+
+
+# -- pet photos (issue 9) -------------------------------------------------------------
+@admin.register(PetPhoto)
+class PetPhotoAdmin(admin.ModelAdmin[PetPhoto]):
+    """Rows only: operators see and delete photos (their files follow), never open them here."""
+
+    list_display = ("id", "pet", "status", "content_type", "width", "height", "size_bytes", "created_at")
+    list_filter = ("status", "content_type")
+    search_fields = ("pet__name", "pet__owner__email")
+    list_select_related = ("pet",)
+    raw_id_fields = ("pet",)
+    readonly_fields = ("token", "status", "content_type", "width", "height", "size_bytes", "original", "thumbnails")
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(admin.ModelAdmin[DeviceToken]):
+    """Tokens are made by pairing and rotation only; here they are read and revoked."""
+
+    list_display = ("prefix", "feeder", "created_at", "expires_at", "revoked_at")
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("prefix", "feeder__name", "feeder__mac", "feeder__owner__email")
+    list_select_related = ("feeder",)
+    readonly_fields = ("feeder", "prefix", "created_at", "expires_at", "revoked_at")
+    exclude = ("secret_hash",)
+    actions = ("revoke_feeders_tokens",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke every token of these feeders (their sockets close)")
+    def revoke_feeders_tokens(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:
+        for feeder in Feeder.objects.filter(tokens__in=queryset).distinct():
+            services.device_token_revoke(feeder=feeder)

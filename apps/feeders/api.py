@@ -25,6 +25,7 @@ from apps.feeders.schemas import (
     BeaconUpdateIn,
     CommandFilter,
     CommandOut,
+    DeviceTokenOut,
     FeederCreateIn,
     FeederFilter,
     FeederOut,
@@ -32,6 +33,7 @@ from apps.feeders.schemas import (
     FeederUpdateIn,
     FeedEventOut,
     FeedNowIn,
+    PairingCodeOut,
     PetCreateIn,
     PetFilter,
     PetOut,
@@ -135,6 +137,24 @@ def feeder_feed_now(request: HttpRequest, feeder_id: int, payload: FeedNowIn) ->
     return Status(
         202, services.feed_command_create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER)
     )
+
+
+@feeders.post("/{feeder_id}/pairing-code", response=responses({201: PairingCodeOut}), summary="A code to pair a device")
+def feeder_pairing_code(request: HttpRequest, feeder_id: int) -> Status[Any]:
+    pairing, code = services.pairing_code_create(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(201, {"code": code, "expires_at": pairing.expires_at})
+
+
+@feeders.post("/{feeder_id}/token", response=responses({201: DeviceTokenOut}), summary="Rotate the device token")
+def feeder_token_rotate(request: HttpRequest, feeder_id: int) -> Status[Any]:
+    rotated = services.device_token_rotate(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(201, {"token": rotated.token, "previous_valid_until": rotated.previous_valid_until})
+
+
+@feeders.delete("/{feeder_id}/token", response=NO_CONTENT, summary="Revoke the device token (it disconnects)")
+def feeder_token_revoke(request: HttpRequest, feeder_id: int) -> Status[None]:
+    services.device_token_revoke(feeder=selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    return Status(204, None)
 
 
 # -- beacons -------------------------------------------------------------------------

@@ -7,3 +7,9 @@ class FeedersConfig(AppConfig):
     name = "apps.feeders"
     label = "feeders"
     verbose_name = "Feeders"
+
+    def ready(self) -> None:
+        from apps.feeders import (
+            messages,  # noqa: F401 - registers the feeder protocol
+            photos,  # noqa: F401 - connects the photo files' clean-up to row deletion
+        )

@@ -30,3 +30,10 @@ class InvalidReference(Problem):
     def __init__(self, field: str, what: str) -> None:
         errors = [{"loc": ["body", field], "msg": f"no such {what}", "type": "invalid_reference"}]
         super().__init__(422, f"No such {what}.", kind="validation", errors=errors)
+
+
+class PairingFailed(Problem):
+    """Wrong, used, expired or exhausted code, or a MAC with no code: we do not say which."""
+
+    def __init__(self) -> None:
+        super().__init__(422, "That pairing code is not valid for this device.", kind="pairing-failed")

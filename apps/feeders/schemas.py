@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from ninja import Field, FilterSchema, Schema
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema, field_validator
 
-from apps.api.types import AwareDatetime, IsoDate, StrictBool, StrictFloat, StrictInt, TimeZone, optional
+from apps.api.types import AwareDatetime, IsoDate, OutSchema, StrictBool, StrictFloat, StrictInt, TimeZone, optional
 from apps.feeders.models import CommandStatus, FeedSource
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
@@ -45,6 +45,8 @@ LocalTime = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Grams = Annotated[StrictInt, Field(ge=1, le=MAX_PORTION_GRAMS)]
+# An id in a query filter: a foreign-key filter over 64 bits crashes SQLite's driver (OverflowError).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class TimeRange(FilterSchema):
@@ -73,7 +75,7 @@ class FeederUpdateIn(Schema):
     time_zone: TimeZone = optional()
 
 
-class FeederOut(Schema):
+class FeederOut(OutSchema):
     id: int
     name: str
     mac: str
@@ -91,7 +93,7 @@ class FeederOut(Schema):
     updated_at: dt.datetime
 
 
-class FeederStatusOut(Schema):
+class FeederStatusOut(OutSchema):
     id: int
     is_online: bool
     last_seen_at: dt.datetime | None
@@ -164,7 +166,7 @@ class PetUpdateIn(PetCreateIn):
     time_zone: TimeZone = optional()
 
 
-class PetOut(Schema):
+class PetOut(OutSchema):
     id: int
     name: str
     beacon_id: int | None
@@ -183,7 +185,7 @@ class PetFilter(FilterSchema):
     search: str | None = Field(None, max_length=100)
 
 
-class AllowanceOut(Schema):
+class AllowanceOut(OutSchema):
     allowance_grams: int
     eaten_grams: int
     remaining_grams: int
@@ -224,7 +226,7 @@ class ScheduleUpdateIn(_ScheduleFields):
     enabled: StrictBool = optional()
 
 
-class ScheduleOut(Schema):
+class ScheduleOut(OutSchema):
     id: int
     pet_id: int
     feeder_id: int
@@ -238,13 +240,13 @@ class ScheduleOut(Schema):
 
 
 class ScheduleFilter(FilterSchema):
-    pet_id: int | None = None
-    feeder_id: int | None = None
+    pet_id: RowId | None = None
+    feeder_id: RowId | None = None
     enabled: bool | None = None
 
 
 # -- history and commands ---------------------------------------------------------
-class VisitOut(Schema):
+class VisitOut(OutSchema):
     id: int
     feeder_id: int
     pet_id: int | None
@@ -252,7 +254,7 @@ class VisitOut(Schema):
     seen_at: dt.datetime
 
 
-class FeedEventOut(Schema):
+class FeedEventOut(OutSchema):
     id: int
     feeder_id: int
     pet_id: int | None
@@ -268,7 +270,7 @@ class FeedNowIn(Schema):
     pet_id: StrictInt | None = Field(None, description="The pet this portion is for; its allowance is checked.")
 
 
-class CommandOut(Schema):
+class CommandOut(OutSchema):
     id: int
     feeder_id: int
     pet_id: int | None
@@ -286,5 +288,16 @@ class CommandOut(Schema):
 
 
 class CommandFilter(FilterSchema):
-    feeder_id: int | None = None
+    feeder_id: RowId | None = None
     status: CommandStatus | None = None
+
+
+# -- pairing and device tokens ---------------------------------------------------------
+class PairingCodeOut(Schema):
+    code: str = Field(description="Give it to the device (Pair message) within 10 minutes; it works once.")
+    expires_at: dt.datetime
+
+
+class DeviceTokenOut(Schema):
+    token: str = Field(description="The new device token, shown this once. An online device gets it by itself.")
+    previous_valid_until: dt.datetime = Field(description="Until when the tokens it replaces still work.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -12,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.clock import period_containing
-from apps.feeders.models import Beacon, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
 
 
 def feeder_list(*, user: User, search: str | None = None, online: bool | None = None) -> QuerySet[Feeder]:
@@ -150,3 +152,32 @@ def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
         period_start=period.start,
         period_end=period.end,
     )
+
+
+# -- devices ----------------------------------------------------------------------------
+def device_token_authenticate(*, token: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken] | None:
+    """The feeder a device token belongs to, if the token is live; None for anything else."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "cfd" or not parts[1] or not parts[2]:
+        return None
+    found = DeviceToken.objects.select_related("feeder").filter(prefix=parts[1]).first()
+    if found is None or not hmac.compare_digest(found.secret_hash, token_hash(parts[2])):
+        return None
+    return (found.feeder, found) if found.is_valid(now or timezone.now()) else None
+
+
+def device_token_is_live(*, token_id: int, now: dt.datetime | None = None) -> bool:
+    token = DeviceToken.objects.filter(pk=token_id).first()
+    return token is not None and token.is_valid(now or timezone.now())
+
+
+def token_hash(secret: str) -> str:
+    # A plain digest is enough: the secrets are 256 random bits, not passwords.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def pet_for_beacon(*, feeder: Feeder, beacon_mac: str) -> Pet | None:
+    """The pet wearing this tag, if tag and pet belong to the feeder's owner."""
+    return Pet.objects.filter(
+        owner_id=feeder.owner_id, beacon__mac=beacon_mac, beacon__owner_id=feeder.owner_id
+    ).first()

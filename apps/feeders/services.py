@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_email_verified
+from apps.api.problems import Problem
+from apps.feeders import events
 from apps.feeders.clock import next_slot
-from apps.feeders.errors import AllowanceExceeded, Conflict, InvalidReference
-from apps.feeders.models import Beacon, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
-from apps.feeders.selectors import pet_allowance
+from apps.feeders.errors import AllowanceExceeded, Conflict, InvalidReference, PairingFailed
+from apps.feeders.models import (
+    Beacon,
+    CommandStatus,
+    DeviceToken,
+    FeedCommand,
+    Feeder,
+    FeedEvent,
+    FeedSource,
+    MealSchedule,
+    PairingCode,
+    Pet,
+    Visit,
+)  # fmt: skip
+from apps.feeders.protocol import ConfigUpdate
+from apps.feeders.selectors import pet_allowance, pet_for_beacon, token_hash
 
 FEEDER_FIELDS = frozenset({"name", "mac", "latitude", "longitude", "city", "country", "time_zone"})
 BEACON_FIELDS = frozenset({"name", "mac"})
@@ -220,4 +239,248 @@ def feed_command_create(
                 pet_name=pet.name, grams=grams, eaten=allowance.eaten_grams,
                 allowance=allowance.allowance_grams, period_end=allowance.period_end,
             )  # fmt: skip
-    return FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source)
+    with transaction.atomic():
+        command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source)
+        feed_command_deliver(command=command)
+    return command
+
+
+# -- pairing and device tokens ---------------------------------------------------------
+PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read aloud, typed on a device
+PAIRING_CODE_LENGTH = 8  # 30**8: about 39 bits, with 5 tries per code
+
+
+def _normalise_code(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
+
+
+def pairing_code_create(*, feeder: Feeder, now: dt.datetime | None = None) -> tuple[PairingCode, str]:
+    """A new single-use code for pairing a device to `feeder`; earlier unused codes stop working."""
+    if not user_email_verified(user=feeder.owner):
+        raise Problem(403, "Verify your e-mail address before pairing a device.", kind="email-unverified")
+    now = now or timezone.now()
+    code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+    with transaction.atomic():
+        PairingCode.objects.filter(feeder=feeder, used_at__isnull=True).delete()
+        pairing = PairingCode.objects.create(
+            feeder=feeder,
+            code_hash=token_hash(code),
+            expires_at=now + dt.timedelta(seconds=settings.PAIRING_CODE_TTL),
+        )
+    return pairing, f"{code[:4]}-{code[4:]}"
+
+
+def feeder_pair(*, code: str, mac: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken, str]:
+    """A device with `mac` presents `code`: it becomes the feeder and gets its token.
+
+    Codes are looked up by the device's MAC, so a wrong code counts against
+    that feeder's live code: after PAIRING_CODE_TRIES wrong ones it is dead.
+    Pairing replaces the feeder's previous device: its tokens are revoked.
+    """
+    now = now or timezone.now()
+    wanted = token_hash(_normalise_code(code))
+    with transaction.atomic():
+        live = list(
+            PairingCode.objects.select_for_update()
+            .select_related("feeder")
+            .filter(feeder__mac=mac, used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.PAIRING_CODE_TRIES)
+        )
+        match = next((p for p in live if hmac.compare_digest(p.code_hash, wanted)), None)
+        if match is None:
+            PairingCode.objects.filter(pk__in=[p.pk for p in live]).update(attempts=models.F("attempts") + 1)
+        else:
+            match.used_at = now
+            match.save(update_fields=["used_at"])
+            device_token_revoke(feeder=match.feeder, now=now)
+            device_token, token = _device_token_create(feeder=match.feeder)
+    if match is None:  # outside the block: the counted attempts must commit
+        raise PairingFailed()
+    return match.feeder, device_token, token
+
+
+def _device_token_create(*, feeder: Feeder) -> tuple[DeviceToken, str]:
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    device_token = DeviceToken.objects.create(feeder=feeder, prefix=prefix, secret_hash=token_hash(secret))
+    return device_token, f"cfd_{prefix}_{secret}"
+
+
+@dataclass(frozen=True)
+class RotatedToken:
+    device_token: DeviceToken
+    token: str  # the secret, shown once
+    previous_valid_until: dt.datetime
+
+
+def device_token_rotate(*, feeder: Feeder, now: dt.datetime | None = None) -> RotatedToken:
+    """A new token for a paired feeder; the current ones work DEVICE_TOKEN_OVERLAP seconds more.
+
+    The device gets the new token pushed as ConfigUpdate if it is online; the
+    owner sees it once in the answer, to enter it by hand otherwise.
+    """
+    now = now or timezone.now()
+    overlap_end = now + dt.timedelta(seconds=settings.DEVICE_TOKEN_OVERLAP)
+    with transaction.atomic():
+        live = DeviceToken.objects.select_for_update().filter(feeder=feeder, revoked_at__isnull=True)
+        live = live.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        if not live.exists():
+            raise Conflict("This feeder has no device paired: pair it first.")
+        live.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=overlap_end)).update(
+            expires_at=overlap_end
+        )
+        device_token, token = _device_token_create(feeder=feeder)
+        events.config_to_device(feeder.pk, ConfigUpdate(device_token=token))
+    return RotatedToken(device_token, token, overlap_end)
+
+
+def device_token_revoke(*, feeder: Feeder, now: dt.datetime | None = None) -> int:
+    """End every token of the feeder now; its open sockets close (within a second)."""
+    with transaction.atomic():
+        live = DeviceToken.objects.filter(feeder=feeder, revoked_at__isnull=True)
+        token_ids = list(live.values_list("pk", flat=True))
+        live.update(revoked_at=now or timezone.now())
+        if token_ids:
+            events.tokens_revoked(feeder.pk, token_ids)
+    return len(token_ids)
+
+
+# -- a device's connection and reports ------------------------------------------------------
+def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> list[FeedCommand]:
+    """The device's socket is open: it is online, and gets every command not yet done.
+
+    Returns the pending and sent commands, marked sent, for the socket to send
+    (each once per connection; the device ignores a command id it has done).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        Feeder.objects.filter(pk=feeder.pk).update(is_online=True, connection_id=connection_id, last_seen_at=now)
+        feeder.refresh_from_db()
+        events.feeder_changed(feeder)
+        open_ids = FeedCommand.objects.filter(feeder=feeder, status__in=OPEN_COMMAND).values_list("pk", flat=True)
+        commands = [c for pk in list(open_ids) if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
+    return commands
+
+
+def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
+    """The socket closed: offline, unless a newer socket of the same feeder is open."""
+    with transaction.atomic():
+        gone = Feeder.objects.filter(pk=feeder.pk, connection_id=connection_id).update(
+            is_online=False, connection_id=""
+        )
+        if gone:
+            feeder.refresh_from_db()
+            events.feeder_changed(feeder)
+
+
+def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datetime | None = None) -> Feeder:
+    with transaction.atomic():
+        feeder.firmware_version, feeder.last_ip, feeder.last_seen_at = firmware, ip, now or timezone.now()
+        feeder.save(update_fields=["firmware_version", "last_ip", "last_seen_at", "updated_at"])
+        events.feeder_changed(feeder)
+    return feeder
+
+
+def feeder_heartbeat(
+    *, feeder: Feeder, food_level_percent: int | None, signal_dbm: int | None, now: dt.datetime | None = None
+) -> Feeder:
+    with transaction.atomic():
+        changed = food_level_percent != feeder.food_level_percent
+        feeder.food_level_percent, feeder.signal_dbm = food_level_percent, signal_dbm
+        feeder.last_seen_at = now or timezone.now()
+        feeder.save(update_fields=["food_level_percent", "signal_dbm", "last_seen_at", "updated_at"])
+        if changed:
+            events.feeder_changed(feeder)
+    return feeder
+
+
+def visit_record(*, feeder: Feeder, beacon_mac: str, now: dt.datetime | None = None) -> Visit:
+    """A tag seen at the bowl; a tag of nobody we know is recorded without a pet."""
+    pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
+    with transaction.atomic():
+        visit = Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon_mac, seen_at=now or timezone.now())
+        events.visit_recorded(visit, owner_id=feeder.owner_id)
+    return visit
+
+
+def feeder_may_feed(*, feeder: Feeder, beacon_mac: str, grams: int | None) -> tuple[Pet | None, FeedDecision | None]:
+    """The allowance decision for the pet wearing the tag; (None, None) for a tag of nobody's."""
+    pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
+    return (pet, pet_may_feed(pet=pet, grams=grams)) if pet is not None else (None, None)
+
+
+def feeder_fed(*, feeder: Feeder, beacon_mac: str, grams: int, event_id: str) -> FeedEvent:
+    """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op)."""
+    pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
+    if pet is None:
+        raise InvalidReference("beacon_mac", "collar tag")
+    with transaction.atomic():
+        repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
+        event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id)
+        if not repeat:
+            events.fed_recorded(event, owner_id=feeder.owner_id)
+    return event
+
+
+# -- feed commands --------------------------------------------------------------------------
+OPEN_COMMAND = (CommandStatus.PENDING, CommandStatus.SENT)
+
+
+def feed_command_deliver(*, command: FeedCommand) -> None:
+    """Send the command to its feeder's open socket after commit (no socket: it waits for the next connect)."""
+    events.command_to_device(command)
+
+
+def feed_command_send(*, feeder: Feeder, command_id: int, now: dt.datetime | None = None) -> FeedCommand | None:
+    """Mark an open command of `feeder` sent (once more); None if it is closed or not the feeder's."""
+    with transaction.atomic():
+        sent = FeedCommand.objects.filter(pk=command_id, feeder=feeder, status__in=OPEN_COMMAND).update(
+            status=CommandStatus.SENT, attempts=models.F("attempts") + 1, sent_at=now or timezone.now()
+        )
+        if not sent:
+            return None
+        command = FeedCommand.objects.get(pk=command_id)
+        events.command_changed(command, owner_id=feeder.owner_id)
+    return command
+
+
+def feed_command_complete(
+    *, feeder: Feeder, command_id: int, done: bool, grams_dispensed: int, error: str = "",
+    now: dt.datetime | None = None,
+) -> FeedCommand:  # fmt: skip
+    """The device's CommandResult. Closing a closed command changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        command = FeedCommand.objects.select_for_update().filter(pk=command_id, feeder=feeder).first()
+        if command is None:
+            raise InvalidReference("command_id", "command")
+        if command.status not in OPEN_COMMAND:
+            return command
+        command.status = CommandStatus.DONE if done else CommandStatus.FAILED
+        command.grams_dispensed, command.error, command.completed_at = grams_dispensed, error, now
+        if done and grams_dispensed > 0:
+            command.error = _record_command_feeding(command, feeder=feeder, at=now) or error
+        command.save(update_fields=["status", "grams_dispensed", "error", "completed_at"])
+        events.command_changed(command, owner_id=feeder.owner_id)
+    return command
+
+
+def _record_command_feeding(command: FeedCommand, *, feeder: Feeder, at: dt.datetime) -> str:
+    """The FeedEvent of a done command; returns why it was not counted, if it was not."""
+    source = FeedSource(command.source)
+    event_id = f"command-{command.pk}"
+    try:
+        if command.pet is None:
+            event = FeedEvent.objects.create(
+                feeder=feeder, grams=command.grams_dispensed or 0, source=source, command=command,
+                event_id=event_id, fed_at=at,
+            )  # fmt: skip
+        else:
+            with transaction.atomic():
+                event = pet_feed(
+                    pet=command.pet, feeder=feeder, grams=command.grams_dispensed or 0, source=source,
+                    event_id=event_id, command=command, at=at,
+                )  # fmt: skip
+    except AllowanceExceeded as exc:
+        # Dispensed already: the command is done, but over the allowance it is not counted.
+        return exc.detail[:200]
+    events.fed_recorded(event, owner_id=feeder.owner_id)
+    return ""

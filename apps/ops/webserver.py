@@ -168,6 +168,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fd", type=int, default=None, help="serve on this inherited, bound socket")
     parser.add_argument("--timeout-graceful-shutdown", type=float, default=8.0, help="seconds in-flight work may take")
     parser.add_argument("--drain-grace", type=float, default=None, help="seconds between a drain and the stop")
+    parser.add_argument("--ws-max-size", type=int, default=None, help="bytes (default: MESSAGE_MAX_BYTES)")
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -193,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         access_log=False,  # the middleware logs each request with its correlation id
         timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
+        # Issue 5: a frame over the message limit closes the socket with 1009.
+        ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)

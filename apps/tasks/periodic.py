@@ -34,4 +34,17 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=settings.OPS_STATUS_RECORD_INTERVAL,
             description="Runs every health check and records status changes, even when nobody looks.",
         ),
+        # -- pet photos (issue 9) --
+        PeriodicJob(
+            name="photo thumbnails requeue",
+            task="apps.feeders.tasks.photo_thumbnails_requeue_task",
+            every=600,
+            description="Queues again the thumbnails of photos pending over 10 min; a day pending is failed.",
+        ),
+        PeriodicJob(
+            name="photo orphans",
+            task="apps.feeders.tasks.photo_orphans_delete_task",
+            every=3600,
+            description="Deletes stored photo files that no photo row owns (older than an hour).",
+        ),
     ]

@@ -8,6 +8,8 @@ behaviour, and then the secrets below have no default.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -29,6 +31,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 # var/ holds everything the embedded defaults write: SQLite, Redis, media, mail.
 VAR_DIR = Path(env.str("CATFEEDER_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has none; SQLite will not create the folder
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -188,6 +191,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("HTTP_MAX_FIELDS", default=200)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("HTTP_MAX_FILES", default=5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes held in memory before spooling to disk
 HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)  # a whole multipart request
+# Slow or silent clients: request headers must arrive within this many seconds
+# (408 after), and an idle kept-alive connection is closed after the next.
+HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
+HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
+# Requests in flight per web process; past it, 503 with Retry-After at once.
+HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
 
 # --- Database -----------------------------------------------------------------
 # PostgreSQL from DATABASE_URL; otherwise SQLite in var/, set up so that the web
@@ -346,7 +355,7 @@ REDIS_URL = env.str("REDIS_URL", default="") or socket_url(VAR_DIR)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "catfeeder.cache.PooledRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         # Fail fast when Redis is gone instead of waiting on a socket (checks and requests alike).
@@ -361,9 +370,23 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        # issue 5: redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that
+        # channels-redis blocks in BZPOPMIN: receive() then fails every 5 s and can lose a message.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 60},
     }
 }
+
+# --- Typed messages and the feeder protocol (issue 5) ---------------------------------
+MESSAGE_MAX_BYTES = 64 * 1024  # a WebSocket frame (close 1009) or HTTP body (413) over this is refused
+WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=20)  # per connection, on average
+WS_MESSAGE_BURST = env.float("WS_MESSAGE_BURST", default=2 * WS_MESSAGES_PER_SECOND)  # frames at once
+WS_AUTH_TIMEOUT = 10  # seconds a socket may stay unauthenticated
+MESSAGE_THREADS = env.int("MESSAGE_THREADS", default=WEB_THREADS)  # threads for database message handlers
+FEEDER_HEARTBEAT_INTERVAL = env.int("FEEDER_HEARTBEAT_INTERVAL", default=30)  # seconds, told to devices
+FEEDER_OFFLINE_AFTER = env.int("FEEDER_OFFLINE_AFTER", default=90)  # seconds of silence: offline, socket closed
+PAIRING_CODE_TTL = 600  # seconds a pairing code lives
+PAIRING_CODE_TRIES = 5  # wrong codes a feeder's pairing code survives
+DEVICE_TOKEN_OVERLAP = 600  # seconds the old device token still works after a rotation
 
 # --- Celery ---------------------------------------------------------------------
 # kombu names a Redis unix socket "redis+socket://"; redis-py names it "unix://".
@@ -386,11 +409,64 @@ MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed names, served forever-cacheable and precompressed by WhiteNoise.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Production: hashed names, served forever-cacheable and precompressed by
+    # WhiteNoise (collectstatic compresses everything: a build step of about
+    # 25 s here). Development: WhiteNoise serves from the finders, unhashed.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
+
+# --- Bucket storage (pet photos): S3-compatible when S3_BUCKET is set ----------------
+# Objects are private: clients get URLs signed for S3_SIGNED_URL_SECONDS, or
+# (filesystem) an owner-checked API route; MEDIA_URL is never served.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")  # empty: AWS
+S3_CHOICES = {"S3_ADDRESSING_STYLE": ("auto", "path", "virtual"), "S3_CHECKSUMS": ("when_required", "when_supported")}
+if S3_BUCKET:
+    # Non-AWS servers usually want path-style addresses and no optional checksums.
+    _s3_choices = {
+        "S3_ADDRESSING_STYLE": env.str("S3_ADDRESSING_STYLE", default="path" if S3_ENDPOINT_URL else "auto"),
+        "S3_CHECKSUMS": env.str("S3_CHECKSUMS", default="when_required" if S3_ENDPOINT_URL else "when_supported"),
+    }
+    for _name, _value in _s3_choices.items():
+        if _value not in S3_CHOICES[_name]:
+            raise ImproperlyConfigured(f"{_name}={_value!r} is not one of {', '.join(S3_CHOICES[_name])}.")
+    STORAGES["default"] = {
+        "BACKEND": "catfeeder.storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "public_endpoint_url": env.str("S3_PUBLIC_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="us-east-1"),
+            # Empty keys: boto3's own chain (AWS_* variables, instance or pod role).
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": _s3_choices["S3_ADDRESSING_STYLE"],
+            "checksums": _s3_choices["S3_CHECKSUMS"],
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("S3_SIGNED_URL_SECONDS", default=300),
+            "file_overwrite": False,  # django-storages' default (True) lets one upload replace another
+            "default_acl": None,  # the bucket's policy applies: keep the bucket private
+        },
+    }
+    # Pages show photos from signed bucket URLs: let the CSP load images from there.
+    _photo_origin = urlsplit(STORAGES["default"]["OPTIONS"]["public_endpoint_url"] or S3_ENDPOINT_URL)
+    if _photo_origin.netloc:
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_photo_origin.scheme}://{_photo_origin.netloc}")
+    else:  # AWS signs with the global or the regional virtual-hosted name
+        _region = STORAGES["default"]["OPTIONS"]["region_name"]
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += [
+            f"https://{S3_BUCKET}.s3.amazonaws.com",
+            f"https://{S3_BUCKET}.s3.{_region}.amazonaws.com",
+        ]
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)  # one uploaded photo
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=25_000_000)  # width x height; decoded RGB ~75 MB
 
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")

@@ -16,7 +16,7 @@ os.environ["CATFEEDER_TEST_DIR"] = _run_dir
 os.environ["CATFEEDER_VAR_DIR"] = _run_dir
 
 from catfeeder.settings.base import *  # noqa: E402, F403
-from catfeeder.settings.base import DATABASES, VAR_DIR  # noqa: E402
+from catfeeder.settings.base import DATABASES, INSTALLED_APPS, VAR_DIR  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default, so that server and worker processes
@@ -33,3 +33,6 @@ WHITENOISE_USE_FINDERS = True
 API_RATE_LIMIT_IP = API_RATE_LIMIT_USER = "100000/minute"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+
+# Messages that fail on purpose, for the message framework's tests (kept out of the documents).
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.api.tests.messages_app.apps.MessagesTestAppConfig"]

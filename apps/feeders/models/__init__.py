@@ -2,16 +2,22 @@ from __future__ import annotations
 
 from apps.feeders.models.devices import Beacon, Feeder
 from apps.feeders.models.feeding import CommandStatus, FeedCommand, FeedEvent, FeedSource, MealSchedule
+from apps.feeders.models.pairing import DeviceToken, PairingCode
 from apps.feeders.models.pets import Pet, Visit
+from apps.feeders.models.photos import PetPhoto, PhotoStatus
 
 __all__ = [
     "Beacon",
     "CommandStatus",
+    "DeviceToken",
     "FeedCommand",
     "FeedEvent",
     "FeedSource",
     "Feeder",
     "MealSchedule",
+    "PairingCode",
     "Pet",
+    "PetPhoto",
+    "PhotoStatus",
     "Visit",
 ]

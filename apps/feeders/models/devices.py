@@ -30,7 +30,10 @@ class Feeder(models.Model):
     food_level_percent = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
+    signal_dbm = models.SmallIntegerField(null=True, blank=True, help_text="Wi-Fi signal at the last heartbeat.")
     is_online = models.BooleanField(default=False)
+    # The socket that made the feeder online: a late disconnect of an older one must not take it offline.
+    connection_id = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -178,3 +178,10 @@ def test_deleting_a_pet_removes_it(as_alice: Client, alice: User) -> None:
     pet = PetFactory(owner=alice)
     assert as_alice.delete(f"/api/pets/{pet.pk}").status_code == 204
     assert as_alice.get(f"/api/pets/{pet.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["/api/commands?feeder_id=", "/api/schedules?pet_id=", "/api/schedules?feeder_id="])
+def test_an_id_filter_over_64_bits_is_422_not_a_crash(as_alice: Client, query: str) -> None:
+    response = as_alice.get(f"{query}{2**64}")
+    assert response.status_code == 422
+    assert response["Content-Type"] == PROBLEM

@@ -1,0 +1,244 @@
+"""What both transports share: decode a request, check the caller, call the
+handler, encode the reply or the typed error.
+
+Every failure becomes a `MessageError`; nothing a handler raises reaches a
+transport as anything else, so one bad call never takes a connection or the
+server down, and nothing but a correlation id leaks from an unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import pydantic_core
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import close_old_connections
+from django.http import Http404
+from pydantic import ValidationError
+
+from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
+from apps.api.problems import Problem
+
+logger = logging.getLogger("apps.api.messages")
+
+MAX_QUERY_FIELDS = 50
+T = TypeVar("T")
+
+
+class FieldError(Message):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Error(Message):
+    """Any failure, answered with the request's `id`: `code` for programs, `message` for people."""
+
+    code: str
+    message: str
+    errors: list[FieldError] | None = None
+    correlation_id: str | None = None
+
+
+# -- decoding -----------------------------------------------------------------------
+def _field_errors(exc: ValidationError, where: str | None) -> list[dict[str, Any]]:
+    # Never echo the input: it may be large, or a secret sent in the wrong field.
+    prefix = [where] if where else []
+    return [{"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+def invalid_fields(exc: ValidationError, where: str | None) -> MessageError:
+    return MessageError("validation", "The message has invalid fields.", errors=_field_errors(exc, where))
+
+
+def decode_fields(entry: Entry, fields: dict[str, Any], *, where: str | None = None) -> Message:
+    """JSON values, strictly: "12" is not 12 and 0 is not false."""
+    try:
+        return entry.model.model_validate(fields, strict=True)
+    except ValidationError as exc:
+        raise invalid_fields(exc, where) from None
+
+
+def decode_json_object(data: bytes | str, *, what: str) -> dict[str, Any]:
+    try:
+        value = pydantic_core.from_json(data, allow_inf_nan=False)  # strict JSON, bounded nesting
+    except ValueError as exc:
+        raise MessageError("invalid_json", f"The {what} is not valid JSON ({exc}).", status=400) from None
+    if not isinstance(value, dict):
+        raise MessageError("invalid_message", f"The {what} must be a JSON object.", status=400)
+    return value
+
+
+def decode_body(entry: Entry, body: bytes) -> Message:
+    return decode_fields(entry, decode_json_object(body, what="body"), where="body")
+
+
+def decode_query(entry: Entry, query: bytes | str) -> Message:
+    """Query strings are text: each value is read as its field's type, once."""
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS)
+    except (ValueError, UnicodeDecodeError):
+        raise MessageError("invalid_message", "The query string is malformed.", status=400) from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            errors = [{"loc": ["query", key], "msg": "given more than once", "type": "duplicate"}]
+            raise MessageError("validation", "The message has invalid fields.", errors=errors)
+        fields[key] = value
+    try:
+        return entry.model.model_validate_strings(fields)
+    except ValidationError as exc:
+        raise invalid_fields(exc, "query") from None
+
+
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Frame:
+    request_id: str | int | None
+    entry: Entry
+    message: Message
+
+
+def _request_id(fields: dict[str, Any]) -> str | int | None:
+    value = fields.pop("id", None)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH:
+        return value
+    raise MessageError("invalid_message", f"`id` must be a string of at most {MAX_ID_LENGTH} characters or an integer.")
+
+
+def _frame_entry(name: Any, route: Route) -> Entry:
+    if not isinstance(name, str):
+        raise MessageError("invalid_message", 'A frame needs a "type": the name of a message.')
+    entry = registry.get(name, route)
+    if entry is None:
+        raise MessageError("unknown_type", f"No message named {name[:64]!r} on this socket.")
+    return entry
+
+
+def decode_frame(text: str | bytes, *, route: Route, caller: Caller) -> Frame:
+    """A socket frame, parsed once, as the typed message it names, from a caller who may send it.
+
+    Anything else raises MessageError, with the frame's `id` in `request_id` when it had a usable one.
+    """
+    request_id = None
+    try:
+        fields = decode_json_object(text, what="frame")
+        request_id = _request_id(fields)
+        entry = _frame_entry(fields.pop("type", None), route)
+        authorize(entry, caller)
+        return Frame(request_id, entry, decode_fields(entry, fields))
+    except MessageError as error:
+        error.request_id = request_id
+        raise
+
+
+# -- calling --------------------------------------------------------------------------
+def authorize(entry: Entry, caller: Caller) -> None:
+    if caller.kind in entry.callers:
+        return
+    if caller.kind is CallerKind.ANONYMOUS:
+        scheme = "X-Session-Token" if CallerKind.OWNER in entry.callers else "Bearer"
+        detail = f"{entry.name} needs credentials: authenticate first."
+        raise MessageError("unauthenticated", detail, status=401, headers={"WWW-Authenticate": scheme})
+    raise MessageError("forbidden", f"{entry.name} is not a message for a {caller.kind}.", status=403)
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def executor() -> ThreadPoolExecutor:
+    """Threads for sync handlers: the database is blocking, the event loop is not."""
+    global _executor  # noqa: PLW0603 - one pool per process, made on first use
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=settings.MESSAGE_THREADS, thread_name_prefix="message")
+    return _executor
+
+
+def _with_fresh_connections(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    # As channels' database_sync_to_async: drop connections past their age or broken.
+    close_old_connections()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+async def run_sync(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking function in the message pool (async_to_sync inside it reaches this loop)."""
+    call = sync_to_async(_with_fresh_connections, thread_sensitive=False, executor=executor())
+    return await call(function, *args, **kwargs)
+
+
+def as_message_error(exc: Exception, entry: Entry) -> MessageError:
+    if isinstance(exc, MessageError):
+        return exc
+    if isinstance(exc, Problem):
+        code = (exc.kind or "error").replace("-", "_")
+        return MessageError(code, exc.detail, status=exc.status, errors=exc.errors, headers=exc.headers)
+    if isinstance(exc, Http404):
+        return MessageError("not_found", "Not found.", status=404)
+    if isinstance(exc, PermissionDenied):
+        return MessageError("forbidden", str(exc) or "You may not do this.", status=403)
+    correlation_id = uuid.uuid4().hex
+    logger.error("message %s failed [%s]", entry.name, correlation_id, exc_info=exc)
+    detail = "Something went wrong on our side; quote the correlation id when you report it."
+    return MessageError("internal", detail, status=500, correlation_id=correlation_id)
+
+
+def _checked(entry: Entry, reply: Any) -> Message:
+    if not isinstance(reply, entry.replies):
+        raise TypeError(f"{entry.name} handler returned {type(reply).__name__}, not one of its declared replies")
+    return reply
+
+
+async def invoke(entry: Entry, message: Message, context: Context) -> Message:
+    """Call the handler where it belongs: inline, awaited, or in the thread pool."""
+    try:
+        if entry.is_async:
+            reply = await entry.handler(message, context)  # type: ignore[misc]
+        elif entry.pure:
+            reply = entry.handler(message, context)
+        else:
+            reply = await run_sync(entry.handler, message, context)
+        return _checked(entry, reply)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
+        raise as_message_error(exc, entry) from None
+
+
+def invoke_sync(entry: Entry, message: Message, context: Context) -> Message:
+    """The same, from a thread that may block (Django's WSGI side)."""
+    try:
+        call = async_to_sync(entry.handler) if entry.is_async else entry.handler  # type: ignore[arg-type]
+        return _checked(entry, call(message, context))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
+        raise as_message_error(exc, entry) from None
+
+
+# -- encoding ---------------------------------------------------------------------------
+def _splice(name: str, request_id: str | int | None, fields_json: str) -> str:
+    """{"type": name, "id": id, ...fields} without building the dict twice."""
+    head = f'{{"type":"{name}"' + ("" if request_id is None else f',"id":{json.dumps(request_id)}')
+    return head + "}" if fields_json == "{}" else f"{head},{fields_json[1:]}"
+
+
+def encode(message: Message, request_id: str | int | None = None, *, exclude_none: bool = False) -> str:
+    return _splice(type(message).__name__, request_id, message.model_dump_json(exclude_none=exclude_none))
+
+
+def error_message(error: MessageError) -> Error:
+    errors = [FieldError.model_validate(e) for e in error.errors] if error.errors else None
+    return Error(code=error.code, message=error.message, errors=errors, correlation_id=error.correlation_id)

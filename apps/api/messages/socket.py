@@ -1,0 +1,222 @@
+"""Typed messages over WebSocket: the frame loop every message socket shares.
+
+A frame is `{"type": "<Name>", "id": <client id>, ...fields}`; the reply
+carries the same `id`, pushes carry none. Every failure is an `Error` frame
+and the connection stays usable, except where RFC 6455 or a limit says close:
+
+- not JSON, not an object, no or unknown `type`: `Error{invalid_json | invalid_message | unknown_type}`;
+- bad fields, a handler failure, a domain refusal: `Error{validation | internal | <kind>}`;
+- a binary frame: `Error{unsupported_frame}`;
+- a text frame that is not UTF-8: close 1007, by the protocol layer (RFC 6455 section 8.1);
+- a frame over MESSAGE_MAX_BYTES (64 KiB): close 1009;
+- over WS_MESSAGES_PER_SECOND (burst WS_MESSAGE_BURST): `Error{rate_limited}`, then close 1008;
+- no credentials within WS_AUTH_TIMEOUT: close 4401; a refused one: `Error{unauthenticated}`, close 4401.
+
+The consumer holds no rules: it parses a frame once into a typed message and
+hands it to the registry. It replaces channels' AsyncConsumer loop, which
+spends a thread hop (`aclose_old_connections`) and a new task on every frame:
+sync handlers reach the database through the message pool, which checks
+connections itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, ClassVar
+
+from channels.consumer import AsyncConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
+from apps.api.messages.dispatch import decode_frame, encode, error_message, invoke
+from apps.api.messages.publish import PUSH
+
+logger = logging.getLogger("apps.api.messages")
+
+CLOSE_POLICY = 1008  # rate limit
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHENTICATED = 4401  # no, wrong, expired or revoked credentials: authenticate (or pair) again
+CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
+
+
+class ClientFaultFilter(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 with a traceback at ERROR: one line per bad
+    frame any client may send. It is the client's fault and already answered (1007): a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid UTF-8 sequence received from client"):
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.WARNING, "WARNING", None, None
+        return True
+
+
+def quiet_client_faults() -> None:
+    logging.getLogger("uvicorn.error").addFilter(ClientFaultFilter())
+
+
+class Refused(Exception):  # noqa: N818 - the handshake is refused
+    pass
+
+
+class RateLimit:
+    """A token bucket: `rate` frames a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class MessageSocket(AsyncConsumer):
+    route: ClassVar[Route]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scope, self.base_send = scope, send
+        self.caller: Caller = ANONYMOUS
+        self.groups: list[str] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.closed = False
+        self.limit = RateLimit(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGE_BURST)
+        self.last_frame_at = time.monotonic()
+        self.channel_layer: Any = None
+        try:
+            while True:
+                event = await receive()
+                kind = event["type"]
+                if kind == "websocket.receive":
+                    await self.on_frame(event.get("text"), event.get("bytes"))
+                elif kind == "websocket.connect":
+                    await self.on_connect()
+                elif kind == "websocket.disconnect":
+                    break
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await self.on_close()
+
+    # -- connection life ---------------------------------------------------------------
+    async def handshake(self) -> Caller:
+        """The caller the handshake proves, ANONYMOUS if none; raise Refused to deny it (HTTP 403)."""
+        return ANONYMOUS
+
+    async def on_connect(self) -> None:
+        try:
+            caller = await self.handshake()
+        except Refused:
+            await self.base_send({"type": "websocket.close"})
+            self.closed = True
+            return
+        await self.base_send({"type": "websocket.accept"})
+        if caller.kind is CallerKind.ANONYMOUS:
+            self.start(self.authentication_deadline())
+        else:
+            await self.become(caller)
+
+    async def become(self, caller: Caller) -> None:
+        """Act as `caller` from now on: join its group and start listening to it."""
+        self.caller = caller
+        if caller.group is not None and caller.group not in self.groups:
+            if self.channel_layer is None:
+                self.channel_layer = get_channel_layer()
+                self.channel_name = await self.channel_layer.new_channel()
+                self.start(self.listen())
+            await self.channel_layer.group_add(caller.group, self.channel_name)
+            self.groups.append(caller.group)
+        await self.signed_in()
+
+    async def signed_in(self) -> None:
+        """Hook: the connection now acts for `self.caller`."""
+
+    async def signed_out(self) -> None:
+        """Hook: the connection is gone (it had signed in)."""
+
+    async def on_close(self) -> None:
+        with contextlib.suppress(Exception):  # the layer may be down; the groups expire anyway
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        if self.caller.kind is not CallerKind.ANONYMOUS:
+            await self.signed_out()
+
+    async def authentication_deadline(self) -> None:
+        await asyncio.sleep(settings.WS_AUTH_TIMEOUT)
+        if self.caller.kind is CallerKind.ANONYMOUS:
+            await self.close(CLOSE_UNAUTHENTICATED)
+
+    def start(self, coroutine: Any) -> None:
+        self.tasks.append(asyncio.ensure_future(coroutine))
+
+    async def close(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.base_send({"type": "websocket.close", "code": code})
+
+    # -- frames from the client ----------------------------------------------------------
+    async def on_frame(self, text: str | None, data: bytes | None) -> None:
+        if self.closed:
+            return  # frames already in flight when we closed
+        self.last_frame_at = time.monotonic()
+        if not self.limit.allow():
+            rate = settings.WS_MESSAGES_PER_SECOND
+            await self.send_error(MessageError("rate_limited", f"Over {rate} messages a second.", close=CLOSE_POLICY))
+            return
+        if text is None:
+            await self.send_error(MessageError("unsupported_frame", "Send JSON text frames, not binary ones."))
+            return
+        if len(text) > settings.MESSAGE_MAX_BYTES // 4 and len(text.encode()) > settings.MESSAGE_MAX_BYTES:
+            await self.close(CLOSE_TOO_BIG)  # uvicorn closes before we see it (--ws-max-size); Daphne does not
+            return
+        await self.answer(text)
+
+    async def answer(self, text: str) -> None:
+        frame = None
+        try:
+            frame = decode_frame(text, route=self.route, caller=self.caller)
+            context = Context(self.caller, self.route)
+            reply = await invoke(frame.entry, frame.message, context)
+        except MessageError as error:
+            await self.send_error(error, frame.request_id if frame else error.request_id)
+            return
+        await self.send_text(encode(reply, frame.request_id))
+        for push in context.pushes:
+            await self.send_text(encode(push))
+        if context.signed_in is not None:
+            await self.become(context.signed_in)
+
+    async def send_error(self, error: MessageError, request_id: str | int | None = None) -> None:
+        await self.send_text(encode(error_message(error), request_id, exclude_none=True))
+        if error.close is not None:
+            await self.close(error.close)
+
+    async def send_text(self, text: str) -> None:
+        if not self.closed:
+            await self.base_send({"type": "websocket.send", "text": text})
+
+    # -- events from the channel layer -----------------------------------------------------
+    async def listen(self) -> None:
+        while True:
+            try:
+                event = await self.channel_layer.receive(self.channel_name)
+            except Exception:  # noqa: BLE001 - a layer outage must not end the socket
+                logger.warning("channel layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            try:
+                await self.on_event(event)
+            except Exception:
+                logger.exception("socket event %s failed", event.get("type"))
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """Hook for the layer events of a route; pushes are forwarded as they are."""
+        if event.get("type") == PUSH:
+            await self.send_text(event["text"])

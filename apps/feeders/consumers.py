@@ -1,0 +1,131 @@
+"""The two message sockets: /ws/device/ for feeders, /ws/app/ for owners.
+
+Both are MessageSocket (apps/api/messages/socket.py): frames go to the
+registry. What is here is the life of a connection: who it is, and for a
+device, online state and the feed commands it has still to get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http.request import validate_host
+
+from apps.api.auth import scope_owner_sync
+from apps.api.messages import ANONYMOUS, Caller, CallerKind
+from apps.api.messages.auth import bearer_token, device_caller
+from apps.api.messages.dispatch import encode, run_sync
+from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
+from apps.feeders import events, services
+from apps.feeders.models import FeedCommand
+from apps.feeders.protocol import FeedNow
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class DeviceSocket(MessageSocket):
+    """A feeder: its token in `Authorization: Bearer …`, or an Authenticate or Pair message first.
+
+    No Origin is needed: firmware is not a browser, and nothing here rides on a cookie.
+    """
+
+    route = "device"
+
+    def __init__(self) -> None:
+        self.connection_id = uuid.uuid4().hex
+        self.sent_commands: set[int] = set()  # FeedNow sent on this connection: each at most once
+        self.commands_lock = asyncio.Lock()
+
+    async def handshake(self) -> Caller:
+        authorization = header(self.scope, b"authorization")
+        if authorization is None:
+            return ANONYMOUS
+        token = bearer_token(authorization)
+        caller = await run_sync(device_caller, token) if token else None
+        if caller is None:
+            raise Refused
+        return caller
+
+    @property
+    def feeder(self) -> Any:
+        return self.caller.feeder
+
+    async def signed_in(self) -> None:
+        # The group was joined first, so a command created from now on is not missed;
+        # one that comes both ways is sent once (sent_commands, under the lock).
+        async with self.commands_lock:
+            connect = services.feeder_connect
+            for command in await run_sync(connect, feeder=self.feeder, connection_id=self.connection_id):
+                await self.send_feed_now(command)
+        self.start(self.watchdog())
+
+    async def signed_out(self) -> None:
+        await run_sync(services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == events.COMMAND:
+            async with self.commands_lock:
+                if event["command_id"] not in self.sent_commands:
+                    send = services.feed_command_send
+                    command = await run_sync(send, feeder=self.feeder, command_id=event["command_id"])
+                    if command is not None:
+                        await self.send_feed_now(command)
+        elif kind == events.REVOKE:
+            if self.caller.token_id in event["token_ids"]:
+                await self.close(CLOSE_UNAUTHENTICATED)
+        else:
+            await super().on_event(event)
+
+    async def send_feed_now(self, command: FeedCommand) -> None:
+        if command.pk not in self.sent_commands:
+            self.sent_commands.add(command.pk)
+            await self.send_text(encode(FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id)))
+
+    async def watchdog(self) -> None:
+        """Offline after FEEDER_OFFLINE_AFTER seconds without a frame: close, which records it."""
+        timeout = settings.FEEDER_OFFLINE_AFTER
+        while not self.closed:
+            await asyncio.sleep(min(timeout / 4, 5))
+            if time.monotonic() - self.last_frame_at > timeout:
+                await self.close(CLOSE_SILENT)
+
+
+def origin_allowed(origin: str) -> bool:
+    host = urlsplit(origin).hostname
+    return host is not None and validate_host(host, settings.ALLOWED_HOSTS)
+
+
+class AppSocket(MessageSocket):
+    """An owner: the app token in `X-Session-Token` (or an Authenticate message), or the browser session.
+
+    A browser always sends Origin, and it must be one of ALLOWED_HOSTS (no
+    cross-site socket hijacking). The session cookie counts only with such an
+    Origin; a token is not ambient, so a client with a token may send none.
+    """
+
+    route = "app"
+
+    async def handshake(self) -> Caller:
+        origin = header(self.scope, b"origin")
+        if origin is not None and not origin_allowed(origin):
+            raise Refused
+        has_token = header(self.scope, b"x-session-token") is not None
+        if not has_token and origin is None:
+            return ANONYMOUS  # not a browser: a cookie proves nothing without the Origin check
+        user = await run_sync(scope_owner_sync, self.scope)  # the REST API's own door for sockets
+        if user is None:
+            if has_token:
+                raise Refused
+            return ANONYMOUS  # a browser with no live session may still Authenticate
+        return Caller(CallerKind.OWNER, user=user)

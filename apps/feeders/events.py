@@ -1,0 +1,64 @@
+"""What the feeders domain tells sockets, always after commit (publish.group_*).
+
+Owners hear about their own feeders only: every event goes to the group of
+the feeder's owner. Devices hear about their own feeder only.
+"""
+
+from __future__ import annotations
+
+from apps.api.messages import feeder_group, owner_group
+from apps.api.messages.publish import group_event, group_push
+from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
+from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
+
+COMMAND = "feeder.command"  # a FeedCommand to send: the socket reads and marks it first
+REVOKE = "device.revoke"  # these tokens are dead: sockets using them close
+
+
+def feeder_status(feeder: Feeder) -> FeederStatus:
+    return FeederStatus(
+        feeder_id=feeder.pk, online=feeder.is_online, last_seen_at=feeder.last_seen_at,
+        food_level_percent=feeder.food_level_percent, signal_dbm=feeder.signal_dbm,
+        firmware_version=feeder.firmware_version,
+    )  # fmt: skip
+
+
+def command_status(command: FeedCommand) -> CommandStatus:
+    return CommandStatus(
+        command_id=command.pk, feeder_id=command.feeder_id, status=command.status, grams=command.grams,
+        grams_dispensed=command.grams_dispensed, error=command.error,
+    )  # fmt: skip
+
+
+def feeder_changed(feeder: Feeder) -> None:
+    group_push(owner_group(feeder.owner_id), feeder_status(feeder))
+
+
+def visit_recorded(visit: Visit, *, owner_id: int) -> None:
+    message = VisitRecorded(
+        feeder_id=visit.feeder_id, pet_id=visit.pet_id, beacon_mac=visit.beacon_mac, seen_at=visit.seen_at
+    )
+    group_push(owner_group(owner_id), message)
+
+
+def fed_recorded(event: FeedEvent, *, owner_id: int) -> None:
+    message = FedRecorded(
+        feeder_id=event.feeder_id, pet_id=event.pet_id, grams=event.grams, source=event.source, fed_at=event.fed_at
+    )
+    group_push(owner_group(owner_id), message)
+
+
+def command_changed(command: FeedCommand, *, owner_id: int) -> None:
+    group_push(owner_group(owner_id), command_status(command))
+
+
+def command_to_device(command: FeedCommand) -> None:
+    group_event(feeder_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
+
+
+def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:
+    group_event(feeder_group(feeder_id), {"type": REVOKE, "token_ids": token_ids})
+
+
+def config_to_device(feeder_id: int, config: ConfigUpdate) -> None:
+    group_push(feeder_group(feeder_id), config)

@@ -1,0 +1,193 @@
+"""Run N simulated feeders over real WebSockets: pairing, heartbeats, visits, feeding.
+
+    manage.py simulate_feeders --count 20 --url ws://127.0.0.1:8000 --duration 60
+
+The cast is made in the database first (an owner with a verified address, and
+per feeder a collar tag and a pet); from then on everything goes over
+/ws/device/ exactly as firmware does: Pair with the owner's code, Hello,
+Heartbeat, Visit, MayFeed then Fed when allowed, and FeedNow answered with
+CommandResult. A device that loses its socket reconnects with its token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import signal
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand, CommandParser
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from apps.accounts.models import User
+from apps.feeders import services
+from apps.feeders.models import Beacon, Feeder, Pet
+
+MAC_PREFIX = "5E"  # locally administered: never a real vendor's
+WAIT = 10.0  # seconds for a reply
+
+
+@dataclass
+class Device:
+    n: int
+    mac: str
+    beacon_mac: str
+    code: str
+    token: str | None = None
+    done: set[int] = field(default_factory=set)  # command ids already dispensed: repeats are no-ops
+
+
+def mac(prefix: str, n: int) -> str:
+    return f"{prefix}:00:00:{n // 65536 % 256:02X}:{n // 256 % 256:02X}:{n % 256:02X}"
+
+
+def prepare(count: int, owner_email: str) -> list[Device]:
+    owner, _ = User.objects.get_or_create(email=owner_email, defaults={"name": "Simulator"})
+    EmailAddress.objects.update_or_create(user=owner, email=owner.email, defaults={"verified": True, "primary": True})
+    devices = []
+    for n in range(count):
+        feeder, _ = Feeder.objects.get_or_create(owner=owner, mac=mac(MAC_PREFIX, n), defaults={"name": f"Sim {n}"})
+        beacon, _ = Beacon.objects.get_or_create(owner=owner, mac=mac("5C", n), defaults={"name": f"Sim collar {n}"})
+        Pet.objects.get_or_create(owner=owner, beacon=beacon, defaults={"name": f"Sim cat {n}", "allowance_grams": 500})
+        _, code = services.pairing_code_create(feeder=feeder)
+        devices.append(Device(n, feeder.mac, beacon.mac, code))
+    return devices
+
+
+class Link:
+    """One device socket: requests with ids, replies matched to them, pushes handed on."""
+
+    def __init__(self, ws: ClientConnection, device: Device, stats: Counter[str]) -> None:
+        self.ws, self.device, self.stats = ws, device, stats
+        self.ids = itertools.count(1)
+        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def call(self, type: str, **fields: Any) -> dict[str, Any]:
+        request_id = f"{self.device.n}-{next(self.ids)}"
+        self.waiting[request_id] = asyncio.get_running_loop().create_future()
+        await self.ws.send(json.dumps({"type": type, "id": request_id, **fields}))
+        reply = await asyncio.wait_for(self.waiting[request_id], WAIT)
+        if reply["type"] == "Error":
+            self.stats[f"error {reply['code']}"] += 1
+        return reply
+
+    async def read(self) -> None:
+        async for text in self.ws:
+            frame = json.loads(text)
+            future = self.waiting.pop(frame.get("id"), None)
+            if future is not None:
+                future.set_result(frame)
+            elif frame["type"] == "FeedNow":
+                asyncio.ensure_future(self.dispense(frame))
+            elif frame["type"] == "ConfigUpdate" and frame.get("device_token"):
+                self.device.token = frame["device_token"]
+
+    async def dispense(self, order: dict[str, Any]) -> None:
+        command_id = order["command_id"]
+        if command_id not in self.device.done:
+            self.device.done.add(command_id)
+            self.stats["commands"] += 1
+        await self.call("CommandResult", command_id=command_id, status="done", grams_dispensed=order["grams"])
+
+
+class Simulation:
+    def __init__(self, url: str, heartbeat: float, visit_every: float, stop: asyncio.Event) -> None:
+        self.url, self.heartbeat, self.visit_every, self.stop = url, heartbeat, visit_every, stop
+        self.stats: Counter[str] = Counter()
+
+    async def run(self, device: Device) -> None:
+        backoff = 0.5
+        while not self.stop.is_set():
+            try:
+                headers = {"Authorization": f"Bearer {device.token}"} if device.token else None
+                async with connect(f"{self.url}/ws/device/", additional_headers=headers, compression=None) as ws:
+                    backoff = 0.5
+                    await self.session(Link(ws, device, self.stats))
+            except (OSError, ConnectionClosed, InvalidStatus, TimeoutError) as exc:
+                self.stats[f"disconnect {type(exc).__name__}"] += 1
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
+                backoff = min(backoff * 2, 30)
+
+    async def session(self, link: Link) -> None:
+        reader = asyncio.ensure_future(link.read())
+        try:
+            device = link.device
+            if device.token is None:
+                paired = await link.call("Pair", code=device.code, mac=device.mac)
+                if paired["type"] != "Paired":
+                    raise SystemExit(f"feeder {device.mac} could not pair: {paired}")
+                device.token = paired["token"]
+                self.stats["paired"] += 1
+            await link.call("Hello", firmware="sim-1.0", ip=f"10.0.{device.n // 250}.{device.n % 250 + 2}")
+            await asyncio.gather(self.beat(link), self.visits(link))
+        finally:
+            reader.cancel()
+
+    async def beat(self, link: Link) -> None:
+        level = 100
+        while not self.stop.is_set():
+            level = max(level - random.randint(0, 2), 0)  # noqa: S311
+            await link.call("Heartbeat", food_level_percent=level, signal_dbm=random.randint(-80, -40))  # noqa: S311
+            self.stats["heartbeats"] += 1
+            await self.pause(self.heartbeat)
+
+    async def visits(self, link: Link) -> None:
+        while not self.stop.is_set():
+            await self.pause(self.visit_every * random.uniform(0.5, 1.5))  # noqa: S311
+            if self.stop.is_set():
+                return
+            beacon_mac = link.device.beacon_mac
+            await link.call("Visit", beacon_mac=beacon_mac)
+            self.stats["visits"] += 1
+            decision = await link.call("MayFeed", beacon_mac=beacon_mac, grams=10)
+            if decision.get("allowed"):
+                fed = await link.call("Fed", beacon_mac=beacon_mac, grams=decision["grams"], event_id=uuid.uuid4().hex)
+                self.stats["feedings"] += fed["type"] == "Ack"
+
+    async def pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
+
+
+class Command(BaseCommand):
+    help = "Run N simulated feeders over real WebSockets (pairing, heartbeats, visits, feeding)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--count", type=int, default=10, help="How many feeders.")
+        parser.add_argument("--url", default="ws://127.0.0.1:8000", help="The server, ws:// or wss://.")
+        parser.add_argument("--owner", default="simulator@example.com", help="The owner of the simulated feeders.")
+        parser.add_argument("--duration", type=float, default=0, help="Seconds to run (0: until Ctrl-C).")
+        parser.add_argument("--heartbeat", type=float, default=30, help="Seconds between heartbeats.")
+        parser.add_argument("--visit-every", type=float, default=20, help="Mean seconds between visits per feeder.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        devices = prepare(options["count"], options["owner"])
+        self.stdout.write(f"simulate_feeders: {len(devices)} feeders of {options['owner']} -> {options['url']}")
+        started = time.monotonic()
+        stats = asyncio.run(self.simulate(devices, options))
+        summary = ", ".join(f"{n} {what}" for what, n in sorted(stats.items()))
+        self.stdout.write(f"simulate_feeders: {time.monotonic() - started:.0f}s: {summary or 'nothing happened'}")
+
+    async def simulate(self, devices: list[Device], options: dict[str, Any]) -> Counter[str]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if options["duration"]:
+            loop.call_later(options["duration"], stop.set)
+        simulation = Simulation(options["url"].rstrip("/"), options["heartbeat"], options["visit_every"], stop)
+        tasks = [asyncio.ensure_future(simulation.run(device)) for device in devices]
+        await stop.wait()
+        await asyncio.wait(tasks, timeout=WAIT)
+        for task in tasks:
+            task.cancel()
+        return simulation.stats

@@ -1,0 +1,150 @@
+"""Handlers of the feeder protocol (messages in protocol.py). Each parses nothing
+and decides nothing: it calls one service or selector and answers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+
+from apps.api.messages import ANYONE, DEVICES, OWNERS, Caller, CallerKind, Context, MessageError, registry
+from apps.api.messages.dispatch import Error
+from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
+from apps.feeders import events, selectors, services
+from apps.feeders.errors import InvalidReference
+from apps.feeders.models import Feeder, FeedSource, Pet
+from apps.feeders.protocol import (
+    Ack,
+    CommandResult,
+    CommandStatus,
+    ConfigUpdate,
+    Fed,
+    FedRecorded,
+    FeedDecision,
+    FeederFeed,
+    FeederStatus,
+    FeedNow,
+    GetFeederStatus,
+    Heartbeat,
+    Hello,
+    MayFeed,
+    Pair,
+    Paired,
+    Visit,
+    VisitRecorded,
+    Welcome,
+)
+
+for to_device in (FeedNow, ConfigUpdate):
+    registry.push(to_device, routes=("device",))
+for to_owner in (FeederStatus, VisitRecorded, FedRecorded, CommandStatus):
+    registry.push(to_owner, routes=("app",))
+registry.push(Error, routes=("device", "app"))
+
+
+def _feeder(context: Context) -> Feeder:
+    assert context.caller.feeder is not None  # noqa: S101 - authorize() let only devices in
+    return context.caller.feeder
+
+
+def _user(context: Context):  # type: ignore[no-untyped-def]
+    assert context.caller.user is not None  # noqa: S101 - authorize() let only owners in
+    return context.caller.user
+
+
+# -- pairing -------------------------------------------------------------------------------
+@registry.handler(Pair, replies=Paired, callers=ANYONE, routes=("http", "device"))
+def pair(message: Pair, context: Context) -> Paired:
+    if context.route != "http" and context.caller.kind is not CallerKind.ANONYMOUS:
+        raise MessageError("already_authenticated", "This socket is authenticated already.", status=409)
+    feeder, device_token, token = services.feeder_pair(code=message.code, mac=message.mac)
+    context.sign_in(Caller(CallerKind.DEVICE, feeder=feeder, token_id=device_token.pk))
+    return Paired(feeder_id=feeder.pk, token=token)
+
+
+# -- devices -----------------------------------------------------------------------------------
+@registry.handler(Hello, replies=Welcome, callers=DEVICES)
+def hello(message: Hello, context: Context) -> Welcome:
+    feeder = services.feeder_hello(feeder=_feeder(context), firmware=message.firmware, ip=message.ip)
+    return Welcome(
+        feeder_id=feeder.pk,
+        heartbeat_interval=settings.FEEDER_HEARTBEAT_INTERVAL,
+        offline_after=settings.FEEDER_OFFLINE_AFTER,
+    )
+
+
+@registry.handler(Heartbeat, replies=Ack, callers=DEVICES)
+def heartbeat(message: Heartbeat, context: Context) -> Ack:
+    # A long-lived socket re-checks its token here: rotated past its overlap, or revoked.
+    if context.caller.token_id is None or not selectors.device_token_is_live(token_id=context.caller.token_id):
+        raise MessageError(
+            "unauthenticated", "This device token is no longer valid.", status=401, close=CLOSE_UNAUTHENTICATED
+        )
+    services.feeder_heartbeat(
+        feeder=_feeder(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm
+    )
+    return Ack()
+
+
+@registry.handler(Visit, replies=Ack, callers=DEVICES)
+def visit(message: Visit, context: Context) -> Ack:
+    services.visit_record(feeder=_feeder(context), beacon_mac=message.beacon_mac)
+    return Ack()
+
+
+@registry.handler(MayFeed, replies=FeedDecision, callers=DEVICES, safe=True)
+def may_feed(message: MayFeed, context: Context) -> FeedDecision:
+    pet, decision = services.feeder_may_feed(
+        feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams
+    )
+    if pet is None or decision is None:  # someone else's cat, or a tag nobody wears
+        return FeedDecision(allowed=False, grams=0, eaten_grams=0, remaining_grams=0, pet_id=None)
+    return FeedDecision(
+        allowed=decision.allowed, grams=decision.grams, eaten_grams=decision.eaten_grams,
+        remaining_grams=decision.remaining_grams, pet_id=pet.pk,
+    )  # fmt: skip
+
+
+@registry.handler(Fed, replies=Ack, callers=DEVICES)
+def fed(message: Fed, context: Context) -> Ack:
+    services.feeder_fed(
+        feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id
+    )
+    return Ack()
+
+
+@registry.handler(CommandResult, replies=Ack, callers=DEVICES)
+def command_result(message: CommandResult, context: Context) -> Ack:
+    services.feed_command_complete(
+        feeder=_feeder(context), command_id=message.command_id, done=message.status == "done",
+        grams_dispensed=message.grams_dispensed, error=message.error,
+    )  # fmt: skip
+    return Ack()
+
+
+# -- owners ---------------------------------------------------------------------------------
+def _feeder_ref(context: Context, feeder_id: int) -> Feeder:
+    try:
+        return selectors.feeder_get(user=_user(context), feeder_id=feeder_id)
+    except Http404:
+        raise InvalidReference("feeder_id", "feeder") from None
+
+
+def _pet_ref(context: Context, pet_id: int | None) -> Pet | None:
+    if pet_id is None:
+        return None
+    try:
+        return selectors.pet_get(user=_user(context), pet_id=pet_id)
+    except Http404:
+        raise InvalidReference("pet_id", "pet") from None
+
+
+@registry.handler(GetFeederStatus, replies=FeederStatus, callers=OWNERS, safe=True)
+def get_feeder_status(message: GetFeederStatus, context: Context) -> FeederStatus:
+    return events.feeder_status(_feeder_ref(context, message.feeder_id))
+
+
+@registry.handler(FeederFeed, replies=CommandStatus, callers=OWNERS)
+def feeder_feed(message: FeederFeed, context: Context) -> CommandStatus:
+    feeder, pet = _feeder_ref(context, message.feeder_id), _pet_ref(context, message.pet_id)
+    command = services.feed_command_create(feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER)
+    return events.command_status(command)
