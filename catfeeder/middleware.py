@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from catfeeder.errors import KEPT_HEADERS, error_response, is_api
 
 PROBLEM = "application/problem+json"
+JSON_ANSWERS = ("application/json", "application/health+json", PROBLEM)
 
 
 class AppHeaderMiddleware:
@@ -48,6 +49,8 @@ class ErrorResponseMiddleware:
     @staticmethod
     def needs_body(request: HttpRequest, response: HttpResponse) -> bool:
         content_type = response.get("Content-Type", "")
+        if content_type.startswith(JSON_ANSWERS) and response.content:
+            return False  # a machine's answer, already complete (e.g. /health/ready's 503 for a load balancer)
         if is_api(request):
             return not content_type.startswith(PROBLEM) and not content_type.startswith("application/json")
         return not content_type.startswith("text/html") or not response.content

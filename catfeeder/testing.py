@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,15 +98,22 @@ class Process:
 
 
 class AsgiServer(Process):
-    """The real ASGI application under uvicorn, as production serves it."""
+    """The real ASGI application under uvicorn, as production serves it (through apps.ops.webserver)."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log_dir: Path,
+        port: int | None = None,
+        app: str = "catfeeder.asgi:application",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(self.port)]
-        argv += ["--ws-max-size", str(settings.MESSAGE_MAX_BYTES)]  # as serve runs it (issue 5)
-        super().__init__("asgi", [*argv, "--lifespan", "off", "--log-level", "warning"], env=env, log_dir=log_dir)
+        argv = [sys.executable, "-m", "apps.ops.webserver", "--app", app, "--port", str(self.port), *args]
+        super().__init__("asgi", [*argv, "--log-level", "warning"], env=env, log_dir=log_dir)
         try:
             wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")
         except TimeoutError:
@@ -118,8 +124,16 @@ class AsgiServer(Process):
 class CeleryWorker(Process):
     """A real Celery worker on the test broker, ready once it answers a ping."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path, queues: list[str] | None = None) -> None:
+    def __init__(
+        self, *, env: dict[str, str], log_dir: Path, queues: list[str] | None = None, broker_url: str | None = None
+    ) -> None:
+        from celery import Celery
+
         from catfeeder.celery import app
+
+        # control.ping publishes through its app's producer pool, whatever connection it is
+        # given: a broker of the test's own needs an app of its own.
+        pinger = app if broker_url is None else Celery("pinger", broker=broker_url, set_as_current=False)
 
         self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         argv = [sys.executable, "-m", "celery", "-A", "catfeeder", "worker", "--hostname", self.hostname]
@@ -130,7 +144,7 @@ class CeleryWorker(Process):
 
         def answers() -> bool:
             self.check_alive()
-            return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+            return bool(pinger.control.ping(destination=[self.hostname], timeout=0.5))
 
         try:
             wait_until(answers, timeout=60, what="worker ping")

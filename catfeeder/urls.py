@@ -10,6 +10,7 @@ from catfeeder import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
     # issue 5: messages over HTTP for session callers and WSGI (the ASGI app answers the rest first)
     path("api/messages/<str:name>", message_view, name="message"),
     path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
@@ -20,7 +21,6 @@ urlpatterns = [
     # one of them answers an anonymous DELETE with a 500 (allauth 65.21).
     re_path(r"^_allauth/(?:app|browser)/v1/(?:account/phone|auth/phone/.*)$", errors.not_routed),
     path("_allauth/", include("allauth.headless.urls")),
-    path("health/", include("apps.ops.urls")),
 ]
 
 handler400 = "catfeeder.errors.bad_request"

@@ -28,6 +28,12 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=settings.BEAT_HEARTBEAT_INTERVAL,
             description="Proves beat and a worker run; the status page reads its last tick.",
         ),
+        PeriodicJob(
+            name="service status record",
+            task="apps.tasks.tasks.service_statuses_record_task",
+            every=settings.OPS_STATUS_RECORD_INTERVAL,
+            description="Runs every health check and records status changes, even when nobody looks.",
+        ),
         # -- pet photos (issue 9) --
         PeriodicJob(
             name="photo thumbnails requeue",

@@ -16,6 +16,7 @@ import environ
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.ops.logs import logging_config
 from catfeeder.embedded_redis import socket_url
 
 # Lets Django's generic classes be subscripted at run time (UserAdmin[User]).
@@ -136,6 +137,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.ops.context_processors.maintenance",  # the maintenance banner on pages
             ],
         },
     },
@@ -356,6 +358,8 @@ CACHES = {
         "BACKEND": "catfeeder.cache.PooledRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
+        # Fail fast when Redis is gone instead of waiting on a socket (checks and requests alike).
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
@@ -486,13 +490,25 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging ----------------------------------------------------------------------
+# --- Logging (apps.ops.logs) ---------------------------------------------------------
+# JSON lines in var/log/<process>.<start>.<pid>.jsonl, a new file every
+# LOG_FILE_BYTES, the oldest files of every process deleted first once the
+# folder passes LOG_MAX_BYTES. The console is for people in development.
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_DIR = Path(env.str("LOG_DIR", default=str(VAR_DIR / "log"))).resolve()
+LOG_MAX_BYTES = env.int("LOG_MAX_BYTES", default=1_000_000_000)
+LOG_FILE_BYTES = min(env.int("LOG_FILE_BYTES", default=10_000_000), LOG_MAX_BYTES)
+LOG_CONSOLE = env.str("LOG_CONSOLE", default="dev" if DEBUG else "json")  # dev | json
+LOGGING = logging_config(
+    level=LOG_LEVEL, log_dir=LOG_DIR, console=LOG_CONSOLE, file_bytes=LOG_FILE_BYTES, total_bytes=LOG_MAX_BYTES
+)
+
+# --- Operations (apps.ops) --------------------------------------------------------------
+# In production /health details and /metrics need `Authorization: Bearer $OPS_TOKEN` or a staff login.
+OPS_TOKEN = env.str("OPS_TOKEN", default="")
+OPS_DRAIN_GRACE = env.float("OPS_DRAIN_GRACE", default=2.0)  # seconds a drained instance still answers (503 ready)
+OPS_STATUS_RECORD_INTERVAL = 30  # seconds between the periodic runs that record status changes
+# Maintenance and outage answers (503 problem+json for API writes) get the security and
+# CORS headers like any other answer, and come before sessions (which may need Redis).
+MIDDLEWARE.insert(MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1, "apps.ops.middleware.OpsMiddleware")
+# --- end Operations ---------------------------------------------------------------------

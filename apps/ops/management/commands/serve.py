@@ -123,18 +123,22 @@ class Command(BaseCommand):
             if redis.is_up():
                 raise CommandError(f"an embedded Redis already answers on {redis.socket}: is another serve running?")
             specs.append(ChildSpec("redis", redis.argv(), stop_stage=3, stop_timeout=5, ready=redis.is_up))
-        web = [python, "-m", "uvicorn", "catfeeder.asgi:application", "--fd", str(fd), "--lifespan", "off"]
-        web += ["--timeout-graceful-shutdown", str(WEB_DRAIN), "--workers", str(options["web_workers"])]
-        web += ["--ws-max-size", str(settings.MESSAGE_MAX_BYTES)]  # issue 5: oversize frames close with 1009
-        if options["reload"]:
+        # Each web process is one registered, drainable instance (apps.ops.webserver);
+        # several share the listening socket and the kernel spreads connections.
+        web = [python, "-m", "apps.ops.webserver", "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
+        count = options["web_workers"]
+        if options["reload"]:  # development: uvicorn's reloader and live reload, one web process
             web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
             web += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
+            count = 1
         specs += [
             ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
                       stop_stage=2, stop_timeout=WORKER_STOP),
             ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5),
-            ChildSpec("web", web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)),
         ]  # fmt: skip
+        for n in range(1, count + 1):
+            name = "web" if count == 1 else f"web{n}"
+            specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))
         return specs
 
     def announce_worker(self, supervisor: Supervisor) -> None:

@@ -1,0 +1,80 @@
+"""Celery hooks: workers and beat announce themselves; tasks carry the correlation id.
+
+Connected from `OpsConfig.ready()`, so in every process that sets Django up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import signals
+
+from apps.ops.correlation import HEADER, correlation_id_get, correlation_reset, correlation_set, new_correlation_id
+
+logger = logging.getLogger(__name__)
+
+_tokens: dict[str, Any] = {}  # task id -> context token, reset after the task
+
+
+@signals.setup_logging.connect
+def keep_django_logging(**kwargs: Any) -> None:
+    """Connected, so Celery leaves logging alone: Django's LOGGING (structlog, files) stays in charge."""
+
+
+@signals.before_task_publish.connect
+def add_correlation_header(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    if headers is not None and (value := correlation_id_get()) is not None:
+        headers.setdefault(HEADER, value)
+
+
+@signals.task_prerun.connect
+def bind_correlation_id(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    request = getattr(task, "request", None)
+    value = getattr(request, HEADER, None)
+    if task_id:
+        _tokens[task_id] = correlation_set(value or new_correlation_id())
+
+
+@signals.task_postrun.connect
+def unbind_correlation_id(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _tokens.pop(task_id or "", None)
+    if token is not None:
+        try:
+            correlation_reset(token)
+        except ValueError:
+            correlation_set(None)  # a token from another context: clear instead
+
+
+@signals.worker_ready.connect
+def announce_worker(sender: Any = None, **kwargs: Any) -> None:
+    from apps.ops.services import worker_record
+
+    try:
+        worker_record(hostname=sender.hostname)
+    except Exception as exc:  # noqa: BLE001 - the registry is a convenience; the worker must start
+        logger.warning("cannot register the worker: %s", exc)
+
+
+@signals.worker_shutdown.connect
+def announce_worker_stopped(sender: Any = None, **kwargs: Any) -> None:
+    from apps.ops.services import worker_record
+
+    hostname = getattr(sender, "hostname", None)
+    if hostname:
+        try:
+            worker_record(hostname=hostname, stopped=True)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("cannot mark the worker stopped: %s", exc)
+
+
+@signals.beat_init.connect
+def announce_beat(**kwargs: Any) -> None:
+    from apps.ops.services import beat_process_record
+
+    try:
+        beat_process_record(host=socket.gethostname(), pid=os.getpid())
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("cannot register beat: %s", exc)

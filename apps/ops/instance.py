@@ -1,0 +1,109 @@
+"""This web process as an instance of the web service: identity, sockets, drain.
+
+One `WebInstance` per process, created on first use. The ASGI middleware
+(`apps.ops.asgi`) counts requests and tracks open WebSockets in it; the
+runner (`apps.ops.webserver`) publishes it to Redis on every heartbeat and
+drains it on command; `/health/ready` reads `draining` from it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+# Upper bounds of the request duration histogram, in seconds (Prometheus style).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class RequestStats:
+    count: int = 0
+    seconds: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.seconds += seconds
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.buckets[i] += 1
+
+
+@dataclass
+class OpenSocket:
+    path: str
+    send: Send  # the server's own send: closing through it bypasses the app
+    opened_at: float = field(default_factory=time.time)
+    closed_by_us: bool = False
+
+
+class WebInstance:
+    def __init__(self) -> None:
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.id = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:6]}"
+        self.version = settings.CATFEEDER_VERSION
+        self.started_at = datetime.now(UTC)
+        self.channel_name = ""  # set by the runner once it listens on the channel layer
+        self.draining = False
+        self.drain_reason = ""
+        self.in_flight = 0
+        self.sockets: dict[int, OpenSocket] = {}
+        self.sockets_refused = 0
+        self.requests: dict[tuple[str, int], RequestStats] = {}  # (method, status) -> stats
+        self.lock = threading.Lock()
+
+    def observe_request(self, *, method: str, status: int, seconds: float) -> None:
+        with self.lock:
+            self.requests.setdefault((method, status), RequestStats()).observe(seconds)
+
+    def start_draining(self, reason: str) -> bool:
+        """Readiness turns 503 and new sockets are refused from now on. False if already draining."""
+        if self.draining:
+            return False
+        self.draining, self.drain_reason = True, reason
+        return True
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the registry keeps about this instance (JSON-ready)."""
+        with self.lock:
+            requests = [
+                {"method": m, "status": s, "count": st.count, "seconds": st.seconds, "buckets": st.buckets}
+                for (m, s), st in sorted(self.requests.items())
+            ]
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "version": self.version,
+            "started_at": self.started_at.isoformat(),
+            "heartbeat_at": datetime.now(UTC).isoformat(),
+            "channel": self.channel_name,
+            "draining": self.draining,
+            "drain_reason": self.drain_reason,
+            "sockets": len(self.sockets),
+            "sockets_refused": self.sockets_refused,
+            "in_flight": self.in_flight,
+            "requests": requests,
+        }
+
+
+_current: WebInstance | None = None
+
+
+def current_instance() -> WebInstance:
+    global _current  # noqa: PLW0603 - one instance per process, by design
+    if _current is None:
+        _current = WebInstance()
+    return _current

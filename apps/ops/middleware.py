@@ -1,0 +1,78 @@
+"""Maintenance mode and dependency outages, as the API's callers see them.
+
+- Maintenance on: every write under /api/ answers 503 problem+json with
+  Retry-After. Reads go on; the admin and pages keep working (pages show a
+  banner through `apps.ops.context_processors`).
+- A critical dependency down (database, cache, broker, channel layer, as the
+  readiness probe last saw it): writes under /api/ answer 503 the same way,
+  instead of failing half-way or hanging on a queue that is not there.
+- A database error anywhere answers 503 (problem+json under /api/), never a
+  stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+
+from apps.ops.correlation import correlation_id_get, new_correlation_id
+from apps.ops.problem import problem_response
+from apps.ops.readiness import READY_MAX_AGE, readiness_get
+from apps.ops.selectors import maintenance_get
+
+API_PREFIX = "/api/"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+OUTAGE_RETRY_AFTER = 30  # seconds
+
+
+class OpsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The id of this request's log lines (set by the web process), for the API's 500 answer too.
+        request.correlation_id = correlation_id_get() or new_correlation_id()  # type: ignore[attr-defined]
+        if request.path.startswith(API_PREFIX) and request.method not in SAFE_METHODS:
+            refusal = self.refuse_write()
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse_write() -> HttpResponse | None:
+        maintenance = maintenance_get()
+        if maintenance.enabled:
+            return problem_response(
+                status=503,
+                detail=maintenance.message or "The service is in maintenance; changes are not accepted now.",
+                kind="maintenance",
+                retry_after=maintenance.retry_after,
+            )
+        down = readiness_get().critical_down
+        if down:  # a "down" is checked again (at most a second old) before refusing: recovery shows at once
+            down = readiness_get(wait=True, max_age=READY_MAX_AGE).critical_down
+        if down:
+            return problem_response(
+                status=503,
+                detail=f"Changes cannot be accepted now: {', '.join(down)} unavailable. Nothing was stored.",
+                kind="dependency-unavailable",
+                retry_after=OUTAGE_RETRY_AFTER,
+            )
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        if request.path.startswith(API_PREFIX):
+            return problem_response(
+                status=503,
+                detail="The database is unavailable; try again shortly.",
+                kind="dependency-unavailable",
+                retry_after=OUTAGE_RETRY_AFTER,
+            )
+        response = HttpResponse("Service unavailable: the database cannot be reached. Try again shortly.\n",
+                                status=503, content_type="text/plain")  # fmt: skip
+        response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+        return response

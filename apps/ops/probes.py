@@ -1,0 +1,235 @@
+"""The built-in checks: one per service the project depends on.
+
+Each probe does real work against its service (a query, a cache round trip,
+a broker connection, a worker ping, a channel-layer round trip, a storage
+canary, an SMTP connection) with its own short timeouts, and the registry
+(`apps.ops.health`) adds a hard deadline around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from apps.ops import selectors
+from apps.ops.health import Check, Component, Outcome, Status, check_register
+
+BROKER_CONNECT_TIMEOUT = 1.5  # seconds
+WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection
+LAYER_TIMEOUT = 2.0  # seconds for the channel-layer round trip
+MAIL_TIMEOUT = 3.0  # seconds for the SMTP connection
+
+
+def probe_database() -> Outcome:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return Outcome(Status.OK, f"{connection.vendor}")
+
+
+def probe_cache() -> Outcome:
+    key = f"ops:canary:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "1":
+        return Outcome(Status.DOWN, "a value written was not read back")
+    return Outcome(Status.OK)
+
+
+def broker_connection() -> Any:
+    """A broker connection that gives up quickly instead of retrying for minutes."""
+    from catfeeder.celery import app
+
+    conn = app.connection_for_write(
+        connect_timeout=BROKER_CONNECT_TIMEOUT,
+        transport_options={"max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0},
+    )
+    conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    return conn
+
+
+def broker_queue_lengths(conn: Any) -> dict[str, int]:
+    from catfeeder.celery import app
+
+    names = {q.name for q in app.amqp.queues.values()} or {app.conf.task_default_queue}
+    lengths = {}
+    for name in sorted(names):
+        try:
+            lengths[name] = int(conn.default_channel.queue_declare(queue=name, passive=True).message_count)
+        except conn.channel_errors:
+            lengths[name] = 0  # not declared yet: nothing was ever sent to it
+    return lengths
+
+
+def probe_broker() -> Outcome:
+    with broker_connection() as conn:
+        lengths = broker_queue_lengths(conn)
+    detail = ", ".join(f"{name}: {n} waiting" for name, n in lengths.items())
+    return Outcome(Status.OK, detail, data={"queues": lengths})
+
+
+def probe_workers() -> Outcome:
+    from catfeeder.celery import app
+
+    known = selectors.workers_known()
+    expected = sum(1 for info in known.values() if not info.get("stopped_at"))
+    with broker_connection() as conn:
+        # With a limit the ping returns as soon as every worker we know of answered.
+        limit = expected or None
+        replies = app.control.inspect(timeout=WORKER_PING_TIMEOUT, connection=conn, limit=limit).ping() or {}
+        active = {}
+        if replies:
+            inspect = app.control.inspect(
+                destination=list(replies), timeout=WORKER_PING_TIMEOUT, connection=conn, limit=len(replies)
+            )
+            active = inspect.active() or {}
+    components = []
+    for name in sorted(set(replies) | set(known)):
+        info = known.get(name, {})
+        if name in replies:
+            tasks = [f"{t.get('name')}[{str(t.get('id'))[:8]}]" for t in active.get(name, [])]
+            detail = f"{len(tasks)} active" + (f": {', '.join(tasks)}" if tasks else "")
+            components.append(Component(name, Status.OK, detail, {"active": tasks}))
+        elif info.get("stopped_at"):
+            components.append(Component(name, Status.DOWN, f"stopped at {info['stopped_at']}", {"stopped": True}))
+        else:
+            components.append(Component(name, Status.DOWN, "does not answer"))
+    return Outcome(_workers_status(replies, components), _workers_detail(replies, components), components)
+
+
+def _workers_status(replies: dict[str, Any], components: list[Component]) -> Status:
+    if not replies:
+        return Status.DOWN
+    missing = [c for c in components if c.status is Status.DOWN and not c.data.get("stopped")]
+    return Status.DEGRADED if missing else Status.OK
+
+
+def _workers_detail(replies: dict[str, Any], components: list[Component]) -> str:
+    if not replies:
+        return "no worker answers a ping"
+    missing = [c.name for c in components if c.status is Status.DOWN and not c.data.get("stopped")]
+    text = f"{len(replies)} answering"
+    return text + (f"; missing: {', '.join(missing)}" if missing else "")
+
+
+def probe_beat() -> Outcome:
+    tick = selectors.beat_last_tick()
+    interval = settings.BEAT_HEARTBEAT_INTERVAL
+    process = selectors.beat_process()
+    holder = f"{process['host']}:{process['pid']}" if process else "unknown"
+    data: dict[str, Any] = {"lock_holder": holder, "last_tick": tick.isoformat() if tick else None}
+    paused = selectors.periodic_pause_get()
+    if tick is None:
+        return Outcome(Status.DOWN, "no heartbeat recorded yet", data=data)
+    age = (timezone.now() - tick).total_seconds()
+    data["tick_age"] = round(age, 1)
+    detail = f"last tick {age:.0f}s ago; beat process {holder}"
+    if age > 10 * interval:
+        return Outcome(Status.DOWN, detail, data=data)
+    if paused:
+        return Outcome(
+            Status.DEGRADED, f"{detail}; {paused['count']} periodic job(s) paused by {paused['by']}", data=data
+        )
+    return Outcome(Status.DEGRADED if age > 3 * interval else Status.OK, detail, data=data)
+
+
+def probe_channel_layer() -> Outcome:
+    from channels.layers import channel_layers
+
+    async def round_trip() -> bool:
+        layer = channel_layers.make_backend(channels_default_alias())
+        try:
+            channel = await layer.new_channel("ops.check.")
+            token = uuid.uuid4().hex
+            await layer.send(channel, {"type": "ops.check", "token": token})
+            message = await asyncio.wait_for(layer.receive(channel), LAYER_TIMEOUT)
+            return bool(message.get("token") == token)
+        finally:
+            close = getattr(layer, "close_pools", None)
+            if close is not None:
+                await close()
+
+    if not getattr(settings, "CHANNEL_LAYERS", None):
+        return Outcome(Status.DEGRADED, "no channel layer configured")
+    ok = asyncio.run(asyncio.wait_for(round_trip(), LAYER_TIMEOUT + 0.5))
+    return Outcome(Status.OK, "round trip") if ok else Outcome(Status.DOWN, "the message came back different")
+
+
+def channels_default_alias() -> str:
+    from channels import DEFAULT_CHANNEL_LAYER
+
+    return str(DEFAULT_CHANNEL_LAYER)
+
+
+def probe_storage() -> Outcome:
+    name = default_storage.save(f"ops-canary/{uuid.uuid4().hex}.txt", ContentFile(b"canary"))
+    try:
+        with default_storage.open(name) as handle:
+            content = handle.read()
+    finally:
+        default_storage.delete(name)
+    if content != b"canary":
+        return Outcome(Status.DOWN, "the canary read back differs")
+    return Outcome(Status.OK, type(default_storage).__name__)
+
+
+def probe_mail() -> Outcome:
+    from django.core.mail import get_connection
+
+    backend = settings.EMAIL_BACKEND
+    if not backend.endswith("smtp.EmailBackend"):
+        return Outcome(Status.OK, f"{backend.rsplit('.', 2)[-2]} backend (no server to check)")
+    mail = get_connection(timeout=MAIL_TIMEOUT, fail_silently=False)
+    mail.open()
+    mail.close()
+    return Outcome(Status.OK, f"SMTP {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
+
+
+def probe_web() -> Outcome:
+    instances = selectors.web_instances_list()
+    components = []
+    for item in instances:
+        name = f"{item['host']}:{item['pid']}"
+        detail = f"v{item['version']}, {item['sockets']} socket(s), {item['in_flight']} in flight"
+        if item["state"] == "running":
+            components.append(Component(name, Status.OK, detail, item))
+        elif item["state"] in ("draining", "stopped"):
+            components.append(Component(name, Status.DEGRADED if item["state"] == "draining" else Status.OK,
+                                        f"{item['state']}; {detail}", item))  # fmt: skip
+        else:
+            components.append(Component(name, Status.DOWN, f"no heartbeat for {item['heartbeat_age']:.0f}s", item))
+    running = sum(1 for item in instances if item["state"] == "running")
+    lost = sum(1 for item in instances if item["state"] == "lost")
+    if running == 0:
+        return Outcome(Status.DEGRADED, "no running web instance registered", components)
+    detail = f"{running} running" + (f", {lost} lost" if lost else "")
+    return Outcome(Status.DEGRADED if lost else Status.OK, detail, components)
+
+
+def builtin_checks() -> list[Check]:
+    """Critical ones decide readiness: without them no request can be served properly."""
+    return [
+        Check("database", probe_database, critical=True, timeout=3.0, kind="datastore"),
+        Check("cache", probe_cache, critical=True, timeout=2.0, kind="datastore"),
+        Check("broker", probe_broker, critical=True, timeout=3.0, kind="datastore"),
+        Check("channel_layer", probe_channel_layer, critical=True, timeout=3.0, kind="datastore"),
+        Check("workers", probe_workers, critical=False, timeout=4.0, kind="system"),
+        Check("beat", probe_beat, critical=False, timeout=2.0, kind="system"),
+        Check("storage", probe_storage, critical=False, timeout=3.0, kind="datastore"),
+        Check("mail", probe_mail, critical=False, timeout=MAIL_TIMEOUT + 1, kind="system"),
+        Check("web", probe_web, critical=False, timeout=2.0, kind="system"),
+    ]
+
+
+def register_builtin_checks() -> None:
+    for check in builtin_checks():
+        check_register(check)

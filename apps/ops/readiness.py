@@ -1,0 +1,71 @@
+"""Check results kept for a moment, so that probes and middleware do not hammer the services.
+
+`/health/ready` waits for a fresh run when its copy is older than a second;
+the middleware never waits: it takes the last run and, when that is stale,
+starts a new one in the background. A load balancer polling every instance
+every second thus costs one run of the critical checks per instance per
+second at most.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from apps.ops.health import CheckResult, Status, checks_run
+
+READY_MAX_AGE = 1.0  # seconds a readiness answer may be reused
+WRITES_MAX_AGE = 2.0  # seconds the middleware trusts a run before refreshing it in the background
+
+
+@dataclass(frozen=True)
+class Run:
+    results: list[CheckResult] = field(default_factory=list)
+    at: float = 0.0  # time.monotonic()
+
+    @property
+    def critical_down(self) -> list[str]:
+        return [r.name for r in self.results if r.critical and r.status is Status.DOWN]
+
+
+class _CachedRun:
+    def __init__(self, *, critical_only: bool) -> None:
+        self.critical_only = critical_only
+        self.run = Run()
+        self.lock = threading.Lock()
+        self.refreshing = False
+
+    def _refresh(self) -> Run:
+        self.run = Run(checks_run(critical_only=self.critical_only), time.monotonic())
+        return self.run
+
+    def get(self, *, max_age: float, wait: bool) -> Run:
+        if time.monotonic() - self.run.at < max_age:
+            return self.run
+        if wait:
+            with self.lock:  # one refresh at a time; the others then reuse it
+                if time.monotonic() - self.run.at < max_age:
+                    return self.run
+                return self._refresh()
+        if not self.refreshing:
+            self.refreshing = True
+            threading.Thread(target=self._background, name="readiness-refresh", daemon=True).start()
+        return self.run
+
+    def _background(self) -> None:
+        try:
+            with self.lock:
+                self._refresh()
+        finally:
+            self.refreshing = False
+
+    def forget(self) -> None:
+        self.run = Run()
+
+
+critical_runs = _CachedRun(critical_only=True)
+
+
+def readiness_get(*, wait: bool = False, max_age: float = WRITES_MAX_AGE) -> Run:
+    return critical_runs.get(max_age=max_age, wait=wait)

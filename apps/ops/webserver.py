@@ -1,0 +1,207 @@
+"""The web process: uvicorn serving the project, as one registered, drainable instance.
+
+    python -m apps.ops.webserver --fd 3            # as `manage.py serve` runs it
+    python -m apps.ops.webserver --port 8000       # on its own
+
+On top of uvicorn it
+- registers the instance in Redis and heartbeats (host, pid, version, start
+  time, open sockets, request counts) for the status page and `/metrics`;
+- listens on the channel layer, in the group "ops.web" and on a channel of
+  its own, for a drain command from the admin (any host);
+- drains on that command: readiness answers 503 and new sockets are refused
+  at once, open sockets are closed with 1001, and after a short grace (for
+  load balancers to notice) uvicorn's own shutdown lets in-flight requests
+  finish and the process exits 0;
+- on SIGTERM/SIGINT does the same through uvicorn (sockets closed with 1012,
+  "service restart"), but exits 0 instead of re-raising the signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from uvicorn.config import Config
+
+logger = logging.getLogger("apps.ops.webserver")
+
+HEARTBEAT = 5.0  # seconds between registry updates
+GROUP = "ops.web"  # every web instance listens here
+GROUP_REFRESH = 12  # heartbeats between group_add calls (channels_redis expires group members)
+RETRY = 1.0  # seconds before listening again after a channel layer error
+
+
+class InstanceServer(uvicorn.Server):
+    def __init__(self, config: Config, *, drain_grace: float) -> None:
+        super().__init__(config)
+        from apps.ops.instance import current_instance
+
+        self.instance = current_instance()
+        self.drain_grace = drain_grace
+        self.background: list[asyncio.Task[None]] = []
+        self.layer: Any = None
+
+    # -- life ----------------------------------------------------------------
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.background = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._listen())]
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            for task in self.background:
+                task.cancel()
+            await self._publish(stopped=True)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not uvicorn's: it re-raises the signal after the shutdown, and the
+        # process would end "killed by SIGTERM" instead of exiting 0.
+        self.instance.start_draining(f"signal {signal.Signals(sig).name}")
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+    async def drain(self, *, reason: str, close_code: int = 1001) -> None:
+        """Readiness 503 and sockets refused now; sockets closed; then uvicorn's graceful shutdown."""
+        from apps.ops.asgi import sockets_close
+
+        if not self.instance.start_draining(reason):
+            return
+        logger.warning("draining: %s", reason)
+        await self._publish()
+        closed = await sockets_close(self.instance, code=close_code, reason="server draining")
+        logger.info("drain closed %d socket(s) with %d; stopping in %.1fs", closed, close_code, self.drain_grace)
+        await asyncio.sleep(self.drain_grace)
+        self.should_exit = True
+
+    # -- registry ------------------------------------------------------------
+    async def _publish(self, *, stopped: bool = False) -> None:
+        from apps.ops.redis import WEB_KEY, async_redis_client
+
+        snapshot = self.instance.snapshot()
+        snapshot["stopped"] = stopped
+        client = async_redis_client()
+        try:
+            await client.hset(WEB_KEY, self.instance.id, json.dumps(snapshot))
+        except Exception as exc:  # noqa: BLE001 - Redis may be down; the next heartbeat tries again
+            logger.warning("cannot publish the web instance: %s", exc)
+        finally:
+            await client.aclose()
+
+    async def _heartbeat(self) -> None:
+        beats = 0
+        while True:
+            await self._publish()
+            if beats % GROUP_REFRESH == 0 and self.instance.channel_name:
+                with contextlib.suppress(Exception):
+                    await self._layer().group_add(GROUP, self.instance.channel_name)
+            beats += 1
+            await asyncio.sleep(HEARTBEAT)
+
+    # -- control -------------------------------------------------------------
+    def _layer(self) -> Any:
+        """A channel layer of the listener's own, reading longer than channels_redis blocks.
+
+        redis-py 8 times every read out after 5 s by default: exactly how long
+        channels_redis blocks in BZPOPMIN, so an idle receive fails every 5 s
+        (see the report on issue 7). The project's default layer keeps its
+        settings; this one reads for up to 15 s.
+        """
+        if self.layer is None:
+            from channels.layers import get_channel_layer
+            from channels_redis.core import RedisChannelLayer
+            from django.conf import settings
+
+            default = get_channel_layer()
+            if not isinstance(default, RedisChannelLayer):
+                self.layer = default
+            else:
+                hosts = [{"address": settings.REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]
+                self.layer = RedisChannelLayer(hosts=hosts, prefix=default.prefix, expiry=default.expiry)
+        return self.layer
+
+    async def _listen(self) -> None:
+        layer = self._layer()
+        if layer is None:
+            return
+        while True:
+            try:
+                if not self.instance.channel_name:
+                    self.instance.channel_name = await layer.new_channel("ops.web.")
+                await layer.group_add(GROUP, self.instance.channel_name)
+                await self._publish()  # the registry learns our channel now, not at the next heartbeat
+                while True:
+                    await self._on_message(await layer.receive(self.instance.channel_name))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis down: listen again when it is back
+                logger.warning("channel layer: %s; listening again in %.0fs", exc, RETRY)
+                await asyncio.sleep(RETRY)
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "ops.drain":
+            return
+        if message.get("instance") not in (None, "*", self.instance.id):
+            return
+        by = message.get("by", "someone")
+        self.background.append(
+            asyncio.create_task(self.drain(reason=f"drain requested by {by}", close_code=message.get("code", 1001)))
+        )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m apps.ops.webserver", description=__doc__.splitlines()[0])
+    parser.add_argument("--app", default="catfeeder.asgi:application", help="the ASGI application to serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--fd", type=int, default=None, help="serve on this inherited, bound socket")
+    parser.add_argument("--timeout-graceful-shutdown", type=float, default=8.0, help="seconds in-flight work may take")
+    parser.add_argument("--drain-grace", type=float, default=None, help="seconds between a drain and the stop")
+    parser.add_argument("--ws-max-size", type=int, default=None, help="bytes (default: MESSAGE_MAX_BYTES)")
+    parser.add_argument("--log-level", default="info")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.base")
+    os.environ["CATFEEDER_PROCESS"] = "web"  # names this process's log files
+    from uvicorn.importer import import_from_string
+
+    from apps.ops.asgi import InstanceMiddleware
+
+    app = InstanceMiddleware(import_from_string(args.app))  # sets Django up (and its logging)
+    from django.conf import settings
+
+    config = Config(
+        app,
+        host=args.host,
+        port=args.port,
+        fd=args.fd,
+        lifespan="off",
+        log_config=None,  # Django's LOGGING is in charge
+        log_level=args.log_level,
+        access_log=False,  # the middleware logs each request with its correlation id
+        timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
+        # Issue 5: a frame over the message limit closes the socket with 1009.
+        ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
+    )
+    grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
+    server = InstanceServer(config, drain_grace=grace)
+    server.run()
+    return 0 if server.started else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
