@@ -196,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
         # Issue 5: a frame over the message limit closes the socket with 1009.
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
+        # Issue 8: slow or silent clients. Headers must arrive within
+        # HTTP_HEADER_TIMEOUT (408 after, see catfeeder.http_limits); an idle
+        # kept-alive connection closes after HTTP_KEEP_ALIVE_TIMEOUT.
+        http="catfeeder.http_limits:HeaderDeadlineProtocol",
+        timeout_keep_alive=settings.HTTP_KEEP_ALIVE_TIMEOUT,
+        server_header=False,  # the app names itself (catfeeder/<version>)
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
