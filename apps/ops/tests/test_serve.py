@@ -44,6 +44,7 @@ def test_serve_runs_every_child_restarts_a_dead_one_and_stops_all_on_sigterm(tmp
 
         first = started_pids(log.read_text())
         assert set(first) == {"redis", "worker", "beat", "web"}
+        assert re.search(r"\d+ API operations, \d+ other HTTP routes, \d+ WebSocket routes", log.read_text())
         worker_tree = [first["worker"][0], *(c.pid for c in psutil.Process(first["worker"][0]).children())]
 
         psutil.Process(first["worker"][0]).kill()

@@ -23,6 +23,15 @@ WORKER_STOP = 10  # seconds a worker may take to finish its running task
 PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
 
 
+def route_count() -> str:
+    from apps.api.management.commands.routes import api_operations, http_routes
+    from catfeeder.routing import websocket_urlpatterns
+
+    api = sum(1 for _ in api_operations())
+    pages = sum(1 for path, _ in http_routes() if not path.startswith("/api/"))
+    return f"{api} API operations, {pages} other HTTP routes, {len(websocket_urlpatterns)} WebSocket routes"
+
+
 class ListenError(Exception):
     pass
 
@@ -107,6 +116,7 @@ class Command(BaseCommand):
         supervisor.say(
             "serve", f"Cat Feeder at http://{options['host']}:{options['port']}/ ({names}); Ctrl-C stops all"
         )
+        supervisor.say("serve", f"{route_count()} (manage.py routes lists them)")
         with terminal_foreground():
             code = supervisor.run(on_started=lambda: self.announce_worker(supervisor))
         sock.close()
