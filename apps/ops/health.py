@@ -6,8 +6,9 @@ Apps add theirs with `check_register`; `checks_run` runs the chosen ones in
 parallel, each in a daemon thread, and never waits longer than a check's
 timeout: a check stuck on a dead broker is reported down and left behind.
 
-Critical checks decide readiness (`/health/ready`); the others only colour
-`/health`, `/metrics`, the admin page and `manage.py status`.
+Critical checks decide readiness (`/health/ready`); those `shown_in_ready`
+are listed there without deciding it; the others only colour `/health`,
+`/metrics`, the admin page and `manage.py status`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Check:
     critical: bool
     timeout: float  # seconds
     kind: str = "component"  # health+json componentType: datastore, system, component
+    shown_in_ready: bool = False  # not critical, yet /health/ready lists it when it is not ok
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,26 @@ canary, an SMTP connection) with its own short timeouts, and the registry
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage, storages
 from django.db import connection
 from django.utils import timezone
 
 from apps.ops import selectors
 from apps.ops.health import Check, Component, Outcome, Status, check_register
+from catfeeder.storage import storage_canary_check
 
 BROKER_CONNECT_TIMEOUT = 1.5  # seconds
 WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection
 LAYER_TIMEOUT = 2.0  # seconds for the channel-layer round trip
 MAIL_TIMEOUT = 3.0  # seconds for the SMTP connection
+STORAGE_TIMEOUT = 2.5  # seconds for the canary's write, read back and delete together
+CANARY_S3_OPTIONS = {"connect_timeout": 1, "read_timeout": 2, "max_attempts": 1}  # seconds, seconds, tries
 
 
 def probe_database() -> Outcome:
@@ -170,16 +173,29 @@ def channels_default_alias() -> str:
     return str(DEFAULT_CHANNEL_LAYER)
 
 
+def canary_storage() -> Storage:
+    """The default storage, or for S3 a twin of it that tries once with short timeouts.
+
+    An upload may retry for half a minute; the canary must answer within its
+    deadline, and a canary left behind by a stuck server must end soon too.
+    """
+    config = settings.STORAGES["default"]
+    if not config["BACKEND"].endswith("S3Storage"):
+        return default_storage
+    key = json.dumps(config, sort_keys=True, default=str)
+    twin = _canary_storages.get(key)
+    if twin is None:
+        options = {**config.get("OPTIONS", {}), **CANARY_S3_OPTIONS}
+        twin = _canary_storages[key] = storages.create_storage({**config, "OPTIONS": options})
+    return twin
+
+
+_canary_storages: dict[str, Storage] = {}
+
+
 def probe_storage() -> Outcome:
-    name = default_storage.save(f"ops-canary/{uuid.uuid4().hex}.txt", ContentFile(b"canary"))
-    try:
-        with default_storage.open(name) as handle:
-            content = handle.read()
-    finally:
-        default_storage.delete(name)
-    if content != b"canary":
-        return Outcome(Status.DOWN, "the canary read back differs")
-    return Outcome(Status.OK, type(default_storage).__name__)
+    status, detail = storage_canary_check(storage=canary_storage(), timeout=STORAGE_TIMEOUT)
+    return Outcome(Status(status), detail)
 
 
 def probe_mail() -> Outcome:
@@ -216,7 +232,12 @@ def probe_web() -> Outcome:
 
 
 def builtin_checks() -> list[Check]:
-    """Critical ones decide readiness: without them no request can be served properly."""
+    """Critical ones decide readiness: without them no request can be served properly.
+
+    Storage and mail only show in readiness: every instance shares them, so
+    taking instances out of service would turn away the reads too, while
+    uploads answer 503 by themselves and mails wait in the queue.
+    """
     return [
         Check("database", probe_database, critical=True, timeout=3.0, kind="datastore"),
         Check("cache", probe_cache, critical=True, timeout=2.0, kind="datastore"),
@@ -224,8 +245,9 @@ def builtin_checks() -> list[Check]:
         Check("channel_layer", probe_channel_layer, critical=True, timeout=3.0, kind="datastore"),
         Check("workers", probe_workers, critical=False, timeout=4.0, kind="system"),
         Check("beat", probe_beat, critical=False, timeout=2.0, kind="system"),
-        Check("storage", probe_storage, critical=False, timeout=3.0, kind="datastore"),
-        Check("mail", probe_mail, critical=False, timeout=MAIL_TIMEOUT + 1, kind="system"),
+        Check("storage", probe_storage, critical=False, timeout=STORAGE_TIMEOUT + 0.5, kind="datastore",
+              shown_in_ready=True),
+        Check("mail", probe_mail, critical=False, timeout=MAIL_TIMEOUT + 1, kind="system", shown_in_ready=True),
         Check("web", probe_web, critical=False, timeout=2.0, kind="system"),
     ]
 

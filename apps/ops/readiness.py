@@ -13,10 +13,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from apps.ops.health import CheckResult, Status, checks_run
+from apps.ops.health import CheckResult, Status, checks_registered, checks_run
 
 READY_MAX_AGE = 1.0  # seconds a readiness answer may be reused
 WRITES_MAX_AGE = 2.0  # seconds the middleware trusts a run before refreshing it in the background
+SHOWN_MAX_AGE = 3.0  # seconds before the shown-only checks (a storage canary: three requests) run again
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Run:
     def critical_down(self) -> list[str]:
         return [r.name for r in self.results if r.critical and r.status is Status.DOWN]
 
+    @property
+    def not_ok(self) -> list[str]:
+        return [f"{r.name} {r.status.value}" for r in self.results if r.status is not Status.OK]
+
 
 class _CachedRun:
     def __init__(self, *, critical_only: bool) -> None:
@@ -37,7 +42,11 @@ class _CachedRun:
         self.refreshing = False
 
     def _refresh(self) -> Run:
-        self.run = Run(checks_run(critical_only=self.critical_only), time.monotonic())
+        if self.critical_only:
+            results = checks_run(critical_only=True)
+        else:
+            results = checks_run(names=[c.name for c in checks_registered() if c.shown_in_ready and not c.critical])
+        self.run = Run(results, time.monotonic())
         return self.run
 
     def get(self, *, max_age: float, wait: bool) -> Run:
@@ -65,7 +74,13 @@ class _CachedRun:
 
 
 critical_runs = _CachedRun(critical_only=True)
+shown_runs = _CachedRun(critical_only=False)
 
 
 def readiness_get(*, wait: bool = False, max_age: float = WRITES_MAX_AGE) -> Run:
     return critical_runs.get(max_age=max_age, wait=wait)
+
+
+def readiness_warnings() -> list[str]:
+    """Shown-only services that were not ok at their last run ("storage down"); never waits."""
+    return shown_runs.get(max_age=SHOWN_MAX_AGE, wait=False).not_ok

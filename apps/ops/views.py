@@ -14,7 +14,7 @@ from apps.ops import metrics as metrics_text
 from apps.ops.health import overall_status
 from apps.ops.instance import current_instance
 from apps.ops.problem import problem_response
-from apps.ops.readiness import READY_MAX_AGE, readiness_get
+from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_warnings
 from apps.ops.reports import health_json, health_run
 from apps.ops.selectors import maintenance_get, web_instances_list
 from apps.ops.services import worker_ping_enqueue
@@ -46,15 +46,21 @@ def health_live(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 async def health_ready(request: HttpRequest) -> JsonResponse:
-    """503 while this instance drains or a critical dependency is down; maintenance only refuses writes."""
+    """503 while this instance drains or a critical dependency is down; maintenance only refuses writes.
+
+    `warnings` lists the shared services that do not decide readiness (storage,
+    mail) when they are not ok: the instance stays in service ("warn").
+    """
     instance = current_instance()
     reasons = [f"draining ({instance.drain_reason})"] if instance.draining else []
     if not reasons:
         run = await sync_to_async(readiness_get, thread_sensitive=False)(wait=True, max_age=READY_MAX_AGE)
         reasons = [f"{name} down" for name in run.critical_down]
+    warnings = readiness_warnings()
     body = {
-        "status": "fail" if reasons else "pass",
+        "status": "fail" if reasons else "warn" if warnings else "pass",
         "reasons": reasons,
+        "warnings": warnings,
         "maintenance": (await sync_to_async(maintenance_get, thread_sensitive=False)()).enabled,
     }
     return JsonResponse(body, status=503 if reasons else 200)

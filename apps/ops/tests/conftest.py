@@ -12,7 +12,7 @@ import pytest
 
 from apps.accounts.models import User
 from apps.ops.health import Check, check_register, check_unregister
-from apps.ops.readiness import critical_runs
+from apps.ops.readiness import critical_runs, shown_runs
 from apps.ops.selectors import maintenance_cache
 from catfeeder.embedded_redis import executable
 from catfeeder.testing import wait_until
@@ -75,8 +75,10 @@ def staff(db: None) -> User:
 @pytest.fixture
 def fresh_readiness() -> Iterator[None]:
     critical_runs.forget()
+    shown_runs.forget()
     yield
     critical_runs.forget()
+    shown_runs.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from apps.ops.health import Check, Outcome, Status
 from apps.ops.instance import current_instance
 from apps.ops.models import ServiceStatus, StatusChange
 from apps.ops.tests.conftest import register
+from catfeeder.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_readiness")]
 
@@ -26,7 +27,7 @@ def scraper(settings: Any) -> Client:
 def test_ready_is_200_when_every_critical_service_answers(client: Client) -> None:
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "pass", "reasons": [], "maintenance": False}
+    assert response.json() == {"status": "pass", "reasons": [], "warnings": [], "maintenance": False}
 
 
 def test_ready_is_503_while_the_instance_drains(client: Client) -> None:
@@ -49,7 +50,22 @@ def test_ready_is_503_when_a_critical_dependency_is_down(client: Client, extra_c
 
 def test_ready_ignores_a_non_critical_service_down(client: Client, extra_check: list[str]) -> None:
     register(extra_check, Check("printer", lambda: Outcome(Status.DOWN), critical=False, timeout=1))
-    assert client.get("/health/ready").status_code == 200
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert "printer down" not in response.json()["warnings"]
+
+
+def test_ready_lists_a_shown_service_down_and_stays_in_service(client: Client, extra_check: list[str]) -> None:
+    register(extra_check, Check("bucket", lambda: Outcome(Status.DOWN), critical=False, timeout=1,
+                                shown_in_ready=True))  # fmt: skip
+
+    def warned() -> bool:  # the shown checks run in the background: a later answer carries them
+        response = client.get("/health/ready")
+        assert response.status_code == 200
+        return "bucket down" in response.json()["warnings"]
+
+    wait_until(warned, timeout=30, what="bucket listed", interval=0.2)
+    assert client.get("/health/ready").json()["status"] == "warn"
 
 
 def test_health_answers_health_json_with_every_check(scraper: Client) -> None:
