@@ -1,7 +1,11 @@
 """The ASGI layer of a web instance, around the project's application.
 
 For each HTTP request: a correlation id (X-Request-ID in and out), the
-in-flight count and the request metrics. For each WebSocket: tracking while
+in-flight count, the request metrics and one log line: method, path,
+status, duration, the route (Django's URL pattern, or "message <Name>" for
+a typed message) and who called (user id or feeder id). The layers below
+fill `scope[LOG_FIELDS]` with what only they know (`apps.ops.middleware`
+for Django, the message path for its callers). For each WebSocket: tracking while
 it is open, so that a drain can close it with 1001, and refusal (403 at the
 handshake) while the instance drains. `apps.ops.webserver` wraps the
 application it serves in `InstanceMiddleware`.
@@ -19,6 +23,8 @@ from apps.ops.instance import OpenSocket, WebInstance, current_instance
 
 logger = logging.getLogger("apps.ops.web")
 QUIET_PATHS = ("/health", "/metrics", "/static/")
+LOG_FIELDS = "catfeeder.log"  # scope extension: a dict of fields for this request's log line
+MESSAGES_PREFIX = "/api/messages/"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -63,6 +69,8 @@ class InstanceMiddleware:
                 }
             await send(message)
 
+        fields = request_fields(scope)
+        scope = {**scope, LOG_FIELDS: fields}  # a copy: ASGI middleware never changes its caller's scope
         instance.in_flight += 1
         try:
             with correlation_scope(correlation_id):
@@ -77,9 +85,9 @@ class InstanceMiddleware:
             level = logging.DEBUG if path.startswith(QUIET_PATHS) else logging.INFO
             with correlation_scope(correlation_id):
                 logger.log(
-                    level, "%s %s %s %.0fms", method, path, status, seconds * 1000,
+                    level, "%s %s %s %.0fms%s", method, path, status, seconds * 1000, _who(fields),
                     extra={"method": method, "path": path, "status": status,
-                           "duration_ms": round(seconds * 1000, 1)},
+                           "duration_ms": round(seconds * 1000, 1), **fields},
                 )  # fmt: skip
 
     async def _websocket(self, instance: WebInstance, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,6 +113,20 @@ class InstanceMiddleware:
                 await self.app(scope, receive, send_wrapper)
         finally:
             instance.sockets.pop(key, None)
+
+
+def request_fields(scope: Scope) -> dict[str, Any]:
+    """The fields known before the app runs: a typed message's route is its name."""
+    path = str(scope.get("path", ""))
+    if path.startswith(MESSAGES_PREFIX):
+        return {"route": f"message {path[len(MESSAGES_PREFIX) :][:64]}"}
+    return {}
+
+
+def _who(fields: dict[str, Any]) -> str:
+    """The log line's tail: route and caller, as far as they are known."""
+    parts = [f"{name}={fields[name]}" for name in ("route", "user_id", "feeder_id") if fields.get(name) is not None]
+    return " " + " ".join(parts) if parts else ""
 
 
 async def sockets_close(instance: WebInstance, *, code: int, reason: str) -> int:

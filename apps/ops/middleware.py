@@ -16,7 +16,9 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import empty
 
+from apps.ops.asgi import LOG_FIELDS
 from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
@@ -38,7 +40,9 @@ class OpsMiddleware:
             refusal = self.refuse_write()
             if refusal is not None:
                 return refusal
-        return self.get_response(request)
+        response = self.get_response(request)
+        request_log_fields(request)
+        return response
 
     @staticmethod
     def refuse_write() -> HttpResponse | None:
@@ -76,3 +80,21 @@ class OpsMiddleware:
                                 status=503, content_type="text/plain")  # fmt: skip
         response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
         return response
+
+
+def request_log_fields(request: HttpRequest) -> None:
+    """Give the web process's log line for this request its route and its user (see apps.ops.asgi).
+
+    The user only when something already looked it up: a log line must not
+    cost a session query.
+    """
+    scope = getattr(request, "scope", None) or request.META.get("asgi.scope")  # Django's ASGI, or a2wsgi's WSGI
+    fields = scope.get(LOG_FIELDS) if isinstance(scope, dict) else None
+    if fields is None:  # the test client, a WSGI server: no log line to fill
+        return
+    match = request.resolver_match
+    if match is not None and "route" not in fields:
+        fields["route"] = match.route or match.view_name
+    user = request.__dict__.get("user")
+    if user is not None and getattr(user, "_wrapped", None) is not empty and user.is_authenticated:
+        fields.setdefault("user_id", user.pk)

@@ -245,8 +245,14 @@ def builtin_checks() -> list[Check]:
         Check("channel_layer", probe_channel_layer, critical=True, timeout=3.0, kind="datastore"),
         Check("workers", probe_workers, critical=False, timeout=4.0, kind="system"),
         Check("beat", probe_beat, critical=False, timeout=2.0, kind="system"),
-        Check("storage", probe_storage, critical=False, timeout=STORAGE_TIMEOUT + 0.5, kind="datastore",
-              shown_in_ready=True),
+        Check(
+            "storage",
+            probe_storage,
+            critical=False,
+            timeout=STORAGE_TIMEOUT + 0.5,
+            kind="datastore",
+            shown_in_ready=True,
+        ),
         Check("mail", probe_mail, critical=False, timeout=MAIL_TIMEOUT + 1, kind="system", shown_in_ready=True),
         Check("web", probe_web, critical=False, timeout=2.0, kind="system"),
     ]

@@ -186,6 +186,7 @@ class MessagePath:
             if has_credentials:
                 check = caller_from_credentials  # a thread: the checks read the cache and the database
                 caller = await run_sync(check, app_token=app_token, authorization=authorization, accepts=entry.callers)
+                note_caller(scope, caller)
                 await arate_limit(limited_keys(entry, caller, client, has_credentials))
             authorize(entry, caller)
             if scope["method"] == "GET":
@@ -200,6 +201,14 @@ class MessagePath:
             return reply_answer(reply)
         except MessageError as error:
             return error_answer(error)
+
+
+def note_caller(scope: Scope, caller: Caller) -> None:
+    """Name the caller in the web process's log line for this request (the `catfeeder.log` scope extension)."""
+    fields = scope.get("catfeeder.log")
+    if fields is not None:
+        fields.update({"user_id": caller.user.pk if caller.user else None,
+                       "feeder_id": caller.feeder.pk if caller.feeder else None})  # fmt: skip
 
 
 async def read_body(receive: Receive) -> bytes:

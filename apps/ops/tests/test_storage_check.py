@@ -62,4 +62,3 @@ def test_the_storage_check_is_down_while_the_s3_server_is_stopped_and_ok_once_it
     finally:
         server.stop()
     assert back.status is Status.OK, back.detail
-
