@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -8,6 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from apps.accounts.models import User
 from apps.ops.controls import CONTROLS
 from apps.ops.models import AuditEntry, Maintenance
+from catfeeder.testing import CeleryWorker, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,6 +52,36 @@ def test_each_control_has_a_confirmation_page_that_posts_with_csrf(name: str, su
     assert f'action="{control_url(name)}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert client.post(control_url(name)).status_code == 403  # no CSRF token: refused
+
+
+# Targets that reach nothing: "all" would drain or stop the session's shared server and worker.
+HARMLESS_TARGETS = {"web-drain": "nohost:1:abc", "worker-shutdown": "nobody@nowhere"}
+
+
+@pytest.mark.parametrize("name", sorted(CONTROLS))
+def test_every_control_a_superuser_runs_writes_one_audit_row(name: str, superuser: User) -> None:
+    given = {"target": HARMLESS_TARGETS.get(name, ""), "message": "chaos drill", "retry_after": "60"}
+    response = as_user(superuser).post(control_url(name), given, REMOTE_ADDR="192.0.2.7")
+    assert response.status_code == 302
+    [entry] = AuditEntry.objects.all()
+    assert (entry.action, entry.actor_label, entry.ip) == (name, "root@example.com", "192.0.2.7")
+    assert entry.result in {"ok", "failed"}
+    assert entry.detail
+
+
+def test_the_warm_shutdown_control_stops_the_chosen_worker_and_is_audited(superuser: User, process_logs: Path) -> None:
+    # A worker of this test's own, on a queue of its own; only it is named, so only it stops.
+    worker = CeleryWorker(env=process_env(), log_dir=process_logs, queues=[f"ctl-{uuid.uuid4().hex[:8]}"])
+    try:
+        response = as_user(superuser).post(control_url("worker-shutdown"), {"target": worker.hostname})
+        assert response.status_code == 302
+        code = worker.popen.wait(60)
+    finally:
+        worker.stop()
+    assert code == 0, worker.output()
+    entry = AuditEntry.objects.get(action="worker-shutdown")
+    assert (entry.actor_label, entry.target, entry.result) == ("root@example.com", worker.hostname, "ok")
+    assert entry.detail == f"warm shutdown sent to {worker.hostname}"
 
 
 def test_maintenance_on_and_off_are_audited(superuser: User) -> None:
