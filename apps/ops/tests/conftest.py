@@ -1,4 +1,5 @@
-"""Fixtures for the ops tests: a Redis of the test's own, a superuser and a staff member (alice: the root conftest)."""
+"""Fixtures for the ops tests: a Redis and an S3 server of the test's own, a superuser and a staff member
+(alice: the root conftest)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from apps.accounts.models import User
 from apps.ops.health import Check, check_register, check_unregister
 from apps.ops.readiness import critical_runs, shown_runs
 from apps.ops.selectors import maintenance_cache
 from catfeeder.embedded_redis import executable
-from catfeeder.testing import wait_until
+from catfeeder.testing import free_port, wait_until
+from conftest import S3_TEST_KEYS
 
 
 class PrivateRedis:
@@ -60,6 +63,45 @@ def private_redis() -> Iterator[PrivateRedis]:
     yield server
     server.stop()
     shutil.rmtree(server.dir, ignore_errors=True)
+
+
+class StoppableS3:
+    """moto's S3 server on a port of its own, in this process: stopped and started again on that port.
+
+    Its buckets live in this process's memory, so they outlive a stop as a
+    real server's disk would.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture
+def stoppable_s3() -> Iterator[StoppableS3]:
+    server = StoppableS3()
+    server.start()
+    yield server
+    server.stop()
+
+
+def s3_keys(endpoint: str, bucket: str) -> list[str]:
+    """Every key in the bucket, read straight from the server."""
+    import boto3
+
+    keys = {"aws_access_key_id": S3_TEST_KEYS["access_key"], "aws_secret_access_key": S3_TEST_KEYS["secret_key"]}
+    resource = boto3.resource("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
+    return [obj.key for obj in resource.Bucket(bucket).objects.all()]
 
 
 @pytest.fixture

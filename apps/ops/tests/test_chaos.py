@@ -34,10 +34,9 @@ from typing import Any
 import pytest
 import requests
 from celery import Celery
-from moto.server import ThreadedMotoServer
 
 from apps.accounts.models import User
-from apps.ops.tests.conftest import PrivateRedis
+from apps.ops.tests.conftest import PrivateRedis, StoppableS3, s3_keys
 from catfeeder.testing import AsgiServer, CeleryWorker, free_port, process_env, wait_until
 from conftest import S3_TEST_KEYS, s3_bucket_create
 from tests.support.smtp import SmtpServer
@@ -246,36 +245,6 @@ def test_smtp_stopped_for_30s(private_redis: PrivateRedis, process_logs: Path) -
           f"green {green_after:.1f}s after")  # fmt: skip
 
 
-class StoppableS3:
-    """moto's S3 server on a port of its own, in this process: stopped and started again on that port.
-
-    Its buckets live in this process's memory, so they outlive a stop as a
-    real server's disk would.
-    """
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: ThreadedMotoServer | None = None
-
-    def start(self) -> None:
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-
-
-@pytest.fixture
-def stoppable_s3() -> Iterator[StoppableS3]:
-    server = StoppableS3()
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_s3_stopped_for_30s(
     stoppable_s3: StoppableS3, private_redis: PrivateRedis, process_logs: Path, alice: User
 ) -> None:
@@ -344,14 +313,6 @@ def test_s3_stopped_for_30s(
             file = requests.get(url, timeout=30)
             assert file.status_code == 200, url
             images.decode(file.content)
-    photo_keys = [key for key in bucket_keys(stoppable_s3.url, bucket) if key.startswith("photos/")]
+    photo_keys = [key for key in s3_keys(stoppable_s3.url, bucket) if key.startswith("photos/")]
     assert len(photo_keys) == 2 * 3  # an original and two thumbnails each
     print(f"s3: storage down after {red_after:.1f}s; {refused} uploads refused; green {green_after:.1f}s after")  # noqa: T201
-
-
-def bucket_keys(endpoint: str, bucket: str) -> list[str]:
-    import boto3
-
-    keys = {"aws_access_key_id": S3_TEST_KEYS["access_key"], "aws_secret_access_key": S3_TEST_KEYS["secret_key"]}
-    return [o.key for o in boto3.resource("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
-            .Bucket(bucket).objects.all()]  # fmt: skip

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-from moto.server import ThreadedMotoServer
-
 from apps.ops.health import Status, checks_registered, checks_run
 from apps.ops.probes import CANARY_S3_OPTIONS, canary_storage
-from conftest import S3_TEST_KEYS, s3_bucket_create, s3_storages
-
-
-def objects(endpoint: str, bucket: str) -> list[str]:
-    keys = {"aws_access_key_id": S3_TEST_KEYS["access_key"], "aws_secret_access_key": S3_TEST_KEYS["secret_key"]}
-    resource = boto3.resource("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
-    return [obj.key for obj in resource.Bucket(bucket).objects.all()]
+from apps.ops.tests.conftest import StoppableS3, s3_keys
+from conftest import s3_bucket_create, s3_storages
 
 
 def test_storage_is_a_service_shown_in_readiness_that_does_not_decide_it() -> None:
@@ -27,7 +19,7 @@ def test_the_storage_check_writes_reads_and_deletes_a_canary_in_the_bucket(s3_se
     [result] = checks_run(names=["storage"])
     assert result.status is Status.OK, result.detail
     assert "S3Storage: wrote, read back and deleted a canary" in result.detail
-    assert objects(s3_server, s3_storage) == []  # nothing left behind
+    assert s3_keys(s3_server, s3_storage) == []  # nothing left behind
 
 
 def test_the_canary_tries_once_with_short_timeouts_while_uploads_keep_their_retries(
@@ -42,23 +34,14 @@ def test_the_canary_tries_once_with_short_timeouts_while_uploads_keep_their_retr
     assert default_storage.max_attempts == 3  # type: ignore[attr-defined]
 
 
-def test_the_storage_check_is_down_while_the_s3_server_is_stopped_and_ok_once_it_is_back(settings: Any) -> None:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    settings.STORAGES = s3_storages(endpoint, s3_bucket_create(endpoint))
-    server.stop()
-    try:
-        [down] = checks_run(names=["storage"])
-        assert down.status is Status.DOWN
-        assert "Could not connect to the endpoint URL" in down.detail
-    finally:
-        # moto keeps its buckets in this process: the same port serves the same bucket again.
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-    try:
-        [back] = checks_run(names=["storage"])
-    finally:
-        server.stop()
+def test_the_storage_check_is_down_while_the_s3_server_is_stopped_and_ok_once_it_is_back(
+    stoppable_s3: StoppableS3, settings: Any
+) -> None:
+    settings.STORAGES = s3_storages(stoppable_s3.url, s3_bucket_create(stoppable_s3.url))
+    stoppable_s3.stop()
+    [down] = checks_run(names=["storage"])
+    assert down.status is Status.DOWN
+    assert "Could not connect to the endpoint URL" in down.detail
+    stoppable_s3.start()  # the same bucket again
+    [back] = checks_run(names=["storage"])
     assert back.status is Status.OK, back.detail
