@@ -20,7 +20,8 @@ from typing import Any
 
 from allauth.core.internal.sessionkit import get_session_user
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
-from allauth.headless.internal.sessionkit import authenticate_by_x_session_token, session_store
+from allauth.headless.internal.sessionkit import authenticate_by_x_session_token, lookup_session, session_store
+from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from allauth.usersessions.models import UserSession
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -36,6 +37,18 @@ from apps.accounts.models import User
 # with one write per token at most this often.
 APP_TOKEN_TOUCH_INTERVAL = 300  # seconds
 _LAST_USED_KEY = "catfeeder_last_used"  # in the token's session data, epoch seconds
+
+
+class OneReadSessionTokenStrategy(SessionTokenStrategy):
+    """allauth's session-token strategy, reading the token's session once instead of twice.
+
+    allauth's own asks the session store whether the key exists and then loads
+    it; its `lookup_session` helper does both with one read (HEADLESS_TOKEN_STRATEGY).
+    """
+
+    def lookup_session(self, session_token: str) -> SessionBase | None:
+        session: SessionBase | None = lookup_session(session_token)
+        return session
 
 
 class AppTokenAuth(XSessionTokenAuth):
