@@ -255,7 +255,7 @@ ACCOUNT_SESSION_REMEMBER = True
 # log-in; an app token this long from its last use (apps.api.auth renews it).
 SESSION_COOKIE_AGE = env.int("SESSION_AGE_DAYS", default=14) * 86400  # seconds
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "accounts:profile"
+LOGIN_REDIRECT_URL = "web:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Rates (allauth's syntax: amount/period/per) need the shared Redis cache.
 # Every POST to a login form counts toward "login" (answers 429); failed
