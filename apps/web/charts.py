@@ -14,9 +14,10 @@ from apps.feeders.models import Pet, Visit
 from apps.feeders.models.pets import DAY_MINUTES
 
 WIDTH, HEIGHT = 600, 200  # viewBox of the daily chart
-PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT = 12, 176, 36  # leaves room for the axis labels
-TIMELINE_ROW = 22  # height of one day in the visits timeline
-TIMELINE_LEFT = 110  # room for the day's name left of its row
+PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 20, 176, 48, 580  # leaves room for the axis labels
+TIMELINE_ROW = 34  # height of one day in the visits timeline
+TIMELINE_LEFT = 120  # room for the day's name left of its row
+MINUTES_PER_UNIT = 2  # the timeline's x: 720 units for a day
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class DailyChart:
     width: int = WIDTH
     height: int = HEIGHT
     left: int = PLOT_LEFT
+    right: int = PLOT_RIGHT
     bottom: int = PLOT_BOTTOM
 
     @property
@@ -72,9 +74,9 @@ def _nice_top(value: int) -> int:
 
 
 def daily_chart(*, days: list[tuple[dt.date, int]], per_day: int) -> DailyChart:
-    top = _nice_top(max([grams for _, grams in days] + [per_day, 1]))
+    top = _nice_top(round(max([grams for _, grams in days] + [per_day, 1]) * 1.1))  # headroom above the line
     span = PLOT_BOTTOM - PLOT_TOP
-    slot = (WIDTH - PLOT_LEFT) / max(len(days), 1)
+    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(days), 1)
 
     def y(grams: int) -> float:
         return round(PLOT_BOTTOM - span * grams / top, 1)
@@ -94,7 +96,7 @@ def daily_chart(*, days: list[tuple[dt.date, int]], per_day: int) -> DailyChart:
 class TimelineDay:
     day: dt.date
     y: float
-    marks: list[float]  # x of each visit: TIMELINE_LEFT + minutes since local midnight
+    marks: list[float]  # x of each visit: TIMELINE_LEFT + minutes since local midnight / MINUTES_PER_UNIT
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,11 @@ class Timeline:
     count: int
     height: int
     left: int = TIMELINE_LEFT
-    right: int = TIMELINE_LEFT + DAY_MINUTES  # one unit per minute of the day
-    width: int = TIMELINE_LEFT + DAY_MINUTES + 20
-    hours: tuple[tuple[float, str], ...] = tuple((TIMELINE_LEFT + h * 60, f"{h:02d}:00") for h in (0, 6, 12, 18, 24))
+    right: int = TIMELINE_LEFT + DAY_MINUTES // MINUTES_PER_UNIT
+    width: int = TIMELINE_LEFT + DAY_MINUTES // MINUTES_PER_UNIT + 30
+    hours: tuple[tuple[float, str], ...] = tuple(
+        (TIMELINE_LEFT + h * 60 / MINUTES_PER_UNIT, f"{h:02d}:00") for h in (0, 6, 12, 18, 24)
+    )
 
 
 def visits_timeline(*, visits: list[Visit], tz: dt.tzinfo, today: dt.date, days: int = 7) -> Timeline:
@@ -116,6 +120,6 @@ def visits_timeline(*, visits: list[Visit], tz: dt.tzinfo, today: dt.date, days:
         local = visit.seen_at.astimezone(tz)
         if local.date() in marks:
             minutes = local.hour * 60 + local.minute + local.second / 60
-            marks[local.date()].append(round(TIMELINE_LEFT + minutes, 1))
+            marks[local.date()].append(round(TIMELINE_LEFT + minutes / MINUTES_PER_UNIT, 1))
     timeline_days = [TimelineDay(day, n * TIMELINE_ROW + TIMELINE_ROW / 2, marks[day]) for day, n in rows.items()]
-    return Timeline(timeline_days, sum(len(m) for m in marks.values()), days * TIMELINE_ROW + 24)
+    return Timeline(timeline_days, sum(len(m) for m in marks.values()), days * TIMELINE_ROW + 28)

@@ -11,6 +11,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from apps.accounts.models import User
 from apps.feeders import selectors
@@ -47,15 +48,29 @@ class GramsField(forms.IntegerField):
         super().__init__(min_value=1, max_value=MAX_PORTION_GRAMS, **kwargs)
 
 
-class OwnerForm(forms.Form):
-    """A form whose choices are the owner's own rows."""
+class WebForm(forms.Form):
+    """Labels without Django's trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class OwnerForm(WebForm):
+    """A form whose choices are the owner's own rows; a choice of one is made already."""
 
     def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
         self.owner = owner
         super().__init__(*args, **kwargs)
 
+    def choose(self, name: str, rows: QuerySet[Any], *, only_one: bool = True) -> None:
+        field = self.fields[name]
+        field.queryset = rows  # type: ignore[attr-defined]
+        if only_one and field.required and not self.initial.get(name) and len(rows[:2]) == 1:
+            self.initial[name] = rows[0].pk
 
-class FeederForm(forms.Form):
+
+class FeederForm(WebForm):
     name = forms.CharField(max_length=100)
     mac = MacField(label="Wi-Fi MAC address")
     time_zone = forms.ChoiceField(choices=_zones, initial="UTC")
@@ -63,7 +78,7 @@ class FeederForm(forms.Form):
     country = forms.CharField(max_length=100, required=False)
 
 
-class BeaconForm(forms.Form):
+class BeaconForm(WebForm):
     name = forms.CharField(max_length=100, help_text="What the collar tag is called, e.g. “Blue collar”.")
     mac = MacField(label="Bluetooth MAC address")
 
@@ -92,10 +107,10 @@ class PetForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["beacon"].queryset = selectors.beacon_list(user=self.owner)  # type: ignore[attr-defined]
+        self.choose("beacon", selectors.beacon_list(user=self.owner))
 
 
-class ScheduleFields(forms.Form):
+class ScheduleFields(WebForm):
     times = forms.CharField(
         label="Meal times", max_length=24 * 6, help_text="Local times HH:MM, separated by commas: 07:00, 18:30."
     )
@@ -125,8 +140,8 @@ class ScheduleCreateForm(OwnerForm, ScheduleFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pet"].queryset = selectors.pet_list(user=self.owner)  # type: ignore[attr-defined]
-        self.fields["feeder"].queryset = selectors.feeder_list(user=self.owner)  # type: ignore[attr-defined]
+        self.choose("pet", selectors.pet_list(user=self.owner))
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
 
 
 class FeedNowForm(OwnerForm):
@@ -138,11 +153,11 @@ class FeedNowForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["feeder"].queryset = selectors.feeder_list(user=self.owner)  # type: ignore[attr-defined]
-        self.fields["pet"].queryset = selectors.pet_list(user=self.owner)  # type: ignore[attr-defined]
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
+        self.choose("pet", selectors.pet_list(user=self.owner))
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(WebForm):
     file = forms.FileField(
         label="New photo", widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
     )
@@ -163,8 +178,8 @@ class HistoryFilterForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pet"].queryset = selectors.pet_list(user=self.owner)  # type: ignore[attr-defined]
-        self.fields["feeder"].queryset = selectors.feeder_list(user=self.owner)  # type: ignore[attr-defined]
+        self.choose("pet", selectors.pet_list(user=self.owner))
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
