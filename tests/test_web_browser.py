@@ -8,6 +8,7 @@ of the main pages in docs/screenshots/ (linked from the README).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -16,12 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
 from apps.devreload.tests.harness import launch_chromium
-from apps.feeders.models import CommandStatus, FeedCommand, MealSchedule, Pet
+from apps.feeders import services
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule, Pet
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env
 from tests.conftest import Mail
@@ -135,10 +138,22 @@ def add_feeder_and_show_code(page: Page, server: AsgiServer) -> tuple[int, str]:
     return feeder_id, code
 
 
-def simulated_device(server: AsgiServer, code: str) -> subprocess.Popen[bytes]:
+def simulated_device(server: AsgiServer, code: str, log: Path) -> subprocess.Popen[bytes]:
+    """One device of the owner's feeder, paired with the code the page showed; its output goes to `log`."""
     argv = [sys.executable, "manage.py", "simulate_feeders", "--url", server.ws_url, "--mac", FEEDER_MAC,
-            "--code", code, "--collar", COLLAR_MAC, "--heartbeat", "1", "--visit-every", "3", "--duration", "300"]  # fmt: skip
-    return subprocess.Popen(argv, env=process_env(), cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            "--code", code, "--collar", COLLAR_MAC, "--heartbeat", "1", "--visit-every", "3",
+            "--duration", "300"]  # fmt: skip
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, env=process_env(), cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT)
+
+
+def a_month_of_meals(pet_id: int, feeder_id: int) -> None:
+    pet, feeder = Pet.objects.get(pk=pet_id), Feeder.objects.get(pk=feeder_id)
+    now = timezone.now()
+    for day in range(1, 30):
+        for grams in (120, 90 + day % 5 * 20, 60 + day % 7 * 15):
+            at = now - dt.timedelta(days=day, hours=grams % 9)
+            services.pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, at=at)
 
 
 def screenshots(page: Page, server: AsgiServer, pages: dict[str, str]) -> None:
@@ -149,16 +164,21 @@ def screenshots(page: Page, server: AsgiServer, pages: dict[str, str]) -> None:
             page.goto(server.url + path)
             expect(page.locator("body[data-live=open]")).to_be_attached()
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size(WIDTHS["desktop"])
+    page.emulate_media(color_scheme="dark")  # the system's setting, the toggle left on Auto
+    page.goto(server.url + pages["dashboard"])
+    expect(page.locator("body[data-live=open]")).to_be_attached()
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-dark-desktop.png"), full_page=True)
 
 
 def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
-    server: AsgiServer, mail: Mail, page: Page
+    server: AsgiServer, mail: Mail, page: Page, process_logs: Path
 ) -> None:
     sign_up_and_verify(page, server, mail.smtp)
     pet_id = add_collar_tag_and_pet(page, server)
     feeder_id, code = add_feeder_and_show_code(page, server)
 
-    device = simulated_device(server, code)
+    device = simulated_device(server, code, process_logs / f"simulated-device-{uuid.uuid4().hex[:8]}.log")
     try:
         # The device pairs and connects: the page that showed the code hears it, without a reload.
         expect(page.locator("body[data-live=open]")).to_be_attached()
@@ -212,6 +232,7 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
         assert float(today.get_attribute("height") or 0) > 0
         expect(page.locator("svg[aria-label*='visits by Miso'] circle.visit").first).to_be_attached()
 
+        a_month_of_meals(pet_id, feeder_id)  # what the chart looks like in use, for the screenshots
         screenshots(page, server, {"dashboard": "/", "pet": f"/pets/{pet_id}/", "schedules": "/schedules/"})
     finally:
         device.kill()

@@ -14,9 +14,10 @@ from apps.feeders.models import Pet, Visit
 from apps.feeders.models.pets import DAY_MINUTES
 
 WIDTH, HEIGHT = 600, 200  # viewBox of the daily chart
-PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 20, 176, 48, 580  # leaves room for the axis labels
+PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 20, 176, 48, 570  # leaves room for the axis labels
 TIMELINE_ROW = 34  # height of one day in the visits timeline
 TIMELINE_LEFT = 120  # room for the day's name left of its row
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)  # axis maxima, times a power of ten
 MINUTES_PER_UNIT = 2  # the timeline's x: 720 units for a day
 
 
@@ -66,11 +67,11 @@ def allowance_per_day(pet: Pet) -> int:
 
 
 def _nice_top(value: int) -> int:
-    """A round axis maximum at or above `value`: 1, 2 or 5 times a power of ten."""
+    """A round axis maximum at or above `value` (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)."""
     if value <= 0:
         return 10
     power = 10 ** math.floor(math.log10(value))
-    return int(next(step * power for step in (1, 2, 5, 10) if step * power >= value))
+    return int(math.ceil(next(step * power for step in NICE_STEPS if step * power >= value)))
 
 
 def daily_chart(*, days: list[tuple[dt.date, int]], per_day: int) -> DailyChart:
@@ -106,7 +107,7 @@ class Timeline:
     height: int
     left: int = TIMELINE_LEFT
     right: int = TIMELINE_LEFT + DAY_MINUTES // MINUTES_PER_UNIT
-    width: int = TIMELINE_LEFT + DAY_MINUTES // MINUTES_PER_UNIT + 30
+    width: int = TIMELINE_LEFT + DAY_MINUTES // MINUTES_PER_UNIT + 45
     hours: tuple[tuple[float, str], ...] = tuple(
         (TIMELINE_LEFT + h * 60 / MINUTES_PER_UNIT, f"{h:02d}:00") for h in (0, 6, 12, 18, 24)
     )
