@@ -9,6 +9,7 @@ of the main pages in docs/screenshots/ (linked from the README).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from apps.accounts.models import User
@@ -26,7 +28,7 @@ from apps.devreload.tests.harness import launch_chromium
 from apps.feeders import services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule, Pet
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
-from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env
+from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, wait_until
 from tests.conftest import Mail
 from tests.support.smtp import SmtpServer, parts
 
@@ -121,6 +123,36 @@ def add_collar_tag_and_pet(page: Page, server: AsgiServer) -> int:
     return int(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
+def cat_picture() -> bytes:
+    """A drawn cat face, PNG: something to upload as a pet's photo."""
+    image = Image.new("RGB", (240, 240), (246, 224, 196))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(40, 110), (70, 20), (115, 80)], fill=(214, 120, 52))
+    draw.polygon([(200, 110), (170, 20), (125, 80)], fill=(214, 120, 52))
+    draw.ellipse((30, 50, 210, 220), fill=(232, 138, 64))
+    draw.ellipse((75, 110, 100, 140), fill=(40, 40, 40))
+    draw.ellipse((140, 110, 165, 140), fill=(40, 40, 40))
+    draw.polygon([(110, 160), (130, 160), (120, 172)], fill=(200, 80, 90))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload_photo(page: Page) -> None:
+    page.set_input_files("#id_file", files=[{"name": "miso.png", "mimeType": "image/png", "buffer": cat_picture()}])
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".message.success")).to_contain_text("The photo is uploaded")
+    # The thumbnails are made by the worker; the page shows the photo once they are.
+    wait_until(
+        lambda: bool(page.reload() and page.locator("img.avatar").count()), timeout=60, what="thumbnails", interval=0.5
+    )
+    photo = page.locator("img.avatar")
+    expect(photo).to_have_attribute("alt", "Photo of Miso")
+    assert (
+        photo.evaluate("img => img.complete && img.naturalWidth") > 0
+    )  # the file itself, through the owner-checked route
+
+
 def add_feeder_and_show_code(page: Page, server: AsgiServer) -> tuple[int, str]:
     page.goto(f"{server.url}/feeders/new/")
     page.fill("#id_name", "Kitchen")
@@ -172,10 +204,11 @@ def screenshots(page: Page, server: AsgiServer, pages: dict[str, str]) -> None:
 
 
 def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
-    server: AsgiServer, mail: Mail, page: Page, process_logs: Path
+    server: AsgiServer, mail: Mail, celery_worker: CeleryWorker, page: Page, process_logs: Path
 ) -> None:
     sign_up_and_verify(page, server, mail.smtp)
     pet_id = add_collar_tag_and_pet(page, server)
+    upload_photo(page)
     feeder_id, code = add_feeder_and_show_code(page, server)
 
     device = simulated_device(server, code, process_logs / f"simulated-device-{uuid.uuid4().hex[:8]}.log")
@@ -212,7 +245,7 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
 
         page.goto(f"{server.url}/schedules/?pet={pet_id}")
         expect(page.get_by_text("No meals scheduled yet")).to_be_visible()
-        page.select_option("#id_new-feeder", label=f"Kitchen ({FEEDER_MAC})")
+        page.select_option("#id_new-feeder", label="Kitchen")
         page.fill("#id_new-times", "07:00, 18:30")
         page.get_by_label("Sat").uncheck()
         page.get_by_label("Sun").uncheck()

@@ -66,6 +66,8 @@ class OwnerForm(WebForm):
     def choose(self, name: str, rows: QuerySet[Any], *, only_one: bool = True) -> None:
         field = self.fields[name]
         field.queryset = rows  # type: ignore[attr-defined]
+        if rows.model is Feeder:  # its name; a MAC address is no help in a menu
+            field.label_from_instance = lambda feeder: feeder.name  # type: ignore[attr-defined]
         if only_one and field.required and not self.initial.get(name) and len(rows[:2]) == 1:
             self.initial[name] = rows[0].pk
 
