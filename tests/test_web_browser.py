@@ -63,6 +63,7 @@ def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
@@ -189,7 +190,6 @@ def a_month_of_meals(pet_id: int, feeder_id: int) -> None:
 
 
 def screenshots(page: Page, server: AsgiServer, pages: dict[str, str]) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, viewport in WIDTHS.items():
         page.set_viewport_size(viewport)
         for name, path in pages.items():
@@ -210,6 +210,7 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
     pet_id = add_collar_tag_and_pet(page, server)
     upload_photo(page)
     feeder_id, code = add_feeder_and_show_code(page, server)
+    page.screenshot(path=str(SCREENSHOTS / "feeder-pairing-desktop.png"), full_page=True)
 
     device = simulated_device(server, code, process_logs / f"simulated-device-{uuid.uuid4().hex[:8]}.log")
     try:
@@ -265,8 +266,22 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
         assert float(today.get_attribute("height") or 0) > 0
         expect(page.locator("svg[aria-label*='visits by Miso'] circle.visit").first).to_be_attached()
 
+        # The device keeps feeding Miso at its visits: the feedings and the gauge move without a reload.
+        expect(page.locator("body[data-live=open]")).to_be_attached()
+        gauge = page.locator(f'.pet-top [data-pet-gauge="{pet_id}"]')
+        eaten = int(gauge.get_attribute("data-eaten") or 0)
+        expect(page.locator('[data-live-list="feedings"] li.new').first).to_contain_text("10 g for Miso from Kitchen")
+        assert int(gauge.get_attribute("data-eaten") or 0) >= eaten + 10
+
         a_month_of_meals(pet_id, feeder_id)  # what the chart looks like in use, for the screenshots
         screenshots(page, server, {"dashboard": "/", "pet": f"/pets/{pet_id}/", "schedules": "/schedules/"})
+
+        # The device goes away: the feeder page shows it offline, without a reload.
+        page.goto(f"{server.url}/feeders/{feeder_id}/")
+        expect(page.locator("body[data-live=open]")).to_be_attached()
+        expect(page.locator(f'[data-feeder-online="{feeder_id}"]')).to_have_text("online")
+        device.terminate()
+        expect(page.locator(f'[data-feeder-online="{feeder_id}"]')).to_have_text("offline")
     finally:
         device.kill()
         device.wait()

@@ -78,6 +78,11 @@ def _call(form: forms.Form, action: Callable[[], T], *, field: str | None = None
         return None
 
 
+def _status(form: forms.Form | None) -> int:
+    """422 for a page sent back with its form's errors (the browser shows it all the same)."""
+    return 422 if form is not None and form.is_bound and form.errors else 200
+
+
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next", "")
     allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
@@ -145,7 +150,7 @@ def pet_create(request: HttpRequest) -> HttpResponse:
         if pet is not None:
             messages.success(request, f"{pet.name} is added.")
             return redirect("web:pet", pet_id=pet.pk)
-    return render(request, "web/pet_create.html", {"form": form})
+    return render(request, "web/pet_create.html", {"form": form}, status=_status(form))
 
 
 def _photo(user: User, pet: Any) -> dict[str, str] | None:
@@ -169,7 +174,7 @@ def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
         if _call(form, lambda: services.pet_update(pet=pet, data=data), field="beacon") is not None:
             messages.success(request, f"{pet.name} is saved.")
             return redirect("web:pet", pet_id=pet.pk)
-    return render(request, "web/pet_detail.html", _pet_context(request, user, pet, form=form))
+    return render(request, "web/pet_detail.html", _pet_context(request, user, pet, form=form), status=_status(form))
 
 
 def _pet_context(request: HttpRequest, user: User, pet: Any, **forms_: Any) -> dict[str, Any]:
@@ -234,7 +239,7 @@ def feeder_create(request: HttpRequest) -> HttpResponse:
         if feeder is not None:
             messages.success(request, f"{feeder.name} is added: pair its device next.")
             return redirect("web:feeder", feeder_id=feeder.pk)
-    return render(request, "web/feeder_create.html", {"form": form})
+    return render(request, "web/feeder_create.html", {"form": form}, status=_status(form))
 
 
 @owner_page
@@ -248,7 +253,7 @@ def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
         if _call(form, lambda: services.feeder_update(feeder=feeder, data=data), field="mac") is not None:
             messages.success(request, f"{feeder.name} is saved.")
             return redirect("web:feeder", feeder_id=feeder.pk)
-    return render(request, "web/feeder_detail.html", _feeder_context(user, feeder, form=form))
+    return render(request, "web/feeder_detail.html", _feeder_context(user, feeder, form=form), status=_status(form))
 
 
 def _feeder_context(user: User, feeder: Any, **extra: Any) -> dict[str, Any]:
@@ -300,7 +305,7 @@ def beacon_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{beacon.name} is added: choose it on a pet's page.")
             return redirect("web:beacons")
     context = {"beacons": selectors.beacon_list(user=user), "form": form}
-    return render(request, "web/beacon_list.html", context, status=422 if form.errors else 200)
+    return render(request, "web/beacon_list.html", context, status=_status(form))
 
 
 @owner_page
@@ -312,7 +317,7 @@ def beacon_detail(request: HttpRequest, beacon_id: int) -> HttpResponse:
         if _call(form, lambda: update(beacon=beacon, data=form.cleaned_data), field="mac") is not None:
             messages.success(request, f"{beacon.name} is saved.")
             return redirect("web:beacons")
-    return render(request, "web/beacon_detail.html", {"beacon": beacon, "form": form})
+    return render(request, "web/beacon_detail.html", {"beacon": beacon, "form": form}, status=_status(form))
 
 
 @owner_page
@@ -338,7 +343,7 @@ def _schedules_page(request: HttpRequest, user: User, *, create: Any = None, edi
         form = form or ScheduleFields(initial=_schedule_initial(schedule), prefix=f"s{schedule.pk}")
         rows.append((schedule, form))
     create = create or ScheduleCreateForm(owner=user, initial={"pet": request.GET.get("pet")}, prefix="new")
-    status = 422 if (create.errors or (edited is not None and edited.errors)) else 200
+    status = max(_status(create), _status(edited))
     return render(request, "web/schedules.html", {"rows": rows, "create": create}, status=status)
 
 

@@ -165,7 +165,7 @@ def field_error(html: str, field: str, text: str) -> bool:
 
 def test_a_feeder_with_a_bad_mac_is_refused_next_to_the_mac(alice: User) -> None:
     response = client_for(alice).post("/feeders/new/", {"name": "Hall", "mac": "not-a-mac", "time_zone": "UTC"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert field_error(response.content.decode(), "mac", "Not a MAC address")
     assert not Feeder.objects.exists()
 
