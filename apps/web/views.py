@@ -174,10 +174,10 @@ def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
         if _call(form, lambda: services.pet_update(pet=pet, data=data), field="beacon") is not None:
             messages.success(request, f"{pet.name} is saved.")
             return redirect("web:pet", pet_id=pet.pk)
-    return render(request, "web/pet_detail.html", _pet_context(request, user, pet, form=form), status=_status(form))
+    return render(request, "web/pet_detail.html", _pet_context(user, pet, form=form), status=_status(form))
 
 
-def _pet_context(request: HttpRequest, user: User, pet: Any, **forms_: Any) -> dict[str, Any]:
+def _pet_context(user: User, pet: Any, **forms_: Any) -> dict[str, Any]:
     tz = ZoneInfo(pet.time_zone)
     today = timezone.now().astimezone(tz).date()
     week_ago = timezone.now() - dt.timedelta(days=8)
@@ -219,7 +219,7 @@ def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
     if photo is not None:
         messages.success(request, "The photo is uploaded; it shows here once its thumbnails are made.")
         return redirect("web:pet", pet_id=pet.pk)
-    return render(request, "web/pet_detail.html", _pet_context(request, user, pet, photo_form=form), status=422)
+    return render(request, "web/pet_detail.html", _pet_context(user, pet, photo_form=form), status=422)
 
 
 # -- feeders --------------------------------------------------------------------------------
