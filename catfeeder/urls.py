@@ -21,6 +21,7 @@ urlpatterns = [
     # one of them answers an anonymous DELETE with a 500 (allauth 65.21).
     re_path(r"^_allauth/(?:app|browser)/v1/(?:account/phone|auth/phone/.*)$", errors.not_routed),
     path("_allauth/", include("allauth.headless.urls")),
+    path("", include("apps.web.urls")),  # issue 11: the owner pages
 ]
 
 handler400 = "catfeeder.errors.bad_request"

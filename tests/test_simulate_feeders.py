@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from apps.feeders import services
 from apps.feeders.models import CommandStatus, DeviceToken, FeedCommand, Feeder, FeedEvent, FeedSource, Visit
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
@@ -31,3 +33,12 @@ def test_simulated_feeders_pair_report_feed_and_answer_commands(asgi_server: Asg
     assert FeedEvent.objects.filter(feeder__owner__email=OWNER, source=FeedSource.DEVICE).exists()
     assert FeedEvent.objects.filter(command=command).count() == 1
     wait_until(lambda: not feeders.filter(is_online=True).exists(), timeout=15, what="offline after the run")
+
+
+def test_pairing_one_device_needs_a_valid_feeder_mac() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--code needs --mac"):
+        call_command("simulate_feeders", "--code", "ABCD-EFGH")
+    with pytest.raises(CommandError, match="not a MAC address"):
+        call_command("simulate_feeders", "--code", "ABCD-EFGH", "--mac", "5E:00", "--collar", "5C:00:00:00:00:01")

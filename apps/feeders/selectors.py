@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -152,6 +153,23 @@ def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
         period_start=period.start,
         period_end=period.end,
     )
+
+
+def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
+    """Grams eaten on each of the last `days` days (the pet's local days), oldest first, zeros included."""
+    tz = ZoneInfo(pet.time_zone)
+    first = (now or timezone.now()).astimezone(tz).date() - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    # order_by() drops the model's ordering, which would otherwise join the GROUP BY.
+    rows = (
+        FeedEvent.objects.filter(pet=pet, fed_at__gte=since)
+        .order_by()
+        .annotate(day=TruncDate("fed_at", tzinfo=tz))
+        .values("day")
+        .annotate(total=Sum("grams"))
+    )
+    totals = {row["day"]: row["total"] for row in rows}
+    return [(day, totals.get(day, 0)) for day in (first + dt.timedelta(days=n) for n in range(days))]
 
 
 # -- devices ----------------------------------------------------------------------------

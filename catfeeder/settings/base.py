@@ -257,7 +257,7 @@ ACCOUNT_SESSION_REMEMBER = True
 # log-in; an app token this long from its last use (apps.api.auth renews it).
 SESSION_COOKIE_AGE = env.int("SESSION_AGE_DAYS", default=14) * 86400  # seconds
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "accounts:profile"
+LOGIN_REDIRECT_URL = "web:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Rates (allauth's syntax: amount/period/per) need the shared Redis cache.
 # Every POST to a login form counts toward "login" (answers 429); failed
@@ -331,7 +331,8 @@ SOCIALACCOUNT_PROVIDERS = _social_providers(env)
 # Mail goes out from a Celery task (apps.notifications), retried with backoff.
 EMAIL_MAX_RETRIES = 12  # 2 s doubling to 5 min between tries: about half an hour in all
 EMAIL_RETRY_BACKOFF_MAX = 300  # seconds
-EMAIL_QUEUE: str | None = None  # a Celery queue for mail tasks (tests use one of their own); None: the default
+# A Celery queue of its own for mail tasks (dedicated mail workers; tests use one); empty: the default queue.
+EMAIL_QUEUE: str | None = env.str("EMAIL_QUEUE", default="") or None
 
 # --- REST API (django-ninja) ------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50

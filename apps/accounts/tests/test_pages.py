@@ -29,13 +29,13 @@ def test_entrance_pages_use_the_site_layout_and_local_css(path: str) -> None:
     assert "cdn" not in page.lower()
 
 
-def test_logging_in_lands_on_the_profile_with_the_unverified_address_flagged(alice: User) -> None:
+def test_logging_in_lands_on_the_dashboard_and_the_profile_flags_the_unverified_address(alice: User) -> None:
     client = Client()
     response = client.post(
         "/accounts/login/", {"login": alice.email, "password": PASSWORD}, REMOTE_ADDR=unique_ip(), follow=True
     )
-    page = response.content.decode()
-    assert response.redirect_chain[-1][0] == "/accounts/profile/"
+    assert response.redirect_chain[-1][0] == "/"
+    page = client.get("/accounts/profile/").content.decode()
     assert "not verified" in page
     assert 'aria-current="page"' in page
 

@@ -1,6 +1,10 @@
 """Run N simulated feeders over real WebSockets: pairing, heartbeats, visits, feeding.
 
     manage.py simulate_feeders --count 20 --url ws://127.0.0.1:8000 --duration 60
+    manage.py simulate_feeders --mac 5E:00:00:00:00:07 --code K7QM-3XPA --collar 5C:00:00:00:00:07
+
+The second form is one device of a feeder an owner added, paired with the code
+the feeder's page showed them.
 
 The cast is made in the database first (an owner with a verified address, and
 per feeder a collar tag and a pet); from then on everything goes over
@@ -24,13 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.accounts.models import User
 from apps.feeders import services
 from apps.feeders.models import Beacon, Feeder, Pet
+from apps.feeders.models.fields import normalize_mac
 
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
 WAIT = 10.0  # seconds for a reply
@@ -40,7 +45,7 @@ WAIT = 10.0  # seconds for a reply
 class Device:
     n: int
     mac: str
-    beacon_mac: str
+    beacon_mac: str | None  # None: no collar tag comes to this bowl
     code: str
     token: str | None = None
     done: set[int] = field(default_factory=set)  # command ids already dispensed: repeats are no-ops
@@ -141,6 +146,8 @@ class Simulation:
             await self.pause(self.heartbeat)
 
     async def visits(self, link: Link) -> None:
+        if link.device.beacon_mac is None:
+            return
         while not self.stop.is_set():
             await self.pause(self.visit_every * random.uniform(0.5, 1.5))  # noqa: S311
             if self.stop.is_set():
@@ -168,14 +175,33 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=0, help="Seconds to run (0: until Ctrl-C).")
         parser.add_argument("--heartbeat", type=float, default=30, help="Seconds between heartbeats.")
         parser.add_argument("--visit-every", type=float, default=20, help="Mean seconds between visits per feeder.")
+        # One device of a feeder an owner made (in the web pages or the API), paired with the code they were shown.
+        parser.add_argument("--code", help="Pair one device with this code instead of making a cast (with --mac).")
+        parser.add_argument("--mac", help="With --code: the Wi-Fi MAC address of the owner's feeder.")
+        parser.add_argument(
+            "--collar", help="With --code: the collar tag MAC seen at the bowl (default: none, no visits)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        devices = prepare(options["count"], options["owner"])
-        self.stdout.write(f"simulate_feeders: {len(devices)} feeders of {options['owner']} -> {options['url']}")
+        if options["code"]:
+            devices = [self.owners_device(options)]
+            self.stdout.write(f"simulate_feeders: the feeder {devices[0].mac}, pairing -> {options['url']}")
+        else:
+            devices = prepare(options["count"], options["owner"])
+            self.stdout.write(f"simulate_feeders: {len(devices)} feeders of {options['owner']} -> {options['url']}")
         started = time.monotonic()
         stats = asyncio.run(self.simulate(devices, options))
         summary = ", ".join(f"{n} {what}" for what, n in sorted(stats.items()))
         self.stdout.write(f"simulate_feeders: {time.monotonic() - started:.0f}s: {summary or 'nothing happened'}")
+
+    def owners_device(self, options: dict[str, Any]) -> Device:
+        if not options["mac"]:
+            raise CommandError("--code needs --mac: the MAC address of the feeder the code is for.")
+        try:
+            collar = normalize_mac(options["collar"]) if options["collar"] else None
+            return Device(0, normalize_mac(options["mac"]), collar, options["code"])
+        except ValueError as exc:
+            raise CommandError(f"--mac/--collar: {exc}") from exc
 
     async def simulate(self, devices: list[Device], options: dict[str, Any]) -> Counter[str]:
         stop = asyncio.Event()

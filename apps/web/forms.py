@@ -1,0 +1,190 @@
+"""The owner pages' forms. They check the shape of input; the rules stay in the services.
+
+Every choice of a related row (a pet's collar tag, a schedule's feeder) is
+limited to the acting owner's rows, so another owner's id is just an invalid
+choice, shown next to its field.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from apps.accounts.models import User
+from apps.feeders import selectors
+from apps.feeders.models import Beacon, Feeder, Pet
+from apps.feeders.models.feeding import MAX_PORTION_GRAMS
+from apps.feeders.models.fields import normalize_mac
+from apps.feeders.models.pets import MAX_PERIOD_MINUTES
+from apps.feeders.schemas import HHMM
+
+DAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+MAX_TIMES = 24  # meals a day in one schedule, as the API allows
+
+
+def _zones() -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in sorted(zoneinfo.available_timezones())]
+
+
+class MacField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Six hex pairs, e.g. AA:BB:CC:DD:EE:FF.")
+        super().__init__(max_length=17, **kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        try:
+            return normalize_mac(value)
+        except ValueError as exc:
+            raise forms.ValidationError("Not a MAC address: six hex pairs, e.g. AA:BB:CC:DD:EE:FF.") from exc
+
+
+class GramsField(forms.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_PORTION_GRAMS, **kwargs)
+
+
+class WebForm(forms.Form):
+    """Labels without Django's trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class OwnerForm(WebForm):
+    """A form whose choices are the owner's own rows; a choice of one is made already."""
+
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
+        self.owner = owner
+        super().__init__(*args, **kwargs)
+
+    def choose(self, name: str, rows: QuerySet[Any], *, only_one: bool = True) -> None:
+        field = self.fields[name]
+        field.queryset = rows  # type: ignore[attr-defined]
+        if rows.model is Feeder:  # its name; a MAC address is no help in a menu
+            field.label_from_instance = lambda feeder: feeder.name  # type: ignore[attr-defined]
+        if only_one and field.required and not self.initial.get(name) and len(rows[:2]) == 1:
+            self.initial[name] = rows[0].pk
+
+
+class FeederForm(WebForm):
+    name = forms.CharField(max_length=100)
+    mac = MacField(label="Wi-Fi MAC address")
+    time_zone = forms.ChoiceField(choices=_zones, initial="UTC")
+    city = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=100, required=False)
+
+
+class BeaconForm(WebForm):
+    name = forms.CharField(max_length=100, help_text="What the collar tag is called, e.g. “Blue collar”.")
+    mac = MacField(label="Bluetooth MAC address")
+
+
+class PetForm(OwnerForm):
+    name = forms.CharField(max_length=100)
+    beacon: forms.ModelChoiceField[Beacon] = forms.ModelChoiceField(
+        queryset=Beacon.objects.none(), required=False, label="Collar tag", empty_label="No collar tag"
+    )
+    allowance_grams = forms.IntegerField(
+        label="Allowance (g per period)", min_value=0, max_value=10_000, initial=80,
+        help_text="Food allowed per period; 0 stops all feeding.",
+    )  # fmt: skip
+    period_minutes = forms.IntegerField(
+        label="Period (minutes)", min_value=1, max_value=MAX_PERIOD_MINUTES, initial=1440, help_text="1440 = 24 hours."
+    )
+    period_anchor = forms.TimeField(
+        label="Period starts at", initial="00:00", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Local time in the pet's time zone.",
+    )  # fmt: skip
+    time_zone = forms.ChoiceField(choices=_zones, initial="UTC")
+    breed = forms.CharField(max_length=100, required=False)
+    birth_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    weight_grams = forms.IntegerField(label="Weight (g)", required=False, min_value=1, max_value=200_000)
+    microchip_id = forms.CharField(label="Microchip", max_length=32, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose("beacon", selectors.beacon_list(user=self.owner))
+
+
+class ScheduleFields(WebForm):
+    times = forms.CharField(
+        label="Meal times", max_length=24 * 6, help_text="Local times HH:MM, separated by commas: 07:00, 18:30."
+    )
+    days_of_week = forms.TypedMultipleChoiceField(
+        label="Days", choices=DAYS, coerce=int, widget=forms.CheckboxSelectMultiple, initial=[d for d, _ in DAYS]
+    )
+    grams = GramsField(label="Grams per meal")
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def clean_times(self) -> list[str]:
+        times = [t.strip() for t in str(self.cleaned_data["times"]).replace(";", ",").split(",") if t.strip()]
+        wrong = [t for t in times if not HHMM.match(t)]
+        if wrong:
+            raise forms.ValidationError(f"Not a time of day HH:MM: {', '.join(wrong)}.")
+        if not times:
+            raise forms.ValidationError("Give at least one time, e.g. 07:00.")
+        if len(set(times)) > MAX_TIMES:
+            raise forms.ValidationError(f"At most {MAX_TIMES} meals a day.")
+        return sorted(set(times))
+
+
+class ScheduleCreateForm(OwnerForm, ScheduleFields):
+    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(queryset=Pet.objects.none())
+    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(queryset=Feeder.objects.none())
+
+    field_order = ("pet", "feeder", "times", "days_of_week", "grams", "enabled")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose("pet", selectors.pet_list(user=self.owner))
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
+
+
+class FeedNowForm(OwnerForm):
+    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(queryset=Feeder.objects.none())
+    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(
+        queryset=Pet.objects.none(), required=False, empty_label="Nobody in particular"
+    )
+    grams = GramsField(initial=10, widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
+        self.choose("pet", selectors.pet_list(user=self.owner))
+
+
+class PhotoForm(WebForm):
+    file = forms.FileField(
+        label="New photo", widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+    )
+
+
+class HistoryFilterForm(OwnerForm):
+    KINDS = [("all", "Visits and feedings"), ("visits", "Visits"), ("feedings", "Feedings")]
+
+    kind = forms.ChoiceField(choices=KINDS, required=False, label="Show")
+    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(
+        queryset=Pet.objects.none(), required=False, empty_label="All pets"
+    )
+    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(
+        queryset=Feeder.objects.none(), required=False, empty_label="All feeders"
+    )
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose("pet", selectors.pet_list(user=self.owner))
+        self.choose("feeder", selectors.feeder_list(user=self.owner))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end is before the start.")
+        return data

@@ -1,0 +1,213 @@
+/* Cat Feeder: live owner pages. One socket to /ws/app/ (the session cookie and the page's
+   Origin let it in) brings FeederStatus, VisitRecorded, FedRecorded and CommandStatus;
+   "Feed now" forms go through the REST API and then follow their command on the socket.
+   Without JavaScript every form still works: it posts and the page reloads. */
+(function () {
+  "use strict";
+  var MAX_ROWS = 50; // rows kept in a live list
+  var RANK = { pending: 0, sent: 1, done: 2, failed: 2, expired: 2, missed: 2 };
+  var names = { pets: {}, feeders: {} };
+  var commandStatus = {}; // command id -> the latest CommandStatus seen, whichever came first
+
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+  function when(iso) {
+    var date = new Date(iso);
+    var text = date.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    var time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = text;
+    return time;
+  }
+  function text(tag, value) { var el = document.createElement(tag); el.textContent = value; return el; }
+
+  // -- what the socket tells --------------------------------------------------------------
+  function feederStatus(m) {
+    $all('[data-feeder-online="' + m.feeder_id + '"]').forEach(function (el) {
+      el.textContent = m.online ? "online" : "offline";
+      el.classList.toggle("ok", m.online);
+      el.classList.toggle("off", !m.online);
+    });
+    $all('[data-feeder-food="' + m.feeder_id + '"]').forEach(function (el) {
+      el.textContent = m.food_level_percent === null ? "unknown" : m.food_level_percent + " %";
+    });
+    $all('[data-feeder-food-meter="' + m.feeder_id + '"]').forEach(function (el) { el.value = m.food_level_percent || 0; });
+    if (m.last_seen_at) {
+      $all('[data-feeder-seen="' + m.feeder_id + '"]').forEach(function (el) {
+        el.replaceChildren(when(m.last_seen_at));
+      });
+    }
+  }
+
+  function prepend(kind, m, item) {
+    $all('[data-live-list="' + kind + '"]').forEach(function (list) {
+      if (list.dataset.livePet && String(m.pet_id) !== list.dataset.livePet) { return; }
+      if (list.dataset.liveFeeder && String(m.feeder_id) !== list.dataset.liveFeeder) { return; }
+      var row = item();
+      row.classList.add("new");
+      list.prepend(row);
+      while (list.children.length > MAX_ROWS) { list.lastElementChild.remove(); }
+      $all('[data-empty-for="' + kind + '"]', list.parentElement).forEach(function (el) { el.hidden = true; });
+    });
+  }
+
+  function visitRecorded(m) {
+    prepend("visits", m, function () {
+      var li = document.createElement("li");
+      var who = m.pet_id !== null ? names.pets[m.pet_id] || "A pet" : "Unknown tag " + m.beacon_mac;
+      li.append(when(m.seen_at), " ", text("strong", who), " at " + (names.feeders[m.feeder_id] || "a feeder"));
+      return li;
+    });
+  }
+
+  function fedRecorded(m) {
+    prepend("feedings", m, function () {
+      var li = document.createElement("li");
+      li.append(when(m.fed_at), " ", text("strong", m.grams + " g"));
+      if (m.pet_id !== null) { li.append(" for " + (names.pets[m.pet_id] || "a pet")); }
+      li.append(" from " + (names.feeders[m.feeder_id] || "a feeder") + " ");
+      var badge = text("span", m.source);
+      badge.className = "badge";
+      li.append(badge);
+      return li;
+    });
+    if (m.pet_id !== null) { $all('[data-pet-gauge="' + m.pet_id + '"]').forEach(function (g) { gaugeAdd(g, m.grams); }); }
+  }
+
+  function gaugeAdd(gauge, grams) {
+    var eaten = Number(gauge.dataset.eaten) + grams;
+    var allowance = Number(gauge.dataset.allowance);
+    var share = allowance ? Math.min(eaten / allowance, 1) : 1;
+    gauge.dataset.eaten = eaten;
+    gauge.querySelector("[data-gauge-eaten]").textContent = eaten;
+    gauge.querySelector("[data-gauge-remaining]").textContent = Math.max(allowance - eaten, 0) + " g";
+    var ring = gauge.querySelector("[data-gauge-ring]");
+    ring.setAttribute("stroke-dashoffset", (Number(gauge.dataset.length) * (1 - share)).toFixed(2));
+    ring.classList.toggle("full", share >= 1);
+  }
+
+  function commandChanged(m) {
+    var known = commandStatus[m.command_id];
+    if (known && RANK[known.status] > RANK[m.status]) { return; } // a late "sent" after "done"
+    commandStatus[m.command_id] = m;
+    $all('[data-command="' + m.command_id + '"]').forEach(function (el) {
+      el.textContent = m.status;
+      el.className = "badge status-" + m.status;
+    });
+    $all('[data-command-status][data-command-id="' + m.command_id + '"]').forEach(function (el) { showCommand(el, m); });
+  }
+
+  function showCommand(el, m) {
+    var words = {
+      pending: "Waiting for the feeder…",
+      sent: "Sent to the feeder…",
+      done: "Done: " + (m.grams_dispensed === null ? m.grams : m.grams_dispensed) + " g dispensed.",
+      failed: "Failed" + (m.error ? ": " + m.error : "."),
+      expired: "Expired: the feeder did not answer in time.",
+      missed: "Missed.",
+    };
+    el.dataset.state = m.status;
+    el.replaceChildren(text("span", m.status), " " + (words[m.status] || ""));
+    el.firstChild.className = "badge status-" + m.status;
+  }
+
+  var handlers = {
+    FeederStatus: feederStatus,
+    VisitRecorded: visitRecorded,
+    FedRecorded: fedRecorded,
+    CommandStatus: commandChanged,
+  };
+
+  // -- the socket, reopened with backoff ---------------------------------------------------
+  function connect(path) {
+    var state = document.querySelector("[data-live-state]");
+    var backoff = 1000;
+    function open() {
+      var socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
+      socket.addEventListener("open", function () {
+        backoff = 1000;
+        document.body.dataset.live = "open";
+        if (state) { state.hidden = false; state.textContent = "● live"; state.className = "live-state on"; }
+      });
+      socket.addEventListener("message", function (event) {
+        var message;
+        try { message = JSON.parse(event.data); } catch (e) { return; }
+        var handle = handlers[message.type];
+        if (handle) { handle(message); }
+      });
+      socket.addEventListener("close", function () {
+        document.body.dataset.live = "closed";
+        if (state) { state.hidden = false; state.textContent = "reconnecting…"; state.className = "live-state"; }
+        setTimeout(open, backoff);
+        backoff = Math.min(backoff * 2, 30000);
+      });
+    }
+    open();
+  }
+
+  // -- "Feed now": the REST API, then the command's status from the socket ------------------
+  function clearErrors(form) {
+    $all(".errorlist.live", form).forEach(function (el) { el.remove(); });
+    $all("[aria-invalid]", form).forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  function fieldError(form, name, message) {
+    var field = form.querySelector('[data-field="' + name + '"]');
+    var list = text("ul", "");
+    list.className = "errorlist live";
+    list.append(text("li", message));
+    if (!field) { form.prepend(list); return; }
+    var input = field.querySelector("input, select");
+    list.id = (input ? input.id : name) + "_live_error";
+    field.insertBefore(list, input || null);
+    if (input) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", list.id); }
+  }
+
+  function showProblem(form, problem) {
+    var errors = problem.errors || [];
+    errors.forEach(function (error) {
+      var name = String(error.loc[error.loc.length - 1]).replace(/_id$/, "");
+      fieldError(form, name, error.msg);
+    });
+    if (!errors.length) { fieldError(form, "grams", problem.detail || "The feeder could not be ordered to feed."); }
+  }
+
+  function feedNow(form) {
+    var status = form.querySelector("[data-command-status]");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearErrors(form);
+      var data = new FormData(form);
+      if (!data.get("feeder")) { fieldError(form, "feeder", "Choose a feeder."); return; }
+      var grams = data.get("grams") === "" ? null : Number(data.get("grams"));
+      var body = { grams: grams, pet_id: data.get("pet") ? Number(data.get("pet")) : null };
+      status.dataset.commandId = "";
+      status.replaceChildren("Ordering…");
+      fetch("/api/feeders/" + encodeURIComponent(data.get("feeder")) + "/feed", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": data.get("csrfmiddlewaretoken") },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        return response.json().then(function (json) { return { status: response.status, json: json }; });
+      }).then(function (answer) {
+        if (answer.status !== 202) { status.replaceChildren(); showProblem(form, answer.json); return; }
+        var command = answer.json;
+        status.dataset.commandId = command.id;
+        showCommand(status, commandStatus[command.id] || { status: command.status, grams: command.grams });
+      }).catch(function () { form.submit(); }); // no answer: the plain form post says what happened
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var data = document.getElementById("live-names");
+    if (data) { names = JSON.parse(data.textContent); }
+    $all("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
+    $all("form[data-feed-now]").forEach(feedNow);
+    var path = document.body.dataset.liveSocket;
+    if (path && "WebSocket" in window) { connect(path); }
+  });
+})();
