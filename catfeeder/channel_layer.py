@@ -20,7 +20,6 @@ not the consumer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
@@ -29,13 +28,20 @@ RECANCEL_EVERY = 0.05  # seconds between cancellations of a pop that ignored one
 
 
 async def cancel_until_done(task: asyncio.Future[Any]) -> None:
-    """Cancel `task` until it has ended, however many cancellations it swallows."""
+    """Cancel `task` until it has ended, however many cancellations it swallows.
+
+    A cancellation of our own meanwhile is passed on once the task has ended."""
+    cancelled = False
     while not task.done():
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await asyncio.wait({task}, timeout=RECANCEL_EVERY)
+        except asyncio.CancelledError:
+            cancelled = True
     if not task.cancelled():
         task.exception()  # retrieved: a pop that failed as it was cancelled is not "never retrieved"
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):  # type: ignore[misc]
