@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -160,6 +161,17 @@ class InstanceServer(uvicorn.Server):
         )
 
 
+def inherited_socket(fd: int) -> socket.socket:
+    """The bound socket `manage.py serve` passes down, as what it is.
+
+    uvicorn's own --fd opens it as AF_UNIX whatever it is: the event loop then
+    serves TCP connections as pipes, without TCP_NODELAY, and a response written
+    in two parts (head, then body) waits for the client's delayed ACK, ~40 ms
+    a request. Made from the descriptor, the socket knows its real family.
+    """
+    return socket.socket(fileno=fd)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m apps.ops.webserver", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="catfeeder.asgi:application", help="the ASGI application to serve")
@@ -205,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
-    server.run()
+    server.run(sockets=None if args.fd is None else [inherited_socket(args.fd)])
     return 0 if server.started else 3
 
 
