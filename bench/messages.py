@@ -1,8 +1,8 @@
 """Typed messages: our HTTP lean path against ansar-connect, our socket against plain `websockets`.
 
 In one run:
-- HTTP: `GET /api/messages/Multiply?x=1.5&y=2.25` on the production web server (uvicorn,
-  production settings) against ansar-connect's own crunch server (bench/tools/ansar_crunch.py)
+- HTTP: `GET /api/messages/Multiply?x=1.5&y=2.25` on the production web process
+  (`python -m apps.ops.webserver --fd N`, exactly as `manage.py serve` runs it; production settings) against ansar-connect's own crunch server (bench/tools/ansar_crunch.py)
   answering the same request; wrk, 2 threads, 50 connections, keep-alive.
 - WebSocket: `Multiply` round trips on /ws/app/ (an owner's app token, the whole message
   path: rate limit, decode, validate, handler, encode) against a plain `websockets` server
@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import ROOT, Load, bench_env, wrk  # noqa: E402
+from bench.harness import ROOT, Load, bench_env, web_servers, wrk  # noqa: E402
 
 PASSWORD = "bench-password-9"  # noqa: S105
 QUERY = "/Multiply?x=1.5&y=2.25"
@@ -102,10 +102,9 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     ours, ansar, plain = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{ours}"
     ansar_home = tempfile.mkdtemp(prefix="cf-bench-ansar-")  # ansar writes its tool state under ANSAR_TOOL
+    listening, web = web_servers(ours, env, workers=args.workers)
     servers = [
-        start([sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(ours), "--lifespan", "off",
-               "--log-level", "warning", "--no-access-log", "--ws-max-size", "65536", "--workers", str(args.workers)],
-              env, ROOT),
+        *web,
         start([sys.executable, str(TOOLS / "ansar_crunch.py"), f"--port={ansar}"], {**env, "ANSAR_TOOL": ansar_home},
               Path(ansar_home)),
         start([sys.executable, str(TOOLS / "ws_echo.py"), str(plain)], env, ROOT),
@@ -139,6 +138,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
             server.terminate()
         for server in servers:
             server.wait(20)
+        listening.close()
         redis.stop()
         shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
         shutil.rmtree(ansar_home, ignore_errors=True)
@@ -147,7 +147,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
 
 def report(args: argparse.Namespace, http: dict[str, Load], ws: dict[str, Load], loads: list[float]) -> None:
-    print(f"messages: uvicorn x{args.workers}, {args.rounds} x {args.seconds}s per target, median; 50 connections")
+    print(f"messages: apps.ops.webserver x{args.workers}, {args.rounds} x {args.seconds}s per target, median; 50 connections")
     print(f"load average (1 min) before and after each round: {', '.join(f'{x:.2f}' for x in loads)} (2 cores)")
     print(f"{'target':<58} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     labels = {
