@@ -44,7 +44,7 @@ async def cancel_until_done(task: asyncio.Future[Any]) -> None:
         raise asyncio.CancelledError
 
 
-class RedisChannelLayer(BaseRedisChannelLayer):  # type: ignore[misc]
+class RedisChannelLayer(BaseRedisChannelLayer):
     async def receive(self, channel: str) -> dict[str, Any]:
         pop = asyncio.ensure_future(super().receive(channel))
         try:

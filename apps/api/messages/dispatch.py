@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import pydantic_core
-from pydantic_core import to_json
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
 from django.http import Http404
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
 from apps.api.problems import Problem
