@@ -116,16 +116,20 @@ class InstanceServer(uvicorn.Server):
 
         redis-py 8 times every read out after 5 s by default: exactly how long
         channels_redis blocks in BZPOPMIN, so an idle receive fails every 5 s
-        (see the report on issue 7). The project's default layer keeps its
-        settings; this one reads for up to 15 s.
+        (see the report on issue 7). This one reads for up to 15 s, as the
+        project's layer does, and gives up connecting after 2 s. Its receive()
+        ends when cancelled (catfeeder/channel_layer.py): the process's exit
+        waits for this task.
         """
         if self.layer is None:
             from channels.layers import get_channel_layer
-            from channels_redis.core import RedisChannelLayer
+            from channels_redis.core import RedisChannelLayer as AnyRedisChannelLayer
             from django.conf import settings
 
+            from catfeeder.channel_layer import RedisChannelLayer
+
             default = get_channel_layer()
-            if not isinstance(default, RedisChannelLayer):
+            if not isinstance(default, AnyRedisChannelLayer):
                 self.layer = default
             else:
                 hosts = [{"address": settings.REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]
