@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,25 @@ def bench_env() -> dict[str, str]:
         "DJANGO_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+Servers = list[subprocess.Popen[bytes]]
+
+
+def web_servers(port: int, env: dict[str, str], *, workers: int = 1) -> tuple[socket.socket, Servers]:
+    """The production web process as `manage.py serve` runs it (apps.ops.webserver on an inherited,
+    bound socket), `workers` of them; stop them with SIGTERM, then close the socket."""
+    from apps.ops.management.commands.serve import listen_socket, web_command
+
+    sock = listen_socket("127.0.0.1", port)
+    argv = web_command(sock.fileno())
+    servers = [
+        subprocess.Popen(
+            argv, env=env, cwd=ROOT, pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(workers)
+    ]
+    return sock, servers
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Typed messages: our HTTP lean path against ansar-connect, our socket against plain `websockets`.
 
 In one run:
-- HTTP: `GET /api/messages/Multiply?x=1.5&y=2.25` on the production web server (uvicorn,
-  production settings) against ansar-connect's own crunch server (bench/tools/ansar_crunch.py)
+- HTTP: `GET /api/messages/Multiply?x=1.5&y=2.25` on the production web process
+  (`python -m apps.ops.webserver --fd N`, exactly as `manage.py serve` runs it; production
+  settings) against ansar-connect's own crunch server (bench/tools/ansar_crunch.py)
   answering the same request; wrk, 2 threads, 50 connections, keep-alive.
 - WebSocket: `Multiply` round trips on /ws/app/ (an owner's app token, the whole message
   path: rate limit, decode, validate, handler, encode) against a plain `websockets` server
@@ -10,7 +11,7 @@ In one run:
 
 Targets: HTTP >= 2x ansar-connect with p99 <= 20 ms and no timeouts; WebSocket >= 0.6x.
 
-    .venv/bin/python bench/messages.py [--seconds 10] [--rounds 3] [--workers 1]
+    .venv/bin/python bench/messages.py [--seconds 6] [--rounds 5] [--workers 1]
 
 The server runs with WS_MESSAGES_PER_SECOND raised: each load client sends thousands of
 frames a second on one socket, far over the product's default of 20.
@@ -30,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import ROOT, Load, bench_env, wrk  # noqa: E402
+from bench.harness import ROOT, Load, bench_env, web_servers, wrk  # noqa: E402
 
 PASSWORD = "bench-password-9"  # noqa: S105
 QUERY = "/Multiply?x=1.5&y=2.25"
@@ -86,8 +87,8 @@ def start(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[b
 
 def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
 
@@ -102,10 +103,9 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     ours, ansar, plain = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{ours}"
     ansar_home = tempfile.mkdtemp(prefix="cf-bench-ansar-")  # ansar writes its tool state under ANSAR_TOOL
+    listening, web = web_servers(ours, env, workers=args.workers)
     servers = [
-        start([sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(ours), "--lifespan", "off",
-               "--log-level", "warning", "--no-access-log", "--ws-max-size", "65536", "--workers", str(args.workers)],
-              env, ROOT),
+        *web,
         start([sys.executable, str(TOOLS / "ansar_crunch.py"), f"--port={ansar}"], {**env, "ANSAR_TOOL": ansar_home},
               Path(ansar_home)),
         start([sys.executable, str(TOOLS / "ws_echo.py"), str(plain)], env, ROOT),
@@ -128,17 +128,28 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         http_runs: dict[str, list[Load]] = {name: [] for name in http}
         ws_runs: dict[str, list[Load]] = {name: [] for name in sockets}
         loads = [os.getloadavg()[0]]
-        for _ in range(args.rounds):  # interleaved, so drift hits all alike
-            for name, url in http.items():
-                http_runs[name].append(wrk(url, seconds=args.seconds))
-            for name, (url, message, headers) in sockets.items():
+        for n in range(args.rounds):
+            # Interleaved, and each pair in turn the other way round, so that a neighbour's
+            # load on this shared machine hits both sides of a ratio alike.
+            for name in http if n % 2 == 0 else reversed(http):
+                http_runs[name].append(wrk(http[name], seconds=args.seconds))
+            for name in sockets if n % 2 == 0 else reversed(sockets):
+                url, message, headers = sockets[name]
                 ws_runs[name].append(wsload(url, args.seconds, message=message, headers=headers))
             loads.append(os.getloadavg()[0])
+            print(
+                f"round {n + 1}: load {loads[-1]:.2f}; HTTP "
+                + " ".join(f"{k} {v[-1].requests_per_s:.0f}/s p99 {v[-1].p99_ms:.1f}ms" for k, v in http_runs.items())
+                + "; WS "
+                + " ".join(f"{k} {v[-1].requests_per_s:.0f}/s" for k, v in ws_runs.items()),
+                flush=True,
+            )
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(20)
+        listening.close()
         redis.stop()
         shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
         shutil.rmtree(ansar_home, ignore_errors=True)
@@ -147,7 +158,8 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
 
 def report(args: argparse.Namespace, http: dict[str, Load], ws: dict[str, Load], loads: list[float]) -> None:
-    print(f"messages: uvicorn x{args.workers}, {args.rounds} x {args.seconds}s per target, median; 50 connections")
+    per = f"{args.rounds} x {args.seconds}s per target, median; 50 connections"
+    print(f"messages: apps.ops.webserver x{args.workers}, {per}")
     print(f"load average (1 min) before and after each round: {', '.join(f'{x:.2f}' for x in loads)} (2 cores)")
     print(f"{'target':<58} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     labels = {

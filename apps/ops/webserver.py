@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -115,16 +116,20 @@ class InstanceServer(uvicorn.Server):
 
         redis-py 8 times every read out after 5 s by default: exactly how long
         channels_redis blocks in BZPOPMIN, so an idle receive fails every 5 s
-        (see the report on issue 7). The project's default layer keeps its
-        settings; this one reads for up to 15 s.
+        (see the report on issue 7). This one reads for up to 15 s, as the
+        project's layer does, and gives up connecting after 2 s. Its receive()
+        ends when cancelled (catfeeder/channel_layer.py): the process's exit
+        waits for this task.
         """
         if self.layer is None:
             from channels.layers import get_channel_layer
-            from channels_redis.core import RedisChannelLayer
+            from channels_redis.core import RedisChannelLayer as AnyRedisChannelLayer
             from django.conf import settings
 
+            from catfeeder.channel_layer import RedisChannelLayer
+
             default = get_channel_layer()
-            if not isinstance(default, RedisChannelLayer):
+            if not isinstance(default, AnyRedisChannelLayer):
                 self.layer = default
             else:
                 hosts = [{"address": settings.REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]
@@ -158,6 +163,17 @@ class InstanceServer(uvicorn.Server):
         self.background.append(
             asyncio.create_task(self.drain(reason=f"drain requested by {by}", close_code=message.get("code", 1001)))
         )
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    """The bound socket `manage.py serve` passes down, as what it is.
+
+    uvicorn's own --fd opens it as AF_UNIX whatever it is: the event loop then
+    serves TCP connections as pipes, without TCP_NODELAY, and a response written
+    in two parts (head, then body) waits for the client's delayed ACK, ~40 ms
+    a request. Made from the descriptor, the socket knows its real family.
+    """
+    return socket.socket(fileno=fd)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -205,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
-    server.run()
+    server.run(sockets=None if args.fd is None else [inherited_socket(args.fd)])
     return 0 if server.started else 3
 
 

@@ -373,7 +373,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis with a receive() that ends when cancelled (see catfeeder/channel_layer.py).
+        "BACKEND": "catfeeder.channel_layer.RedisChannelLayer",
         # issue 5: redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that
         # channels-redis blocks in BZPOPMIN: receive() then fails every 5 s and can lose a message.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 60},

@@ -10,6 +10,7 @@ everywhere at once.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -146,7 +147,7 @@ class Entry:
     summary: str
     documented: bool
 
-    @property
+    @functools.cached_property  # asked on every GET; the model never changes
     def queryable(self) -> bool:
         """GET carries fields in the query string: scalars only, and never a write."""
         return self.safe and all(_is_scalar(f.annotation) for f in self.model.model_fields.values())

@@ -8,7 +8,6 @@ server down, and nothing but a correlation id leaks from an unexpected error.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
 from django.http import Http404
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
 from apps.api.problems import Problem
@@ -82,11 +82,24 @@ def decode_body(entry: Entry, body: bytes) -> Message:
     return decode_fields(entry, decode_json_object(body, what="body"), where="body")
 
 
+def split_query(text: str) -> list[tuple[str, str]]:
+    """parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS).
+
+    Most queries have nothing to unquote (`x=1.5&y=2.25`): those are split
+    here, the same way, at a fraction of parse_qsl's cost.
+    """
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS)
+    if text.count("&") >= MAX_QUERY_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    return [(key, value) for key, _, value in (part.partition("=") for part in text.split("&") if part)]
+
+
 def decode_query(entry: Entry, query: bytes | str) -> Message:
     """Query strings are text: each value is read as its field's type, once."""
     text = query.decode("latin-1") if isinstance(query, bytes) else query
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS)
+        pairs = split_query(text)
     except (ValueError, UnicodeDecodeError):
         raise MessageError("invalid_message", "The query string is malformed.", status=400) from None
     fields: dict[str, str] = {}
@@ -231,7 +244,8 @@ def invoke_sync(entry: Entry, message: Message, context: Context) -> Message:
 # -- encoding ---------------------------------------------------------------------------
 def _splice(name: str, request_id: str | int | None, fields_json: str) -> str:
     """{"type": name, "id": id, ...fields} without building the dict twice."""
-    head = f'{{"type":"{name}"' + ("" if request_id is None else f',"id":{json.dumps(request_id)}')
+    # pydantic_core's encoder: json.dumps costs more than the rest of a small reply.
+    head = f'{{"type":"{name}"' + ("" if request_id is None else f',"id":{to_json(request_id).decode()}')
     return head + "}" if fields_json == "{}" else f"{head},{fields_json[1:]}"
 
 

@@ -34,6 +34,7 @@ from django.conf import settings
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
 from apps.api.messages.dispatch import decode_frame, encode, error_message, invoke
 from apps.api.messages.publish import PUSH
+from catfeeder.channel_layer import cancel_until_done
 
 logger = logging.getLogger("apps.api.messages")
 
@@ -86,7 +87,8 @@ class MessageSocket(AsyncConsumer):
         self.caller: Caller = ANONYMOUS
         self.groups: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
-        self.closed = False
+        self.closed = False  # we sent the close frame
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # done: the connection ended
         self.limit = RateLimit(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGE_BURST)
         self.last_frame_at = time.monotonic()
         self.channel_layer: Any = None
@@ -101,6 +103,7 @@ class MessageSocket(AsyncConsumer):
                 elif kind == "websocket.disconnect":
                     break
         finally:
+            self.gone.set_result(None)
             for task in self.tasks:
                 task.cancel()
             await self.on_close()
@@ -204,17 +207,36 @@ class MessageSocket(AsyncConsumer):
 
     # -- events from the channel layer -----------------------------------------------------
     async def listen(self) -> None:
-        while True:
+        while not self.gone.done():
             try:
-                event = await self.channel_layer.receive(self.channel_name)
+                event = await self.next_event()
             except Exception:  # noqa: BLE001 - a layer outage must not end the socket
                 logger.warning("channel layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(1)
                 continue
+            if event is None:
+                return
             try:
                 await self.on_event(event)
             except Exception:
                 logger.exception("socket event %s failed", event.get("type"))
+
+    async def next_event(self) -> dict[str, Any] | None:
+        """The next layer event; None once the connection has ended.
+
+        The listener is cancelled when the connection ends, but a receive() may
+        swallow a cancellation (Python 3.11's wait_for does, inside redis-py) and
+        go on waiting: so the wait ends with the connection too, and the receive
+        is cancelled until it has ended.
+        """
+        receive = asyncio.ensure_future(self.channel_layer.receive(self.channel_name))
+        try:
+            await asyncio.wait({receive, self.gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_until_done(receive)
+        if self.gone.done():
+            return None
+        return dict(receive.result())
 
     async def on_event(self, event: dict[str, Any]) -> None:
         """Hook for the layer events of a route; pushes are forwarded as they are."""

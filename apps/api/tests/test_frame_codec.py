@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.api.messages import ANONYMOUS, Caller, CallerKind, MessageError, registry
-from apps.api.messages.dispatch import Frame, decode_frame, encode, error_message
+from apps.api.messages.dispatch import MAX_QUERY_FIELDS, Frame, decode_frame, encode, error_message, split_query
 
 OWNER = Caller(CallerKind.OWNER)
 NAMES = sorted(registry.entries) + ["Nope", "", "FeedNow", "__class__"]
@@ -58,3 +60,19 @@ def test_an_echoed_id_is_exactly_the_clients() -> None:
         frame = decode_frame(text, route="app", caller=OWNER)
         reply = json.loads(encode(registry.entries["Multiply"].handler(frame.message, None), frame.request_id))  # type: ignore[arg-type]
         assert reply["id"] == request_id
+
+
+def parsed_or_refused(split: Callable[[str], list[tuple[str, str]]], text: str) -> list[tuple[str, str]] | str:
+    try:
+        return split(text)
+    except (ValueError, UnicodeDecodeError):
+        return "refused"
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.text(alphabet="ab=&;%+2F.é", max_size=30) | st.integers(49, 51).map(lambda n: "&".join(["a=1"] * n)))
+def test_the_query_split_is_parse_qsl(text: str) -> None:
+    def reference(query: str) -> list[tuple[str, str]]:
+        return parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS)
+
+    assert parsed_or_refused(split_query, text) == parsed_or_refused(reference, text)

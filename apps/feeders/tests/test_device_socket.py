@@ -3,6 +3,7 @@ and who may act for which feeder (alice and bob own feeders; charlie owns none o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +303,31 @@ def test_a_silent_device_is_closed_and_offline_after_the_timeout(impatient_serve
         assert online(alices.feeder)
         assert feeder.close_code(timeout=10) == 4408
     wait_until(lambda: not online(alices.feeder), timeout=10, what="offline")
+
+
+# -- idle sockets ------------------------------------------------------------------------------------------
+# redis-py 8 times a read out after 5 s by default, as long as channels_redis blocks in BZPOPMIN:
+# idle sockets then lost their channel-layer listener every 5 s (settings raise the read timeout).
+IDLE = 13  # seconds: more than two blocking pops of 5 s with nothing to receive
+
+
+def test_idle_sockets_still_answer_and_still_hear_the_channel_layer(asgi_server: AsgiServer, alices: Home) -> None:
+    with owner(asgi_server, alices) as app, device(asgi_server, alices) as feeder:
+        feeder.call("Hello", firmware="1.0")
+        app.expect("FeederStatus", online=True)
+        log_before = len(asgi_server.output())
+        time.sleep(IDLE)  # both sockets idle: no frame either way
+
+        # Channel-layer events first, before any frame wakes the sockets up.
+        response = requests.post(
+            f"{asgi_server.url}/api/feeders/{alices.feeder.pk}/feed", json={"grams": 15},
+            headers={"X-Session-Token": alices.app_token}, timeout=10,
+        )  # fmt: skip
+        assert response.status_code == 202
+        assert feeder.expect("FeedNow")["command_id"] == response.json()["id"]
+        assert app.expect("CommandStatus", status="sent")["command_id"] == response.json()["id"]
+
+        assert app.call("Multiply", x=1.5, y=2.25) == {"type": "Output", "id": "r1", "value": 3.375}
+        assert feeder.call("Heartbeat", food_level_percent=50)["type"] == "Ack"
+        assert online(alices.feeder)
+    assert "channel layer receive failed" not in asgi_server.output()[log_before:]

@@ -36,6 +36,11 @@ class ListenError(Exception):
     pass
 
 
+def web_command(fd: int) -> list[str]:
+    """One production web process serving the bound socket `fd` (also what bench/ measures)."""
+    return [sys.executable, "-m", "apps.ops.webserver", "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
+
+
 def listen_socket(host: str, port: int) -> socket.socket:
     """Bind the web port here, so a busy port is one clear line, not a traceback.
 
@@ -135,7 +140,7 @@ class Command(BaseCommand):
             specs.append(ChildSpec("redis", redis.argv(), stop_stage=3, stop_timeout=5, ready=redis.is_up))
         # Each web process is one registered, drainable instance (apps.ops.webserver);
         # several share the listening socket and the kernel spreads connections.
-        web = [python, "-m", "apps.ops.webserver", "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
+        web = web_command(fd)
         count = options["web_workers"]
         if options["reload"]:  # development: uvicorn's reloader and live reload, one web process
             web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
