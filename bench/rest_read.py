@@ -1,7 +1,8 @@
 """GET /api/feeders (authenticated, 20 feeders) against a stock Django JSON view.
 
-Both are served in one run by the production web server (uvicorn, production
-settings, one process unless --workers) and loaded by wrk over loopback.
+Both are served in one run by the production web process as `manage.py serve`
+runs it (apps.ops.webserver on an inherited socket, production settings, one
+process unless --workers) and loaded by wrk over loopback.
 Target: ratio (API / stock view) >= 1.0.
 
     .venv/bin/python bench/rest_read.py [--seconds 10] [--rounds 3] [--workers 1]
@@ -14,13 +15,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import ROOT, Load, bench_env, wrk  # noqa: E402
+from bench.harness import Load, bench_env, web_servers, wrk  # noqa: E402
 
 FEEDERS = 20
 PASSWORD = "bench-password-9"  # noqa: S105
@@ -75,11 +75,7 @@ def main() -> None:
     prepare_data()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.asgi:application", "--port", str(port), "--lifespan", "off",
-         "--log-level", "warning", "--no-access-log", "--workers", str(args.workers)],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
+    listening, servers = web_servers(port, env, workers=args.workers, app="bench.asgi:application")
     try:
         wait_until(lambda: http_ok(f"{base}/health/live"), timeout=30, what="server")
         token = login(base)
@@ -96,13 +92,19 @@ def main() -> None:
             for name, (url, headers) in targets.items():
                 runs[name].append(wrk(url, seconds=args.seconds, headers=headers))
     finally:
-        server.terminate()
-        server.wait(20)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(20)
+        listening.close()
         redis.stop()
         shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
 
     result = {name: median(loads) for name, loads in runs.items()}
-    print(f"rest_read: uvicorn x{args.workers}, wrk 2 threads 50 connections, {args.rounds} x {args.seconds}s, median")
+    print(
+        f"rest_read: apps.ops.webserver x{args.workers}, wrk 2 threads 50 connections, "
+        f"{args.rounds} x {args.seconds}s, median"
+    )
     print(f"{'target':<50} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     labels = {
         "api": f"GET /api/feeders ({FEEDERS} feeders, app token)",
