@@ -76,19 +76,20 @@ class DeviceSocket(MessageSocket):
         kind = event.get("type")
         if kind == events.COMMAND:
             async with self.commands_lock:
-                if event["command_id"] not in self.sent_commands:
+                resend = bool(event.get("resend"))  # the reconciler: no result came, send it again
+                if resend or event["command_id"] not in self.sent_commands:
                     send = services.feed_command_send
                     command = await run_sync(send, feeder=self.feeder, command_id=event["command_id"])
                     if command is not None:
-                        await self.send_feed_now(command)
+                        await self.send_feed_now(command, again=resend)
         elif kind == events.REVOKE:
             if self.caller.token_id in event["token_ids"]:
                 await self.close(CLOSE_UNAUTHENTICATED)
         else:
             await super().on_event(event)
 
-    async def send_feed_now(self, command: FeedCommand) -> None:
-        if command.pk not in self.sent_commands:
+    async def send_feed_now(self, command: FeedCommand, *, again: bool = False) -> None:
+        if again or command.pk not in self.sent_commands:
             self.sent_commands.add(command.pk)
             await self.send_text(encode(FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id)))
 

@@ -7,7 +7,7 @@ the feeder's owner. Devices hear about their own feeder only.
 from __future__ import annotations
 
 from apps.api.messages import feeder_group, owner_group
-from apps.api.messages.publish import group_event, group_push
+from apps.api.messages.publish import group_event, group_event_now, group_push
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -54,6 +54,15 @@ def command_changed(command: FeedCommand, *, owner_id: int) -> None:
 
 def command_to_device(command: FeedCommand) -> None:
     group_event(feeder_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
+
+
+def command_to_device_now(command: FeedCommand, *, resend: bool = False) -> None:
+    """Send at once, raising if the channel layer is down (a delivery task fails and is retried).
+
+    `resend`: the reconciler's second try, which the socket sends even if it sent it already.
+    """
+    event = {"type": COMMAND, "command_id": command.pk, "resend": resend}
+    group_event_now(feeder_group(command.feeder_id), event)
 
 
 def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:
