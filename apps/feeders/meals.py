@@ -63,7 +63,8 @@ def meal_slots_dispatch(
     result = DispatchResult()
     while result.rounds < MAX_ROUNDS:
         result.rounds += 1
-        if _dispatch_batch(now=now, batch=batch, result=result, enqueue=enqueue or feed_commands_enqueue) < batch:
+        # Until a round finds nothing: a schedule several slots behind is due again after its round.
+        if not _dispatch_batch(now=now, batch=batch, result=result, enqueue=enqueue or feed_commands_enqueue):
             break
     return result
 
@@ -95,7 +96,14 @@ def _dispatch_batch(
 
 def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: DispatchResult) -> list[FeedCommand]:
     grace = dt.timedelta(seconds=settings.MEAL_MISSED_GRACE)
-    remaining: dict[int, int] = {}  # grams each pet may still eat this period, less what this batch gives
+    # Grams each pet may still eat this period, less what open commands (this batch's too) will give.
+    remaining: dict[int, int] = {}
+    promised = dict(
+        FeedCommand.objects.filter(pet_id__in={s.pet_id for s in due}, status__in=OPEN_COMMAND)
+        .values("pet_id")
+        .annotate(grams=models.Sum("grams"))
+        .values_list("pet_id", "grams")
+    )
     commands = []
     for schedule in due:
         slot = schedule.next_run_at
@@ -113,7 +121,7 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
         else:
             pet = schedule.pet
             if pet.pk not in remaining:
-                remaining[pet.pk] = pet_allowance(pet=pet, now=slot).remaining_grams
+                remaining[pet.pk] = pet_allowance(pet=pet, now=slot).remaining_grams - promised.get(pet.pk, 0)
             if schedule.grams > remaining[pet.pk]:
                 command.status, command.error = CommandStatus.FAILED, "over the pet's allowance"
                 result.refused += 1
