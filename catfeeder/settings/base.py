@@ -427,7 +427,8 @@ MEAL_MISSED_GRACE = env.int("MEAL_MISSED_GRACE", default=900)  # seconds late af
 COMMAND_RESEND_AFTER = env.int("COMMAND_RESEND_AFTER", default=30)  # seconds a sent command waits for its result
 COMMAND_EXPIRE_AFTER = env.int("COMMAND_EXPIRE_AFTER", default=600)  # seconds a "feed now" stays valid
 COMMAND_MAX_DELIVERIES = env.int("COMMAND_MAX_DELIVERIES", default=10)  # delivery tasks per command, then failed
-FEED_COMMAND_QUEUE: str | None = None  # a Celery queue for delivery tasks (tests use one of their own)
+# A Celery queue for delivery tasks (tests use one of their own); empty: the default queue.
+FEED_COMMAND_QUEUE = env.str("FEED_COMMAND_QUEUE", default="") or None
 COMMAND_RECONCILE_INTERVAL = env.int("COMMAND_RECONCILE_INTERVAL", default=10)  # seconds between reconciler runs
 # Housekeeping and alerts
 HOUSEKEEPING_INTERVAL = 3600  # seconds between clean-up runs
