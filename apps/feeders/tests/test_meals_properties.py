@@ -142,7 +142,8 @@ class Meals(RuleBasedStateMachine):
     def every_command_is_on_a_slot_of_its_schedule(self) -> None:
         for command in FeedCommand.objects.filter(schedule__isnull=False).select_related("schedule"):
             schedule = command.schedule
-            assert schedule is not None and command.slot_at is not None
+            assert schedule is not None
+            assert command.slot_at is not None
             local = command.slot_at.astimezone(ZoneInfo(schedule.time_zone))
             before = services.schedule_next_run(
                 schedule=MealSchedule(**{**_fields(schedule), "enabled": True}),
