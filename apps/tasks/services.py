@@ -59,3 +59,11 @@ def job_run_finished(*, task: str, ok: bool, result: str, now: dt.datetime | Non
         runs=F("runs") + 1,
         failures=F("failures") + (0 if ok else 1),
     )
+
+
+def periodic_job_run_now(*, task: PeriodicTask) -> str:
+    """Send a periodic job's task once, now, to its queue; beat's schedule is unchanged."""
+    from catfeeder.celery import app
+
+    app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
+    return str(task.name)
