@@ -7,7 +7,7 @@ the feeder's owner. Devices hear about their own feeder only.
 from __future__ import annotations
 
 from apps.api.messages import feeder_group, owner_group
-from apps.api.messages.publish import group_event, group_event_now, group_push
+from apps.api.messages.publish import group_event, group_events_now, group_push
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -56,13 +56,13 @@ def command_to_device(command: FeedCommand) -> None:
     group_event(feeder_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
 
 
-def command_to_device_now(command: FeedCommand, *, resend: bool = False) -> None:
-    """Send at once, raising if the channel layer is down (a delivery task fails and is retried).
+def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False) -> None:
+    """Send at once, raising if the channel layer is down (the delivery task fails; the reconciler retries).
 
-    `resend`: the reconciler's second try, which the socket sends even if it sent it already.
+    `resend`: the reconciler's second try, which a socket sends even if it sent it already.
     """
-    event = {"type": COMMAND, "command_id": command.pk, "resend": resend}
-    group_event_now(feeder_group(command.feeder_id), event)
+    pairs = [(feeder_group(c.feeder_id), {"type": COMMAND, "command_id": c.pk, "resend": resend}) for c in commands]
+    group_events_now(pairs)
 
 
 def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:

@@ -7,7 +7,7 @@ a second beat can delay a meal but never lose it or serve it twice.
 - `meal_slots_dispatch` (beat, every MEAL_DISPATCH_INTERVAL s) turns due slots
   into commands. Its queries use the partial index on `next_run_at` of enabled
   schedules, so it reads the due rows only, whatever the table holds.
-- `feed_command_deliver` (a Celery task per command) pushes it to the feeder's
+- `feed_commands_deliver` (Celery tasks of up to DELIVERY_CHUNK commands) pushes them to the feeders'
   sockets; the row counts the tries and gives up after COMMAND_MAX_DELIVERIES.
 - `feed_commands_reconcile` (beat) sends again what got no answer, and closes
   what is no longer valid: a slot never sent within MEAL_MISSED_GRACE is
@@ -23,13 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule
-from apps.feeders.selectors import pet_allowance
+from apps.feeders.selectors import pet_allowance, pets_allowances
 from apps.feeders.services import OPEN_COMMAND, schedule_next_run
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
@@ -37,6 +37,7 @@ from apps.notifications.services import alert_close, alert_open
 logger = logging.getLogger(__name__)
 
 MAX_ROUNDS = 100  # batches per tick; a backlog past that waits for the next tick
+DELIVERY_CHUNK = 50  # commands per delivery task: fewer broker round trips, a small redelivery when a worker dies
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _dispatch_batch(
             return 0
         commands = _commands_for(due, now=now, result=result)
         FeedCommand.objects.bulk_create(commands, ignore_conflicts=True)
-        MealSchedule.objects.bulk_update(due, ["next_run_at"])
+        _advance(due)
         pending = _created_ids(due, commands)
         _alerts_for(commands, now=now)
         transaction.on_commit(lambda: enqueue(pending))
@@ -96,14 +97,7 @@ def _dispatch_batch(
 
 def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: DispatchResult) -> list[FeedCommand]:
     grace = dt.timedelta(seconds=settings.MEAL_MISSED_GRACE)
-    # Grams each pet may still eat this period, less what open commands (this batch's too) will give.
-    remaining: dict[int, int] = {}
-    promised = dict(
-        FeedCommand.objects.filter(pet_id__in={s.pet_id for s in due}, status__in=OPEN_COMMAND)
-        .values("pet_id")
-        .annotate(grams=models.Sum("grams"))
-        .values_list("pet_id", "grams")
-    )
+    remaining = _grams_left(due)
     commands = []
     for schedule in due:
         slot = schedule.next_run_at
@@ -120,8 +114,6 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
             result.missed += 1
         else:
             pet = schedule.pet
-            if pet.pk not in remaining:
-                remaining[pet.pk] = pet_allowance(pet=pet, now=slot).remaining_grams - promised.get(pet.pk, 0)
             if schedule.grams > remaining[pet.pk]:
                 command.status, command.error = CommandStatus.FAILED, "over the pet's allowance"
                 result.refused += 1
@@ -130,6 +122,36 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
                 result.pending += 1
         commands.append(command)
     return commands
+
+
+def _grams_left(due: list[MealSchedule]) -> dict[int, int]:
+    """Grams each pet may still eat in the period of its first due slot, less what open
+    commands will give (two queries for the batch, whatever its size)."""
+    pets = {s.pet_id: s.pet for s in reversed(due)}  # reversed: the earliest slot of each pet wins
+    first_slot = {s.pet_id: s.next_run_at for s in reversed(due)}
+    allowances = pets_allowances(pets=list(pets.values()), at=first_slot)  # type: ignore[arg-type]
+    promised = dict(
+        FeedCommand.objects.filter(pet_id__in=pets, status__in=OPEN_COMMAND)
+        .values("pet_id")
+        .annotate(grams=models.Sum("grams"))
+        .values_list("pet_id", "grams")
+    )
+    return {pk: allowance.remaining_grams - (promised.get(pk) or 0) for pk, allowance in allowances.items()}
+
+
+def _advance(due: list[MealSchedule]) -> None:
+    """Write every schedule's new next_run_at in one statement."""
+    if connection.vendor != "postgresql":
+        MealSchedule.objects.bulk_update(due, ["next_run_at"])
+        return
+    # bulk_update's CASE over a thousand ids costs a third of a tick; unnest is one join.
+    table = MealSchedule._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET next_run_at = v.next_run_at "  # noqa: S608 - the model's own table name
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, next_run_at) WHERE s.id = v.id",
+            [[s.pk for s in due], [s.next_run_at for s in due]],
+        )
 
 
 def _created_ids(due: list[MealSchedule], commands: list[FeedCommand]) -> list[int]:
@@ -187,37 +209,37 @@ def _zone(command: FeedCommand) -> dt.tzinfo:
 
 # -- delivery --------------------------------------------------------------------------------
 def feed_commands_enqueue(command_ids: list[int], *, resend: bool = False) -> None:
-    """Queue one delivery task per command, through one broker connection."""
+    """Queue delivery tasks of up to DELIVERY_CHUNK commands each, through one broker connection."""
     if not command_ids:
         return
-    from apps.feeders.tasks import feed_command_deliver_task
+    from apps.feeders.tasks import feed_commands_deliver_task
 
-    app = feed_command_deliver_task.app
+    app = feed_commands_deliver_task.app
     queue = settings.FEED_COMMAND_QUEUE or app.conf.task_default_queue
     with app.producer_or_acquire() as producer:
-        for command_id in command_ids:
-            feed_command_deliver_task.apply_async((command_id,), {"resend": resend}, queue=queue, producer=producer)
+        for start in range(0, len(command_ids), DELIVERY_CHUNK):
+            chunk = command_ids[start : start + DELIVERY_CHUNK]
+            feed_commands_deliver_task.apply_async((chunk,), {"resend": resend}, queue=queue, producer=producer)
 
 
-def feed_command_deliver(*, command_id: int, resend: bool = False, now: dt.datetime | None = None) -> bool:
-    """Push an open command to its feeder's sockets; False if closed, or given up on.
+def feed_commands_deliver(*, command_ids: list[int], resend: bool = False, now: dt.datetime | None = None) -> int:
+    """Push the open ones of these commands to their feeders' sockets; returns how many went.
 
-    The try is counted and committed before anything is sent: a worker killed
-    while it sends comes back here with the count one higher, and after
-    COMMAND_MAX_DELIVERIES tries the command fails and the owner is told.
+    Each try is counted and committed before anything is sent: a worker killed
+    while it sends comes back here with the counts one higher, and a command
+    tried more than COMMAND_MAX_DELIVERIES times fails and its owner is told.
+    A closed command (done, expired, deleted meanwhile) is skipped: repeats are no-ops.
     """
     with transaction.atomic():
-        counted = FeedCommand.objects.filter(pk=command_id, status__in=OPEN_COMMAND).update(
-            deliveries=models.F("deliveries") + 1
-        )
-        if not counted:
-            return False  # done, expired or deleted meanwhile: a repeat is a no-op
-        command = FeedCommand.objects.select_related("feeder__owner", "pet").get(pk=command_id)
-        if command.deliveries > settings.COMMAND_MAX_DELIVERIES:
-            _give_up(command, now=now or timezone.now())
-            return False
-    events.command_to_device_now(command, resend=resend)
-    return True
+        open_rows = FeedCommand.objects.filter(pk__in=command_ids, status__in=OPEN_COMMAND)
+        open_rows.update(deliveries=models.F("deliveries") + 1)
+        commands = list(open_rows.select_related("feeder__owner", "pet"))
+        for command in commands:
+            if command.deliveries > settings.COMMAND_MAX_DELIVERIES:
+                _give_up(command, now=now or timezone.now())
+    going = [c for c in commands if c.status in OPEN_COMMAND]
+    events.commands_to_device_now(going, resend=resend)
+    return len(going)
 
 
 def _give_up(command: FeedCommand, *, now: dt.datetime) -> None:

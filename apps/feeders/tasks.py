@@ -34,7 +34,7 @@ def photo_orphans_delete_task() -> None:
 
 
 @shared_task(ignore_result=True)
-def feed_command_deliver_task(command_id: int, resend: bool = False) -> None:
-    """Push one command to its feeder. Acknowledged late: a worker killed here runs it again,
-    counted on the row (meals.feed_command_deliver gives up after COMMAND_MAX_DELIVERIES)."""
-    meals.feed_command_deliver(command_id=command_id, resend=resend)
+def feed_commands_deliver_task(command_ids: list[int], resend: bool = False) -> None:
+    """Push commands to their feeders. Acknowledged late: a worker killed here runs it again,
+    counted on each row (meals.feed_commands_deliver gives up after COMMAND_MAX_DELIVERIES)."""
+    meals.feed_commands_deliver(command_ids=command_ids, resend=resend)

@@ -421,7 +421,7 @@ CELERY_BEAT_SCHEDULER = "apps.tasks.beat:LockedDatabaseScheduler"
 BEAT_LOCK_TTL = env.int("BEAT_LOCK_TTL", default=30)  # seconds a dead beat's lock outlives it
 
 # --- Scheduled meals and feed commands (issue 6) ----------------------------------
-MEAL_DISPATCH_INTERVAL = env.int("MEAL_DISPATCH_INTERVAL", default=5)  # seconds between dispatcher ticks
+MEAL_DISPATCH_INTERVAL = env.int("MEAL_DISPATCH_INTERVAL", default=1)  # seconds between dispatcher ticks
 MEAL_DISPATCH_BATCH = env.int("MEAL_DISPATCH_BATCH", default=500)  # due slots locked per transaction
 MEAL_MISSED_GRACE = env.int("MEAL_MISSED_GRACE", default=900)  # seconds late after which a slot is missed
 COMMAND_RESEND_AFTER = env.int("COMMAND_RESEND_AFTER", default=30)  # seconds a sent command waits for its result

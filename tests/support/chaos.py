@@ -1,8 +1,8 @@
 """Loaded into a test's own Celery worker (`--include tests.support.chaos`): on demand, the
 process delivering a feed command stops, says who it is, and waits to be killed with SIGKILL.
 
-The test pushes "before" or "after" to KILLS: the next delivery stops before or after
-it has handed the command to the channel layer, the two places a crash hurts. The
+The test pushes "before" or "after" to KILLS: the next delivery stops before it has
+handed its commands to the channel layer, or after the first of them, the two places a crash hurts. The
 victim's pid and command id go to VICTIMS; the test kills it from outside (kill -9).
 """
 
@@ -18,19 +18,21 @@ from apps.ops.redis import redis_client
 
 KILLS = "chaos:kill-during-delivery"
 VICTIMS = "chaos:victims"
-_send = events.command_to_device_now
+_send = events.commands_to_device_now
 
 
-def _deliver_or_die(command: Any, *, resend: bool = False) -> None:
+def _deliver_or_die(commands: list[Any], *, resend: bool = False) -> None:
+    """ "after": the first command has gone when the process dies, the others not."""
     client = redis_client()
-    when = client.lpop(KILLS)
+    when = client.lpop(KILLS) if commands else None
     if when == "after":
-        _send(command, resend=resend)
+        _send(commands[:1], resend=resend)
     if when:
-        client.rpush(VICTIMS, json.dumps({"pid": os.getpid(), "command_id": command.pk, "when": when}))
+        victim = {"pid": os.getpid(), "command_id": commands[0].pk, "when": when}
+        client.rpush(VICTIMS, json.dumps(victim))
         time.sleep(60)  # the test kills this process now
         raise RuntimeError("chaos: nobody killed this worker")
-    _send(command, resend=resend)
+    _send(commands, resend=resend)
 
 
-events.command_to_device_now = _deliver_or_die
+events.commands_to_device_now = _deliver_or_die

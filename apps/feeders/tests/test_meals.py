@@ -116,12 +116,12 @@ def test_delivery_gives_up_after_the_cap_and_alerts(settings: object) -> None:
     meal = schedule(["07:00"])
     _, [command_id] = dispatch(MONDAY.replace(hour=7, minute=1))
     FeedCommand.objects.filter(pk=command_id).update(deliveries=3)  # three workers died while delivering it
-    assert meals.feed_command_deliver(command_id=command_id) is False
+    assert meals.feed_commands_deliver(command_ids=[command_id]) == 0
     command = FeedCommand.objects.get(pk=command_id)
     assert (command.status, command.deliveries) == (CommandStatus.FAILED, 4)
     alert = Alert.objects.get(kind=AlertKind.COMMAND_FAILED)
     assert alert.owner == meal.pet.owner
-    assert meals.feed_command_deliver(command_id=command_id) is False  # a closed command: nothing more
+    assert meals.feed_commands_deliver(command_ids=[command_id]) == 0  # a closed command: nothing more
 
 
 def test_the_reconciler_misses_unsent_slots_expires_unanswered_ones_and_resends_to_online_feeders(
