@@ -232,10 +232,27 @@ def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str]) -> 
             await asyncio.wait_for(ready.wait(), timeout=slot.timestamp() - time.time())
             return await listening
 
-        return asyncio.run(run())
+        latencies = asyncio.run(run())
+        stages_print(slot)
+        return latencies
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+def stages_print(slot: dt.datetime) -> None:
+    """Where the time went: the command row written (dispatcher), marked sent (web process)."""
+    from apps.feeders.models import FeedCommand
+
+    rows = list(FeedCommand.objects.values_list("created_at", "sent_at"))
+    for name, values in (
+        ("row written", [(c - slot).total_seconds() for c, _ in rows]),
+        ("marked sent", [(s - slot).total_seconds() for _, s in rows if s is not None]),
+    ):
+        if values:
+            print(
+                f"  {name}: p50 {percentile(values, 0.5) * 1000:.0f} ms, p99 {percentile(values, 0.99) * 1000:.0f} ms"
+            )
 
 
 def percentile(values: list[float], q: float) -> float:

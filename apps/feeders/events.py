@@ -7,7 +7,7 @@ the feeder's owner. Devices hear about their own feeder only.
 from __future__ import annotations
 
 from apps.api.messages import feeder_group, owner_group
-from apps.api.messages.publish import group_event, group_events_now, group_push
+from apps.api.messages.publish import group_event, group_events_now, group_push, push_event
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -57,11 +57,18 @@ def command_to_device(command: FeedCommand) -> None:
 
 
 def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False) -> None:
-    """Send at once, raising if the channel layer is down (the delivery task fails; the reconciler retries).
+    """Push commands already marked sent: each socket sends its FeedNow as is, without a query.
 
-    `resend`: the reconciler's second try, which a socket sends even if it sent it already.
+    Sent at once, raising if the channel layer is down (the delivery task fails;
+    the reconciler sends again). `resend`: the reconciler's second try, which a
+    socket sends even if it sent it already. Owners hear CommandStatus in the same loop.
     """
-    pairs = [(feeder_group(c.feeder_id), {"type": COMMAND, "command_id": c.pk, "resend": resend}) for c in commands]
+    pairs = []
+    for c in commands:
+        feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id}
+        event = {"type": COMMAND, "command_id": c.pk, "resend": resend, "feed_now": feed_now}
+        pairs.append((feeder_group(c.feeder_id), event))
+        pairs.append((owner_group(c.feeder.owner_id), push_event(command_status(c))))
     group_events_now(pairs)
 
 

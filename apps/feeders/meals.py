@@ -230,14 +230,23 @@ def feed_commands_deliver(*, command_ids: list[int], resend: bool = False, now: 
     tried more than COMMAND_MAX_DELIVERIES times fails and its owner is told.
     A closed command (done, expired, deleted meanwhile) is skipped: repeats are no-ops.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         open_rows = FeedCommand.objects.filter(pk__in=command_ids, status__in=OPEN_COMMAND)
         open_rows.update(deliveries=models.F("deliveries") + 1)
         commands = list(open_rows.select_related("feeder__owner", "pet"))
         for command in commands:
             if command.deliveries > settings.COMMAND_MAX_DELIVERIES:
-                _give_up(command, now=now or timezone.now())
-    going = [c for c in commands if c.status in OPEN_COMMAND]
+                _give_up(command, now=now)
+        going = [c for c in commands if c.status in OPEN_COMMAND]
+        # Marked sent here, in one statement, so that sockets send without a query each. A
+        # feeder without a socket loses nothing: on connect it gets every open command, sent
+        # ones included, and the reconciler sends again what gets no answer.
+        FeedCommand.objects.filter(pk__in=[c.pk for c in going]).update(
+            status=CommandStatus.SENT, attempts=models.F("attempts") + 1, sent_at=now
+        )
+        for command in going:
+            command.status, command.attempts, command.sent_at = CommandStatus.SENT, command.attempts + 1, now
     events.commands_to_device_now(going, resend=resend)
     return len(going)
 
