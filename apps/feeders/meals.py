@@ -238,10 +238,12 @@ def feed_commands_deliver(*, command_ids: list[int], resend: bool = False, now: 
         for command in commands:
             if command.deliveries > settings.COMMAND_MAX_DELIVERIES:
                 _give_up(command, now=now)
-        going = [c for c in commands if c.status in OPEN_COMMAND]
-        # Marked sent here, in one statement, so that sockets send without a query each. A
-        # feeder without a socket loses nothing: on connect it gets every open command, sent
-        # ones included, and the reconciler sends again what gets no answer.
+        # An offline feeder's commands stay pending: it gets them when it connects (the socket
+        # joins its group before it reads them, so one going online meanwhile misses nothing),
+        # and one never sent within its validity is a missed meal, not an expired one.
+        going = [c for c in commands if c.status in OPEN_COMMAND and c.feeder.is_online]
+        # Marked sent here, in one statement, so that sockets send without a query each; the
+        # reconciler sends again what gets no answer.
         FeedCommand.objects.filter(pk__in=[c.pk for c in going]).update(
             status=CommandStatus.SENT, attempts=models.F("attempts") + 1, sent_at=now
         )
