@@ -132,7 +132,7 @@ def tick_time(ids: list[int]) -> tuple[float, int]:
 def periodic_tasks_create(count: int) -> None:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
-    PeriodicTask.objects.all().delete()
+    PeriodicTask.objects.filter(name__startswith="meal ")._raw_delete(PeriodicTask.objects.db)
     day = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
     now = dt.datetime.now(dt.UTC)
     for low in range(0, count, 10_000):
@@ -321,9 +321,10 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
         ours = ticks.get(size) or min(ticks.values())
         speedup = (loaded + per_thousand) / ours
         print(f"{size:>13,} {loaded:>8.1f} {ticking:>17.1f} {sent:>6} {ours * 1000:>14.1f} {speedup:>9.0f}", flush=True)
-    from django_celery_beat.models import PeriodicTask
+    from django.db import connection
 
-    PeriodicTask.objects.filter(name__startswith="meal ").delete()
+    with connection.cursor() as cursor:  # one statement: a queryset delete sends a signal (an UPDATE) per row
+        cursor.execute("DELETE FROM django_celery_beat_periodictask WHERE name LIKE 'meal %%'")
 
     if not args.skip_latency:
         latencies = feed_now_latency(due_ids(), tokens, env)
