@@ -173,7 +173,9 @@ def beat_time(budget: float) -> tuple[float, float, int]:
 
 
 # -- 3. due time -> FeedNow on 1,000 sockets ------------------------------------------------
-async def devices_listen(ws_url: str, tokens: list[str], slot_at: float, ready: asyncio.Event) -> list[float]:
+async def devices_listen(
+    ws_url: str, tokens: list[str], slot_at: float, ready: asyncio.Event, dispense: float
+) -> list[float]:
     from websockets.asyncio.client import connect
 
     latencies: list[float] = []
@@ -196,6 +198,7 @@ async def devices_listen(ws_url: str, tokens: list[str], slot_at: float, ready: 
                     continue
                 if frame.get("type") == "FeedNow":
                     latencies.append(time.time() - slot_at)
+                    await asyncio.sleep(dispense)  # the motor turns before the device reports
                     await ws.send(json.dumps({"type": "CommandResult", "id": "r", "command_id": frame["command_id"],
                                               "status": "done", "grams_dispensed": frame["grams"]}))  # fmt: skip
                     if len(latencies) == len(tokens):
@@ -211,7 +214,7 @@ async def devices_listen(ws_url: str, tokens: list[str], slot_at: float, ready: 
     return latencies
 
 
-def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str]) -> list[float]:
+def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str], dispense: float) -> list[float]:
     from django.core.management import call_command
 
     from catfeeder.testing import AsgiServer, CeleryBeat, CeleryWorker
@@ -228,7 +231,7 @@ def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str]) -> 
 
         async def run() -> list[float]:
             ready = asyncio.Event()
-            listening = asyncio.create_task(devices_listen(server.ws_url, tokens, slot.timestamp(), ready))
+            listening = asyncio.create_task(devices_listen(server.ws_url, tokens, slot.timestamp(), ready, dispense))
             await asyncio.wait_for(ready.wait(), timeout=slot.timestamp() - time.time())
             return await listening
 
@@ -267,6 +270,9 @@ def main() -> None:
     parser.add_argument("--beat-sizes", default="10000,100000")
     parser.add_argument("--beat-budget", type=float, default=120, help="seconds of beat ticks per size at most")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--dispense-seconds", type=float, default=0, help="how long a simulated feeder dispenses before CommandResult"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     beat_sizes = [int(s) for s in args.beat_sizes.split(",") if s]
@@ -327,12 +333,15 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
         cursor.execute("DELETE FROM django_celery_beat_periodictask WHERE name LIKE 'meal %%'")
 
     if not args.skip_latency:
-        latencies = feed_now_latency(due_ids(), tokens, env)
+        latencies = feed_now_latency(due_ids(), tokens, env, args.dispense_seconds)
         print()
         got = len(latencies)
         if got:
-            print(f"due -> FeedNow on {got:,}/{len(tokens):,} feeders: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-                  f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")  # fmt: skip
+            what = f"due -> FeedNow on {got:,}/{len(tokens):,} feeders (dispensing {args.dispense_seconds:g} s)"
+            p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+            print(
+                f"{what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {max(latencies) * 1000:.0f} ms (target p99 <= 2000)"
+            )
         else:
             print("due -> FeedNow: no feeder received its command")
     print()
