@@ -7,7 +7,7 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrations-check check-deploy bench lock ci clean
+.PHONY: help install run test soak lint fmt migrations-check check-deploy bench lock ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ run: install ## Migrate, collect static files, then start web + worker + beat (+
 
 test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
 	$(BIN)/python -m pytest $(ARGS)
+
+soak: install ## The feeding chaos test at length: kill -9 the delivering worker 100 times (CHAOS_KILLS=N to change)
+	CHAOS_KILLS=$${CHAOS_KILLS:-100} $(BIN)/python -m pytest tests/test_feeding_chaos.py -q $(ARGS)
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

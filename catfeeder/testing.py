@@ -125,7 +125,13 @@ class CeleryWorker(Process):
     """A real Celery worker on the test broker, ready once it answers a ping."""
 
     def __init__(
-        self, *, env: dict[str, str], log_dir: Path, queues: list[str] | None = None, broker_url: str | None = None
+        self,
+        *,
+        env: dict[str, str],
+        log_dir: Path,
+        queues: list[str] | None = None,
+        broker_url: str | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         from celery import Celery
 
@@ -140,7 +146,7 @@ class CeleryWorker(Process):
         argv += ["--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
         if queues:  # a worker of a test's own, which the shared worker's tasks never reach
             argv += ["--queues", ",".join(queues)]
-        super().__init__("worker", argv, env=env, log_dir=log_dir)
+        super().__init__("worker", [*argv, *args], env=env, log_dir=log_dir)
 
         def answers() -> bool:
             self.check_alive()
@@ -151,3 +157,15 @@ class CeleryWorker(Process):
         except TimeoutError:
             self.stop()
             raise TimeoutError(f"the Celery worker did not answer:\n{self.output()}") from None
+
+
+class CeleryBeat(Process):
+    """A real beat process (the project's scheduler: DatabaseScheduler behind the beat lock)."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+        schedule = log_dir / f"beat-{os.getpid()}-{time.monotonic_ns()}"  # unused by DatabaseScheduler
+        argv = [sys.executable, "-m", "celery", "-A", "catfeeder", "beat", "--loglevel", "INFO", "-s", str(schedule)]
+        super().__init__("beat", argv, env=env, log_dir=log_dir)
+
+    def holds_lock(self) -> bool:
+        return "beat lock taken" in self.output()

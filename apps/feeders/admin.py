@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -58,6 +60,22 @@ class FeedEventAdmin(admin.ModelAdmin[FeedEvent]):
     date_hierarchy = "fed_at"
 
 
+class ScheduleCommandInline(admin.TabularInline[FeedCommand, MealSchedule]):
+    """The schedule's recent slots and what became of each."""
+
+    model = FeedCommand
+    fields = ("slot_at", "status", "grams", "attempts", "deliveries", "sent_at", "completed_at", "error")
+    readonly_fields = fields
+    ordering = ("-slot_at",)
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FeedCommand]:
+        return super().get_queryset(request).order_by("-slot_at")
+
+
 @admin.register(MealSchedule)
 class MealScheduleAdmin(admin.ModelAdmin[MealSchedule]):
     list_display = ("id", "pet", "feeder", "times", "days_of_week", "grams", "time_zone", "enabled", "next_run_at")
@@ -66,17 +84,47 @@ class MealScheduleAdmin(admin.ModelAdmin[MealSchedule]):
     list_select_related = ("pet", "feeder")
     raw_id_fields = ("pet", "feeder")
     readonly_fields = ("next_run_at", "created_at", "updated_at")
+    inlines = (ScheduleCommandInline,)
+
+    def save_model(self, request: HttpRequest, obj: MealSchedule, form: Any, change: bool) -> None:
+        # Through the service: next_run_at follows the times, a disabled schedule's open commands close.
+        if change:
+            services.schedule_update(schedule=obj, data={f: getattr(obj, f) for f in services.SCHEDULE_FIELDS})
+        else:
+            super().save_model(request, obj, form, change)
+            services.schedule_update(schedule=obj, data={})
+
+    def delete_model(self, request: HttpRequest, obj: MealSchedule) -> None:
+        services.schedule_delete(schedule=obj)
+
+
+class CommandFeedingInline(admin.TabularInline[FeedEvent, FeedCommand]):
+    model = FeedEvent
+    fields = ("fed_at", "grams", "pet", "event_id")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
 
 
 @admin.register(FeedCommand)
 class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
-    list_display = ("id", "feeder", "pet", "grams", "source", "status", "attempts", "created_at", "completed_at")
+    """Commands and their history: created, each send (attempts), each delivery task, the result."""
+
+    list_display = (
+        "id", "feeder", "pet", "grams", "source", "status", "slot_at", "attempts", "deliveries", "created_at",
+        "completed_at",
+    )  # fmt: skip
     list_filter = ("status", "source", "created_at")
     search_fields = ("feeder__name", "pet__name", "feeder__owner__email")
     list_select_related = ("feeder", "pet")
     raw_id_fields = ("feeder", "pet", "schedule")
-    readonly_fields = ("attempts", "created_at", "sent_at", "completed_at", "slot_at")
+    readonly_fields = (
+        "status", "attempts", "deliveries", "created_at", "sent_at", "completed_at", "slot_at", "expires_at",
+        "grams_dispensed", "error",
+    )  # fmt: skip
     date_hierarchy = "created_at"
+    inlines = (CommandFeedingInline,)
 
 
 # -- pet photos (issue 9) -------------------------------------------------------------

@@ -76,21 +76,27 @@ class DeviceSocket(MessageSocket):
         kind = event.get("type")
         if kind == events.COMMAND:
             async with self.commands_lock:
-                if event["command_id"] not in self.sent_commands:
+                resend = bool(event.get("resend"))  # the reconciler: no result came, send it again
+                if event.get("feed_now") is not None:  # a delivery task marked it sent already
+                    await self.send_frame(FeedNow(**event["feed_now"]), again=resend)
+                elif resend or event["command_id"] not in self.sent_commands:
                     send = services.feed_command_send
                     command = await run_sync(send, feeder=self.feeder, command_id=event["command_id"])
                     if command is not None:
-                        await self.send_feed_now(command)
+                        await self.send_feed_now(command, again=resend)
         elif kind == events.REVOKE:
             if self.caller.token_id in event["token_ids"]:
                 await self.close(CLOSE_UNAUTHENTICATED)
         else:
             await super().on_event(event)
 
-    async def send_feed_now(self, command: FeedCommand) -> None:
-        if command.pk not in self.sent_commands:
-            self.sent_commands.add(command.pk)
-            await self.send_text(encode(FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id)))
+    async def send_feed_now(self, command: FeedCommand, *, again: bool = False) -> None:
+        await self.send_frame(FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id), again=again)
+
+    async def send_frame(self, feed_now: FeedNow, *, again: bool = False) -> None:
+        if again or feed_now.command_id not in self.sent_commands:
+            self.sent_commands.add(feed_now.command_id)
+            await self.send_text(encode(feed_now))
 
     async def watchdog(self) -> None:
         """Offline after FEEDER_OFFLINE_AFTER seconds without a frame: close, which records it."""

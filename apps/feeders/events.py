@@ -7,7 +7,7 @@ the feeder's owner. Devices hear about their own feeder only.
 from __future__ import annotations
 
 from apps.api.messages import feeder_group, owner_group
-from apps.api.messages.publish import group_event, group_push
+from apps.api.messages.publish import group_event, group_events_now, group_push, push_event
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -54,6 +54,22 @@ def command_changed(command: FeedCommand, *, owner_id: int) -> None:
 
 def command_to_device(command: FeedCommand) -> None:
     group_event(feeder_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
+
+
+def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False) -> None:
+    """Push commands already marked sent: each socket sends its FeedNow as is, without a query.
+
+    Sent at once, raising if the channel layer is down (the delivery task fails;
+    the reconciler sends again). `resend`: the reconciler's second try, which a
+    socket sends even if it sent it already. Owners hear CommandStatus in the same loop.
+    """
+    pairs = []
+    for c in commands:
+        feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id}
+        event = {"type": COMMAND, "command_id": c.pk, "resend": resend, "feed_now": feed_now}
+        pairs.append((feeder_group(c.feeder_id), event))
+        pairs.append((owner_group(c.feeder.owner_id), push_event(command_status(c))))
+    group_events_now(pairs)
 
 
 def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:

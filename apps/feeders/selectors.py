@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.feeders.clock import period_containing
+from apps.feeders.clock import Period, period_containing
 from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
 
 
@@ -132,20 +132,12 @@ class Allowance:
     period_end: dt.datetime
 
 
-def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
-    """What the pet has eaten in its current period, and what is left."""
-    period = period_containing(
-        now or timezone.now(),
-        tz=ZoneInfo(pet.time_zone),
-        length=dt.timedelta(minutes=pet.period_minutes),
-        anchor=pet.period_anchor,
-    )
-    eaten = (
-        FeedEvent.objects.filter(pet=pet, fed_at__gte=period.start, fed_at__lt=period.end).aggregate(
-            total=Sum("grams")
-        )["total"]
-        or 0
-    )
+def _period(pet: Pet, now: dt.datetime) -> Period:
+    length = dt.timedelta(minutes=pet.period_minutes)
+    return period_containing(now, tz=ZoneInfo(pet.time_zone), length=length, anchor=pet.period_anchor)
+
+
+def _allowance(pet: Pet, period: Period, eaten: int) -> Allowance:
     return Allowance(
         allowance_grams=pet.allowance_grams,
         eaten_grams=eaten,
@@ -170,6 +162,30 @@ def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None
     )
     totals = {row["day"]: row["total"] for row in rows}
     return [(day, totals.get(day, 0)) for day in (first + dt.timedelta(days=n) for n in range(days))]
+
+
+def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
+    """What the pet has eaten in its current period, and what is left."""
+    period = _period(pet, now or timezone.now())
+    eaten = FeedEvent.objects.filter(pet=pet, fed_at__gte=period.start, fed_at__lt=period.end).aggregate(
+        total=Sum("grams")
+    )["total"]
+    return _allowance(pet, period, eaten or 0)
+
+
+def pets_allowances(*, pets: list[Pet], at: dict[int, dt.datetime]) -> dict[int, Allowance]:
+    """`pet_allowance` of many pets (each at its own instant) in one query: the dispatcher's batch."""
+    periods = {pet.pk: _period(pet, at[pet.pk]) for pet in pets}
+    if not periods:
+        return {}
+    low, high = min(p.start for p in periods.values()), max(p.end for p in periods.values())
+    eaten = dict.fromkeys(periods, 0)
+    rows = FeedEvent.objects.filter(pet_id__in=periods, fed_at__gte=low, fed_at__lt=high)
+    for pet_id, fed_at, grams in rows.values_list("pet_id", "fed_at", "grams"):
+        period = periods[pet_id]
+        if period.start <= fed_at < period.end:
+            eaten[pet_id] += grams
+    return {pet.pk: _allowance(pet, periods[pet.pk], eaten[pet.pk]) for pet in pets}
 
 
 # -- devices ----------------------------------------------------------------------------

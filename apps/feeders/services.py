@@ -152,15 +152,24 @@ def schedule_create(
 
 
 def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.datetime | None = None) -> MealSchedule:
+    from apps.feeders import meals  # meals builds on this module
+
     fields = _apply(schedule, data, SCHEDULE_FIELDS)
-    # Any change of when restarts from now: a slot already due is not replayed.
-    schedule.next_run_at = schedule_next_run(schedule=schedule, after=now or timezone.now())
-    schedule.save(update_fields=[*fields, "next_run_at"])
+    with transaction.atomic():
+        # Any change of when restarts from now: a slot already due is not replayed.
+        schedule.next_run_at = schedule_next_run(schedule=schedule, after=now or timezone.now())
+        schedule.save(update_fields=[*fields, "next_run_at"])
+        if not schedule.enabled:
+            meals.schedule_commands_cancel(schedule=schedule, now=now)
     return schedule
 
 
 def schedule_delete(*, schedule: MealSchedule) -> None:
-    schedule.delete()
+    from apps.feeders import meals
+
+    with transaction.atomic():
+        meals.schedule_commands_cancel(schedule=schedule)
+        schedule.delete()
 
 
 # -- feeding ----------------------------------------------------------------------
@@ -239,8 +248,9 @@ def feed_command_create(
                 pet_name=pet.name, grams=grams, eaten=allowance.eaten_grams,
                 allowance=allowance.allowance_grams, period_end=allowance.period_end,
             )  # fmt: skip
+    expires_at = (now or timezone.now()) + dt.timedelta(seconds=settings.COMMAND_EXPIRE_AFTER)
     with transaction.atomic():
-        command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source)
+        command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source, expires_at=expires_at)
         feed_command_deliver(command=command)
     return command
 
@@ -350,11 +360,14 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
     Returns the pending and sent commands, marked sent, for the socket to send
     (each once per connection; the device ignores a command id it has done).
     """
+    from apps.feeders import meals
+
     now = now or timezone.now()
     with transaction.atomic():
         Feeder.objects.filter(pk=feeder.pk).update(is_online=True, connection_id=connection_id, last_seen_at=now)
         feeder.refresh_from_db()
         events.feeder_changed(feeder)
+        meals.feeder_commands_expire(feeder=feeder, now=now)  # only the still-valid ones go out
         open_ids = FeedCommand.objects.filter(feeder=feeder, status__in=OPEN_COMMAND).values_list("pk", flat=True)
         commands = [c for pk in list(open_ids) if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
     return commands
@@ -460,6 +473,10 @@ def feed_command_complete(
             command.error = _record_command_feeding(command, feeder=feeder, at=now) or error
         command.save(update_fields=["status", "grams_dispensed", "error", "completed_at"])
         events.command_changed(command, owner_id=feeder.owner_id)
+        if done:
+            from apps.feeders import meals
+
+            meals.schedule_fed(command=command, now=now)
     return command
 
 
@@ -484,3 +501,40 @@ def _record_command_feeding(command: FeedCommand, *, feeder: Feeder, at: dt.date
         return exc.detail[:200]
     events.fed_recorded(event, owner_id=feeder.owner_id)
     return ""
+
+
+# -- housekeeping ----------------------------------------------------------------------------
+def feeders_offline_detect(*, now: dt.datetime | None = None) -> int:
+    """Feeders still marked online whose socket went silent without a close (a web process died).
+
+    The socket's own watchdog closes a silent device after FEEDER_OFFLINE_AFTER;
+    twice that and nothing closed it: nobody holds the socket any more.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.FEEDER_OFFLINE_AFTER)
+    stale = list(Feeder.objects.filter(is_online=True, last_seen_at__lt=cutoff))
+    with transaction.atomic():
+        for feeder in stale:
+            Feeder.objects.filter(pk=feeder.pk, connection_id=feeder.connection_id).update(
+                is_online=False, connection_id=""
+            )
+            feeder.is_online = False
+            events.feeder_changed(feeder)
+    return len(stale)
+
+
+def pairing_and_tokens_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete pairing codes past their life and device tokens dead for a day (kept that long for the admin)."""
+    now = now or timezone.now()
+    day_ago = now - dt.timedelta(days=1)
+    codes, _ = PairingCode.objects.filter(models.Q(expires_at__lt=now) | models.Q(used_at__isnull=False)).delete()
+    dead = models.Q(revoked_at__lt=day_ago) | models.Q(expires_at__lt=day_ago)
+    tokens, _ = DeviceToken.objects.filter(dead).delete()
+    return {"pairing codes": codes, "device tokens": tokens}
+
+
+def history_purge(*, before: dt.datetime) -> dict[str, int]:
+    """Visits, feedings and closed commands older than the retention."""
+    visits, _ = Visit.objects.filter(seen_at__lt=before).delete()
+    fed, _ = FeedEvent.objects.filter(fed_at__lt=before).delete()
+    commands, _ = FeedCommand.objects.exclude(status__in=OPEN_COMMAND).filter(created_at__lt=before).delete()
+    return {"visits": visits, "feed events": fed, "feed commands": commands}

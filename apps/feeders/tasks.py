@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from apps.feeders import photos
+from apps.feeders import meals, photos
 from apps.feeders.models import PetPhoto
 
 THUMBNAIL_RETRIES = 5  # then the requeue job tries again every photos.REQUEUE_AFTER
@@ -31,3 +31,10 @@ def photo_thumbnails_requeue_task() -> None:
 @shared_task(ignore_result=True)
 def photo_orphans_delete_task() -> None:
     photos.photo_orphans_delete()
+
+
+@shared_task(ignore_result=True)
+def feed_commands_deliver_task(command_ids: list[int], resend: bool = False) -> None:
+    """Push commands to their feeders. Acknowledged late: a worker killed here runs it again,
+    counted on each row (meals.feed_commands_deliver gives up after COMMAND_MAX_DELIVERIES)."""
+    meals.feed_commands_deliver(command_ids=command_ids, resend=resend)

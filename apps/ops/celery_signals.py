@@ -1,4 +1,6 @@
-"""Celery hooks: workers and beat announce themselves; tasks carry the correlation id.
+"""Celery hooks: workers announce themselves; tasks carry the correlation id.
+
+Beat announces itself when it takes its lock (apps.tasks.beat).
 
 Connected from `OpsConfig.ready()`, so in every process that sets Django up.
 """
@@ -6,8 +8,6 @@ Connected from `OpsConfig.ready()`, so in every process that sets Django up.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from typing import Any
 
 from celery import signals
@@ -68,13 +68,3 @@ def announce_worker_stopped(sender: Any = None, **kwargs: Any) -> None:
             worker_record(hostname=hostname, stopped=True)
         except Exception as exc:  # noqa: BLE001
             logger.warning("cannot mark the worker stopped: %s", exc)
-
-
-@signals.beat_init.connect
-def announce_beat(**kwargs: Any) -> None:
-    from apps.ops.services import beat_process_record
-
-    try:
-        beat_process_record(host=socket.gethostname(), pid=os.getpid())
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("cannot register beat: %s", exc)

@@ -34,6 +34,31 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=settings.OPS_STATUS_RECORD_INTERVAL,
             description="Runs every health check and records status changes, even when nobody looks.",
         ),
+        # -- scheduled meals, feed commands, housekeeping, alerts (issue 6) --
+        PeriodicJob(
+            name="meal dispatcher",
+            task="apps.tasks.tasks.meal_slots_dispatch_task",
+            every=settings.MEAL_DISPATCH_INTERVAL,
+            description="Turns due meal slots into feed commands (one per slot) and queues their delivery.",
+        ),
+        PeriodicJob(
+            name="feed command reconciler",
+            task="apps.tasks.tasks.feed_commands_reconcile_task",
+            every=settings.COMMAND_RECONCILE_INTERVAL,
+            description="Sends unanswered commands again; expires stale ones; a slot never sent in time is missed.",
+        ),
+        PeriodicJob(
+            name="alerts check",
+            task="apps.tasks.tasks.alerts_check_task",
+            every=settings.ALERT_CHECK_INTERVAL,
+            description="Marks silent feeders offline; opens and closes offline and low-food alerts (one mail each).",
+        ),
+        PeriodicJob(
+            name="housekeeping",
+            task="apps.tasks.tasks.housekeeping_task",
+            every=settings.HOUSEKEEPING_INTERVAL,
+            description="Deletes expired sessions, pairing codes, dead device tokens and history past RETENTION_DAYS.",
+        ),
         # -- pet photos (issue 9) --
         PeriodicJob(
             name="photo thumbnails requeue",

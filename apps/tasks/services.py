@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from apps.tasks.models import JobRun
 from apps.tasks.periodic import PeriodicJob
 
 
@@ -22,3 +28,42 @@ def periodic_jobs_apply(*, jobs: list[PeriodicJob]) -> list[tuple[PeriodicJob, b
         )
         results.append((job, created))
     return results
+
+
+def housekeeping_run(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete what has outlived its use; returns how many of each."""
+    from django.contrib.sessions.models import Session
+
+    from apps.feeders.services import history_purge, pairing_and_tokens_purge
+
+    now = now or timezone.now()
+    sessions, _ = Session.objects.filter(expire_date__lt=now).delete()  # browser sessions and app tokens
+    removed = {"sessions": sessions}
+    removed |= pairing_and_tokens_purge(now=now)
+    removed |= history_purge(before=now - dt.timedelta(days=settings.RETENTION_DAYS))
+    return removed
+
+
+def job_run_started(*, task: str, now: dt.datetime | None = None) -> None:
+    JobRun.objects.update_or_create(
+        task=task, defaults={"last_started_at": now or timezone.now(), "last_status": "running"}
+    )
+
+
+def job_run_finished(*, task: str, ok: bool, result: str, now: dt.datetime | None = None) -> None:
+    """The admin's "last run / last result" of a periodic job."""
+    JobRun.objects.update_or_create(task=task, defaults={"last_finished_at": now or timezone.now()})
+    JobRun.objects.filter(task=task).update(
+        last_status="ok" if ok else "failed",
+        last_result=result[:2000],
+        runs=F("runs") + 1,
+        failures=F("failures") + (0 if ok else 1),
+    )
+
+
+def periodic_job_run_now(*, task: PeriodicTask) -> str:
+    """Send a periodic job's task once, now, to its queue; beat's schedule is unchanged."""
+    from catfeeder.celery import app
+
+    app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
+    return str(task.name)

@@ -5,7 +5,11 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from apps.feeders import meals
+from apps.feeders.services import feeders_offline_detect
+from apps.notifications.services import alerts_check
 from apps.ops.services import beat_tick_record, service_statuses_refresh
+from apps.tasks.services import housekeeping_run
 
 logger = logging.getLogger(__name__)
 
@@ -30,3 +34,32 @@ def service_statuses_record_task() -> None:
     changed = service_statuses_refresh()
     if changed:
         logger.info("service status changed: %s", ", ".join(changed))
+
+
+# -- scheduled meals and feed commands (issue 6) -------------------------------------
+# `expires`: a tick that waited longer than this in the queue is dropped: the next one
+# does its work, and a stopped worker does not come back to a pile of stale ticks.
+@shared_task(ignore_result=True, expires=60)
+def meal_slots_dispatch_task() -> str:
+    """Turn due meal slots into feed commands (apps.feeders.meals)."""
+    result = meals.meal_slots_dispatch()
+    return f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
+
+
+@shared_task(ignore_result=True, expires=60)
+def feed_commands_reconcile_task() -> str:
+    result = meals.feed_commands_reconcile()
+    return f"{result.resent} sent again, {result.expired} expired, {result.missed} missed"
+
+
+@shared_task(ignore_result=True, expires=300)
+def alerts_check_task() -> str:
+    offline = feeders_offline_detect()
+    counts = alerts_check()
+    return f"{offline} feeder(s) found offline; alerts {counts['opened']} opened, {counts['closed']} closed"
+
+
+@shared_task(ignore_result=True, expires=3600)
+def housekeeping_task() -> str:
+    removed = housekeeping_run()
+    return ", ".join(f"{count} {what}" for what, count in removed.items()) + " removed"

@@ -404,9 +404,45 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 BEAT_HEARTBEAT_INTERVAL = 10  # seconds between beat heartbeat jobs
+# Safety (issue 6): a task is acknowledged after it ran, so a worker killed mid-task
+# gives it back (reject on worker lost) instead of losing it; one message at a time per
+# process, so a crash puts back one task, not a prefetched handful. Tasks must therefore
+# be idempotent: they re-read their rows, and the rows cap their redeliveries.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Warm shutdown first lets running tasks finish; this many seconds more of soft shutdown
+# (Celery 5.5+) then re-queue the unfinished ones before the cold stop.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_SOFT_SHUTDOWN_TIMEOUT", default=10)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# An unacknowledged message goes back to the queue after this many seconds (Redis broker):
+# longer than any task runs, and than any countdown (mail retries wait up to 300 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Beat runs once: a Redis lock held (and renewed every beat tick) by one beat process; a
+# second beat waits and sends nothing, and takes over when the lock expires.
+CELERY_BEAT_SCHEDULER = "apps.tasks.beat:LockedDatabaseScheduler"
+BEAT_LOCK_TTL = env.int("BEAT_LOCK_TTL", default=30)  # seconds a dead beat's lock outlives it
+
+# --- Scheduled meals and feed commands (issue 6) ----------------------------------
+MEAL_DISPATCH_INTERVAL = env.int("MEAL_DISPATCH_INTERVAL", default=1)  # seconds between dispatcher ticks
+MEAL_DISPATCH_BATCH = env.int("MEAL_DISPATCH_BATCH", default=500)  # due slots locked per transaction
+MEAL_MISSED_GRACE = env.int("MEAL_MISSED_GRACE", default=900)  # seconds late after which a slot is missed
+COMMAND_RESEND_AFTER = env.int("COMMAND_RESEND_AFTER", default=30)  # seconds a sent command waits for its result
+COMMAND_EXPIRE_AFTER = env.int("COMMAND_EXPIRE_AFTER", default=600)  # seconds a "feed now" stays valid
+COMMAND_MAX_DELIVERIES = env.int("COMMAND_MAX_DELIVERIES", default=10)  # delivery tasks per command, then failed
+# A Celery queue for delivery tasks (tests use one of their own); empty: the default queue.
+FEED_COMMAND_QUEUE = env.str("FEED_COMMAND_QUEUE", default="") or None
+COMMAND_RECONCILE_INTERVAL = env.int("COMMAND_RECONCILE_INTERVAL", default=10)  # seconds between reconciler runs
+# Housekeeping and alerts
+HOUSEKEEPING_INTERVAL = 3600  # seconds between clean-up runs
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)  # visits, feed events and closed commands older go
+ALERT_CHECK_INTERVAL = 60  # seconds between alert checks (offline feeders, food levels)
+ALERT_OFFLINE_AFTER = env.int("ALERT_OFFLINE_AFTER", default=1800)  # seconds offline before the owner is told
+ALERT_LOW_FOOD_PERCENT = env.int(
+    "ALERT_LOW_FOOD_PERCENT", default=15
+)  # at or under: "low food"; 10 points over it ends it
 
 # --- Storage and mail ------------------------------------------------------------
 MEDIA_ROOT = VAR_DIR / "media"

@@ -37,6 +37,17 @@ def group_event_now(group: str, event: dict[str, Any]) -> None:
     async_to_sync(get_channel_layer().group_send)(group, event)
 
 
+def group_events_now(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send many (group, event) pairs at once, in one event loop (a worker delivering a batch)."""
+    layer = get_channel_layer()
+
+    async def send_all() -> None:
+        for group, event in events:
+            await layer.group_send(group, event)
+
+    async_to_sync(send_all)()
+
+
 def group_event(group: str, event: dict[str, Any]) -> None:
     """Send `event` to `group` once the current transaction commits (at once outside one)."""
     # robust: a layer that is down is logged, not raised into a write that has committed.

@@ -66,6 +66,12 @@ class FeedCommand(models.Model):
     slot_at = models.DateTimeField(null=True, blank=True, help_text="The schedule slot this command serves (UTC).")
     grams_dispensed = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Times it was sent to the device.")
+    # Counted before each delivery task runs, so a task that keeps killing its worker
+    # ends (failed, owner told) after COMMAND_MAX_DELIVERIES instead of looping forever.
+    deliveries = models.PositiveIntegerField(default=0, help_text="Delivery tasks started for it.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Open after this, it is expired (or missed, for a slot never sent)."
+    )
     error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -81,7 +87,15 @@ class FeedCommand(models.Model):
                 name="feeders_command_one_per_slot",
             ),
         ]
-        indexes: ClassVar = [models.Index(fields=["feeder", "status"], name="feeders_command_feeder_status")]
+        indexes: ClassVar = [
+            models.Index(fields=["feeder", "status"], name="feeders_command_feeder_status"),
+            # The reconciler reads open commands only: few, whatever the history holds.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status__in=["pending", "sent"]),
+                name="feeders_command_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grams} g on {self.feeder_id} ({self.status})"
