@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from catfeeder.testing import BASE_DIR, process_env
 
@@ -59,3 +60,13 @@ def test_a_fresh_checkout_migrates_without_a_var_folder(tmp_path: object) -> Non
     argv = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
     done = subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_without_email_url_mail_is_written_to_var_mail_by_absolute_path(tmp_path: Path) -> None:
+    environment = process_env(DJANGO_SETTINGS_MODULE="catfeeder.settings.base", CATFEEDER_VAR_DIR=str(tmp_path))
+    environment.pop("EMAIL_URL", None)
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND); print(s.EMAIL_FILE_PATH)"
+    argv = [sys.executable, "-c", f"import django; django.setup(); {code}"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["django.core.mail.backends.filebased.EmailBackend", f"{tmp_path}/mail"]

@@ -510,8 +510,12 @@ PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)  # one upl
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=25_000_000)  # width x height; decoded RGB ~75 MB
 
 # SMTP from EMAIL_URL (smtp://user:pass@host:587/?tls=True); files in var/mail otherwise.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
-vars().update(EMAIL_CONFIG)
+# (Not a filemail:// default: django-environ drops an absolute path's leading slash.)
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_TIMEOUT = 30  # seconds; an SMTP server that stops answering fails the try, which is retried
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cat Feeder <noreply@localhost>")
 
