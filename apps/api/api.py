@@ -182,8 +182,10 @@ def build_api() -> CatFeederAPI:
     from apps.accounts.api import router as accounts_router
     from apps.accounts.api import sessions_router  # issue 3
     from apps.feeders import api as feeders_api
+    from apps.notifications.api import router as alerts_router
 
     api.add_router("/me/sessions", sessions_router, tags=["me"])  # issue 3: list, end one, log out everywhere
+    api.add_router("/me/alerts", alerts_router, tags=["me"])  # issue 6: alert mail preferences
     api.add_router("/me", accounts_router, tags=["me"])
     api.add_router("/feeders", feeders_api.feeders)
     api.add_router("/beacons", feeders_api.beacons)
