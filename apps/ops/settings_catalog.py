@@ -159,6 +159,7 @@ CATALOG = [
     Variable("LOG_CONSOLE", "dev with DJANGO_DEBUG, json otherwise", _choice("dev", "json")),
     Variable("OPS_TOKEN", "none (details need a staff login)", _text, secret=True),
     Variable("OPS_DRAIN_GRACE", "2.0", _float),
+    Variable("OPS_READY_SHARED", "fail", _choice("fail", "warn")),
 ]
 SECRET_HINTS = ("SECRET", "PASSWORD", "TOKEN", "_KEY")
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / ".env.example"

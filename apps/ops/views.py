@@ -48,8 +48,10 @@ def health_live(request: HttpRequest) -> JsonResponse:
 async def health_ready(request: HttpRequest) -> JsonResponse:
     """503 while this instance drains or a critical dependency is down; maintenance only refuses writes.
 
-    `warnings` lists the shared services that do not decide readiness (storage,
-    mail) when they are not ok: the instance stays in service ("warn").
+    Storage and mail are checked in the background (never waited on here). Down,
+    they are reasons like the rest, unless OPS_READY_SHARED is "warn": then they
+    are listed under `warnings` and the instance stays in service; a degraded
+    one is always only a warning.
     """
     instance = current_instance()
     reasons = [f"draining ({instance.drain_reason})"] if instance.draining else []
@@ -57,6 +59,9 @@ async def health_ready(request: HttpRequest) -> JsonResponse:
         run = await sync_to_async(readiness_get, thread_sensitive=False)(wait=True, max_age=READY_MAX_AGE)
         reasons = [f"{name} down" for name in run.critical_down]
     warnings = readiness_warnings()
+    if settings.OPS_READY_SHARED == "fail":
+        reasons += [w for w in warnings if w.endswith(" down")]
+        warnings = [w for w in warnings if not w.endswith(" down")]
     body = {
         "status": "fail" if reasons else "warn" if warnings else "pass",
         "reasons": reasons,

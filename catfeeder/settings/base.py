@@ -551,6 +551,10 @@ LOGGING = logging_config(
 # --- Operations (apps.ops) --------------------------------------------------------------
 # In production /health details and /metrics need `Authorization: Bearer $OPS_TOKEN` or a staff login.
 OPS_TOKEN = env.str("OPS_TOKEN", default="")
+# Storage (S3) or mail (SMTP) down: "fail" turns /health/ready 503 like any other dependency;
+# "warn" keeps instances in service and lists them under `warnings` (every instance shares them,
+# uploads answer 503 and mails wait in the queue by themselves).
+OPS_READY_SHARED = env.str("OPS_READY_SHARED", default="fail")
 OPS_DRAIN_GRACE = env.float("OPS_DRAIN_GRACE", default=2.0)  # seconds a drained instance still answers (503 ready)
 OPS_STATUS_RECORD_INTERVAL = 30  # seconds between the periodic runs that record status changes
 # Maintenance and outage answers (503 problem+json for API writes) get the security and

@@ -55,11 +55,26 @@ def test_ready_ignores_a_non_critical_service_down(client: Client, extra_check: 
     assert "printer down" not in response.json()["warnings"]
 
 
-def test_ready_lists_a_shown_service_down_and_stays_in_service(client: Client, extra_check: list[str]) -> None:
+def test_ready_is_503_when_a_shared_service_is_down(client: Client, extra_check: list[str]) -> None:
     register(extra_check, Check("bucket", lambda: Outcome(Status.DOWN), critical=False, timeout=1,
                                 shown_in_ready=True))  # fmt: skip
 
-    def warned() -> bool:  # the shown checks run in the background: a later answer carries them
+    def refused() -> bool:  # the shared checks run in the background: a later answer carries them
+        response = client.get("/health/ready")
+        return response.status_code == 503 and "bucket down" in response.json()["reasons"]
+
+    wait_until(refused, timeout=30, what="bucket down refuses readiness", interval=0.2)
+    assert client.get("/health/ready").json()["status"] == "fail"
+
+
+def test_ready_lists_a_shared_service_down_and_stays_in_service_when_told_to_warn(
+    client: Client, extra_check: list[str], settings: Any
+) -> None:
+    settings.OPS_READY_SHARED = "warn"
+    register(extra_check, Check("bucket", lambda: Outcome(Status.DOWN), critical=False, timeout=1,
+                                shown_in_ready=True))  # fmt: skip
+
+    def warned() -> bool:
         response = client.get("/health/ready")
         assert response.status_code == 200
         return "bucket down" in response.json()["warnings"]
