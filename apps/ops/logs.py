@@ -103,12 +103,47 @@ def _formatter(renderer: Any) -> dict[str, Any]:
     }
 
 
+QUIET_EVERY = 10  # seconds: Celery's routine lines about periodic jobs run more often than this are dropped
+CELERY_ROUTINE = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+
+
+class QuietTicks(logging.Filter):
+    """Drop the INFO lines Celery writes for every run of a job that ticks every second or so.
+
+    The meal dispatcher and the reconciler run every second: "Sending due task",
+    "received" and "succeeded" three times a second would bury everything else.
+    The jobs log what they did themselves when they did something, failures
+    (WARNING and up) always pass, and the admin keeps each job's last result.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: tuple[str, ...] | None = None
+
+    def tasks(self) -> tuple[str, ...]:
+        if self._tasks is None:
+            from apps.tasks.periodic import periodic_jobs
+
+            self._tasks = tuple(job.task for job in periodic_jobs() if job.every < QUIET_EVERY)
+        return self._tasks
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith(CELERY_ROUTINE):
+            return True
+        message = record.getMessage()
+        return not any(task in message for task in self.tasks())
+
+
 def logging_config(
     *, level: str, log_dir: Path, console: str, file_bytes: int, total_bytes: int, to_files: bool = True
 ) -> dict[str, Any]:
     """A dictConfig for Django's LOGGING: console (dev or json) and capped JSON files."""
     handlers: dict[str, Any] = {
-        "console": {"class": "logging.StreamHandler", "formatter": "dev" if console == "dev" else "json"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "dev" if console == "dev" else "json",
+            "filters": ["quiet_ticks"],
+        },
     }
     if to_files:
         handlers["files"] = {
@@ -117,10 +152,12 @@ def logging_config(
             "file_bytes": file_bytes,
             "total_bytes": total_bytes,
             "formatter": "json",
+            "filters": ["quiet_ticks"],
         }
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"quiet_ticks": {"()": QuietTicks}},
         "formatters": {
             "dev": _formatter(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())),
             "json": _formatter(structlog.processors.JSONRenderer(sort_keys=False)),

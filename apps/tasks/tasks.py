@@ -43,13 +43,19 @@ def service_statuses_record_task() -> None:
 def meal_slots_dispatch_task() -> str:
     """Turn due meal slots into feed commands (apps.feeders.meals)."""
     result = meals.meal_slots_dispatch()
-    return f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
+    summary = f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
+    if result.pending or result.missed or result.refused:  # Celery's own lines are quiet for this job
+        logger.info("meal slots: %s", summary)
+    return summary
 
 
 @shared_task(ignore_result=True, expires=60)
 def feed_commands_reconcile_task() -> str:
     result = meals.feed_commands_reconcile()
-    return f"{result.resent} sent again, {result.expired} expired, {result.missed} missed"
+    summary = f"{result.resent} sent again, {result.expired} expired, {result.missed} missed"
+    if result.resent or result.expired or result.missed:
+        logger.info("feed commands: %s", summary)
+    return summary
 
 
 @shared_task(ignore_result=True, expires=300)

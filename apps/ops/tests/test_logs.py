@@ -101,3 +101,22 @@ def test_processes_write_json_lines_with_their_name_to_var_log(tmp_path: Path) -
     record = json.loads(path.read_text().splitlines()[-1])
     assert record["event"] == "hello there"
     assert (record["level"], record["process"], record["logger"]) == ("warning", "worker", "apps.x")
+
+
+def celery_record(logger: str, level: int, message: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(logger, level, __file__, 1, message, args, None)
+
+
+def test_celery_routine_lines_of_a_job_ticking_every_second_are_dropped_and_the_rest_kept() -> None:
+    from apps.ops.logs import QuietTicks
+
+    quiet = QuietTicks()
+    dispatcher = "apps.tasks.tasks.meal_slots_dispatch_task"
+    heartbeat = "apps.tasks.tasks.beat_heartbeat_task"  # every 10 s: its lines stay
+    sending = "Scheduler: Sending due task %s (%s)"
+    assert not quiet.filter(celery_record("celery.beat", logging.INFO, sending, "meal dispatcher", dispatcher))
+    assert not quiet.filter(celery_record("celery.worker.strategy", logging.INFO, "Task %s[1] received", dispatcher))
+    assert not quiet.filter(celery_record("celery.app.trace", logging.INFO, "Task %s[1] succeeded", dispatcher))
+    assert quiet.filter(celery_record("celery.app.trace", logging.ERROR, "Task %s[1] raised", dispatcher))
+    assert quiet.filter(celery_record("celery.beat", logging.INFO, sending, "beat heartbeat", heartbeat))
+    assert quiet.filter(celery_record("apps.tasks.tasks", logging.INFO, "meal slots: %s", "3 queued"))
