@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-" + "q8Zr4Kx1Vm" * 6
+OWNER_EMAIL = "bench@example.com"
+OWNER_PASSWORD = "bench-password-9"  # noqa: S105 - a throwaway account in a private var/
 
 
 def ensure_wrk() -> str:
@@ -66,12 +72,53 @@ def web_servers(
     return sock, servers
 
 
+def web_servers_stop(listening: socket.socket, servers: Servers) -> None:
+    """SIGTERM every server, wait for each, then close the socket the web processes shared."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.wait(20)
+    listening.close()
+
+
+def owner_create() -> Any:
+    """Django set up on the private database, migrated, with the bench owner's account."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from apps.accounts.models import User
+
+    return User.objects.create_user(email=OWNER_EMAIL, password=OWNER_PASSWORD)
+
+
+def login(base: str) -> str:
+    """The bench owner's app token, from allauth's headless login."""
+    body = json.dumps({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/_allauth/app/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return str(json.load(response)["meta"]["session_token"])
+
+
 @dataclass
 class Load:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def median(loads: list[Load]) -> Load:
+    """Median rate and latencies of several rounds; their errors added up."""
+    return Load(
+        statistics.median(x.requests_per_s for x in loads),
+        statistics.median(x.p50_ms for x in loads),
+        statistics.median(x.p99_ms for x in loads),
+        sum(x.errors for x in loads),
+    )
 
 
 def _ms(text: str) -> float:

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,32 +30,11 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import ROOT, Load, bench_env, web_servers, wrk  # noqa: E402
+from bench.harness import ROOT, Load, bench_env, login, median, owner_create, web_servers, web_servers_stop, wrk  # noqa: E402
 
-PASSWORD = "bench-password-9"  # noqa: S105
 QUERY = "/Multiply?x=1.5&y=2.25"
 FRAME = json.dumps({"type": "Multiply", "id": 1, "x": 1.5, "y": 2.25})
 TOOLS = Path(__file__).resolve().parent / "tools"  # servers and the socket load client, not benchmarks
-
-
-def prepare_owner() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from apps.accounts.models import User
-
-    User.objects.create_user(email="bench@example.com", password=PASSWORD)
-
-
-def login(base: str) -> str:
-    body = json.dumps({"email": "bench@example.com", "password": PASSWORD}).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{base}/_allauth/app/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return str(json.load(response)["meta"]["session_token"])
 
 
 def get_text(url: str) -> str:
@@ -70,15 +48,6 @@ def wsload(url: str, seconds: int, *, message: str, headers: list[str] = ()) -> 
         argv += ["--header", header]
     out = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
     return Load(out["rtt_per_s"], out["p50_ms"], out["p99_ms"], out["errors"])
-
-
-def median(loads: list[Load]) -> Load:
-    return Load(
-        statistics.median(x.requests_per_s for x in loads),
-        statistics.median(x.p50_ms for x in loads),
-        statistics.median(x.p99_ms for x in loads),
-        sum(x.errors for x in loads),
-    )
 
 
 def start(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -99,7 +68,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
     redis = EmbeddedRedis(Path(env["CATFEEDER_VAR_DIR"]))
     redis.start()
-    prepare_owner()
+    owner_create()
     ours, ansar, plain = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{ours}"
     ansar_home = tempfile.mkdtemp(prefix="cf-bench-ansar-")  # ansar writes its tool state under ANSAR_TOOL
@@ -145,11 +114,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                 flush=True,
             )
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(20)
-        listening.close()
+        web_servers_stop(listening, servers)
         redis.stop()
         shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
         shutil.rmtree(ansar_home, ignore_errors=True)

@@ -11,51 +11,23 @@ Target: ratio (API / stock view) >= 1.0.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import sys
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Load, bench_env, web_servers, wrk  # noqa: E402
+from bench.harness import Load, bench_env, login, median, owner_create, web_servers, web_servers_stop, wrk  # noqa: E402
 
 FEEDERS = 20
-PASSWORD = "bench-password-9"  # noqa: S105
 
 
 def prepare_data() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from apps.accounts.models import User
+    owner = owner_create()
     from apps.feeders.services import feeder_create
 
-    owner = User.objects.create_user(email="bench@example.com", password=PASSWORD)
     for n in range(FEEDERS):
         feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
-
-
-def login(base: str) -> str:
-    body = json.dumps({"email": "bench@example.com", "password": PASSWORD}).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{base}/_allauth/app/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return str(json.load(response)["meta"]["session_token"])
-
-
-def median(loads: list[Load]) -> Load:
-    return Load(
-        statistics.median(x.requests_per_s for x in loads),
-        statistics.median(x.p50_ms for x in loads),
-        statistics.median(x.p99_ms for x in loads),
-        sum(x.errors for x in loads),
-    )
 
 
 def main() -> None:
@@ -92,11 +64,7 @@ def main() -> None:
             for name, (url, headers) in targets.items():
                 runs[name].append(wrk(url, seconds=args.seconds, headers=headers))
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(20)
-        listening.close()
+        web_servers_stop(listening, servers)
         redis.stop()
         shutil.rmtree(env["CATFEEDER_VAR_DIR"], ignore_errors=True)
 
