@@ -30,8 +30,12 @@ class Run:
         return [r.name for r in self.results if r.critical and r.status is Status.DOWN]
 
     @property
-    def not_ok(self) -> list[str]:
-        return [f"{r.name} {r.status.value}" for r in self.results if r.status is not Status.OK]
+    def down(self) -> list[str]:
+        return [f"{r.name} down" for r in self.results if r.status is Status.DOWN]
+
+    @property
+    def degraded(self) -> list[str]:
+        return [f"{r.name} degraded" for r in self.results if r.status is Status.DEGRADED]
 
 
 class _CachedRun:
@@ -81,6 +85,6 @@ def readiness_get(*, wait: bool = False, max_age: float = WRITES_MAX_AGE) -> Run
     return critical_runs.get(max_age=max_age, wait=wait)
 
 
-def readiness_warnings() -> list[str]:
-    """Shown-only services that were not ok at their last run ("storage down"); never waits."""
-    return shown_runs.get(max_age=SHOWN_MAX_AGE, wait=False).not_ok
+def readiness_shared() -> Run:
+    """The last run of the shared services' checks (storage, mail); never waits."""
+    return shown_runs.get(max_age=SHOWN_MAX_AGE, wait=False)

@@ -14,7 +14,7 @@ from apps.ops import metrics as metrics_text
 from apps.ops.health import overall_status
 from apps.ops.instance import current_instance
 from apps.ops.problem import problem_response
-from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_warnings
+from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_shared
 from apps.ops.reports import health_json, health_run
 from apps.ops.selectors import maintenance_get, web_instances_list
 from apps.ops.services import worker_ping_enqueue
@@ -58,10 +58,11 @@ async def health_ready(request: HttpRequest) -> JsonResponse:
     if not reasons:
         run = await sync_to_async(readiness_get, thread_sensitive=False)(wait=True, max_age=READY_MAX_AGE)
         reasons = [f"{name} down" for name in run.critical_down]
-    warnings = readiness_warnings()
+    shared = readiness_shared()
     if settings.OPS_READY_SHARED == "fail":
-        reasons += [w for w in warnings if w.endswith(" down")]
-        warnings = [w for w in warnings if not w.endswith(" down")]
+        reasons, warnings = reasons + shared.down, shared.degraded
+    else:
+        warnings = shared.down + shared.degraded
     body = {
         "status": "fail" if reasons else "warn" if warnings else "pass",
         "reasons": reasons,
