@@ -13,7 +13,7 @@ import asyncio
 import pytest
 from django.conf import settings
 
-from catfeeder.channel_layer import RedisChannelLayer
+from catfeeder.channel_layer import RECEIVE_BATCH, TAKE_SCRIPT, RedisChannelLayer
 
 STEPS = 40  # event-loop turns: past connecting, the clean-up script and into the blocking pop
 PATIENCE = 10.0  # seconds: a receive that ignored its cancellation would block for ever
@@ -66,3 +66,89 @@ def test_a_receive_still_gets_what_is_sent_after_an_idle_pop() -> None:
             await ours.close_pools()
 
     assert asyncio.run(scenario()) == {"type": "hello", "n": 1}
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_a_process_takes_a_backlog_in_batches_and_every_socket_gets_its_own_in_order() -> None:
+    async def scenario() -> tuple[dict[str, list[int]], int]:
+        sender, ours = layer(), layer()
+        channels = [await ours.new_channel() for _ in range(3)]
+        for n in range(RECEIVE_BATCH + 50):  # more than one take
+            await sender.send(channels[n % 3], {"type": "n", "n": n})
+        got: dict[str, list[int]] = {channel: [] for channel in channels}
+        for channel in channels:
+            while len(got[channel]) < len(range(channels.index(channel), RECEIVE_BATCH + 50, 3)):
+                got[channel].append((await asyncio.wait_for(ours.receive(channel), PATIENCE))["n"])
+        await asyncio.sleep(0.1)  # the last take's backup is cleared
+        left = await ours.connection(0).zcard(ours.prefix + ours.non_local_name(channels[0]))
+        await sender.close_pools()
+        await ours.close_pools()
+        return got, left
+
+    got, left = asyncio.run(scenario())
+    for index, numbers in enumerate(got.values()):
+        assert numbers == list(range(index, RECEIVE_BATCH + 50, 3))
+    assert left == 0
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_a_receive_cancelled_after_its_take_loses_nothing() -> None:
+    """The taken messages wait in the backup until buffered: a receive cancelled meanwhile gets them again."""
+
+    async def scenario() -> list[int]:
+        sender, ours = layer(), layer()
+        channel = await ours.new_channel()
+        for n in range(5):
+            await sender.send(channel, {"type": "n", "n": n})
+        key = ours.prefix + ours.non_local_name(channel)
+        # A take whose receive died before buffering: the messages sit in the backup only.
+        await ours.connection(0).eval(TAKE_SCRIPT, 2, key, ours._backup_channel_name(key), RECEIVE_BATCH)
+        got = [(await asyncio.wait_for(ours.receive(channel), PATIENCE))["n"] for _ in range(5)]
+        await sender.close_pools()
+        await ours.close_pools()
+        return got
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_group_send_many_reaches_every_member_of_each_group_in_order() -> None:
+    async def scenario() -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+        web_1, web_2, worker = layer(), layer(), layer()
+        a1, a2, b = await web_1.new_channel(), await web_2.new_channel(), await web_1.new_channel()
+        await worker.group_add("g-a", a1)
+        await worker.group_add("g-a", a2)
+        await worker.group_add("g-b", b)
+        sends = [("g-a", {"type": "t", "n": n}) for n in range(3)] + [("g-b", {"type": "t", "n": 9})]
+        sends += [("g-nobody", {"type": "t", "n": -1}), ("g-a", {"type": "t", "n": 3})]
+        await worker.group_send_many(sends)
+
+        async def drain(which: RedisChannelLayer, channel: str, count: int) -> list[dict[str, object]]:
+            return [await asyncio.wait_for(which.receive(channel), PATIENCE) for _ in range(count)]
+
+        got = await drain(web_1, a1, 4), await drain(web_2, a2, 4), await drain(web_1, b, 1)
+        for each in (web_1, web_2, worker):
+            await each.flush()
+            await each.close_pools()
+        return got
+
+    on_a1, on_a2, on_b = asyncio.run(scenario())
+    assert [m["n"] for m in on_a1] == [0, 1, 2, 3]
+    assert [m["n"] for m in on_a2] == [0, 1, 2, 3]
+    assert on_b == [{"type": "t", "n": 9}]
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_group_send_many_drops_what_is_over_a_channels_capacity() -> None:
+    async def scenario() -> int:
+        config = {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "capacity": 3}
+        small = RedisChannelLayer(**config)
+        channel = await small.new_channel()
+        await small.group_add("g-small", channel)
+        await small.group_send_many([("g-small", {"type": "t", "n": n}) for n in range(5)])
+        count = await small.connection(0).zcard(small.prefix + small.non_local_name(channel))
+        await small.flush()
+        await small.close_pools()
+        return int(count)
+
+    assert asyncio.run(scenario()) == 3
