@@ -38,14 +38,8 @@ def group_event_now(group: str, event: dict[str, Any]) -> None:
 
 
 def group_events_now(events: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send many (group, event) pairs at once, in one event loop (a worker delivering a batch)."""
-    layer = get_channel_layer()
-
-    async def send_all() -> None:
-        for group, event in events:
-            await layer.group_send(group, event)
-
-    async_to_sync(send_all)()
+    """Send many (group, event) pairs at once, in a few round trips (a worker delivering a batch)."""
+    async_to_sync(get_channel_layer().group_send_many)(events)
 
 
 def group_event(group: str, event: dict[str, Any]) -> None:
