@@ -8,6 +8,7 @@ server down, and nothing but a correlation id leaks from an unexpected error.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -170,15 +171,16 @@ def authorize(entry: Entry, caller: Caller) -> None:
     raise MessageError("forbidden", f"{entry.name} is not a message for a {caller.kind}.", status=403)
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def executor() -> ThreadPoolExecutor:
-    """Threads for sync handlers: the database is blocking, the event loop is not."""
-    global _executor  # noqa: PLW0603 - one pool per process, made on first use
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=settings.MESSAGE_THREADS, thread_name_prefix="message")
-    return _executor
+    """Threads for sync handlers: the database is blocking, the event loop is not (one pool per process)."""
+    return ThreadPoolExecutor(max_workers=settings.MESSAGE_THREADS, thread_name_prefix="message")
+
+
+@functools.cache
+def _in_pool() -> Callable[..., Any]:
+    # One wrapper for every call: building a SyncToAsync costs as much as the hop itself.
+    return sync_to_async(_with_fresh_connections, thread_sensitive=False, executor=executor())
 
 
 def _with_fresh_connections(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -192,8 +194,8 @@ def _with_fresh_connections(function: Callable[..., T], *args: Any, **kwargs: An
 
 async def run_sync(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking function in the message pool (async_to_sync inside it reaches this loop)."""
-    call = sync_to_async(_with_fresh_connections, thread_sensitive=False, executor=executor())
-    return await call(function, *args, **kwargs)
+    result: T = await _in_pool()(function, *args, **kwargs)
+    return result
 
 
 def as_message_error(exc: Exception, entry: Entry) -> MessageError:
