@@ -174,15 +174,15 @@ def beat_time(budget: float) -> tuple[float, float, int]:
 
 
 # -- 3. due time -> FeedNow on 1,000 sockets ------------------------------------------------
-async def devices_listen(ws_url: str, tokens: list[str], dispense: float, done: asyncio.Event) -> list[float]:
+async def devices_listen(ws_url: str, tokens: list[str], dispense: float, done: asyncio.Event) -> dict[int, float]:
     """Connect every feeder and answer each FeedNow; returns when each got one (or `done` is set).
 
-    The arrival times (epoch seconds) are returned; latencies are taken from
-    the slot afterwards, which is set once every feeder is online.
+    The arrival times (epoch seconds) by command id are returned; latencies are
+    taken from the slot afterwards, which is set once every feeder is online.
     """
     from websockets.asyncio.client import connect
 
-    arrivals: list[float] = []
+    arrivals: dict[int, float] = {}
     gate = asyncio.Semaphore(50)
 
     async def device(token: str) -> None:
@@ -195,7 +195,7 @@ async def devices_listen(ws_url: str, tokens: list[str], dispense: float, done: 
                 except TimeoutError:
                     continue
                 if frame.get("type") == "FeedNow":
-                    arrivals.append(time.time())
+                    arrivals[frame["command_id"]] = time.time()
                     if len(arrivals) == len(tokens):
                         done.set()
                     await asyncio.sleep(dispense)  # the motor turns before the device reports
@@ -228,7 +228,7 @@ def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str], dis
         processes.append(CeleryWorker(env=env, log_dir=logs, args=("--concurrency", "2")))
         processes.append(CeleryBeat(env=env, log_dir=logs))
 
-        async def run() -> tuple[dt.datetime, list[float]]:
+        async def run() -> tuple[dt.datetime, dict[int, float]]:
             done = asyncio.Event()
             listening = asyncio.create_task(devices_listen(server.ws_url, tokens, dispense, done))
             deadline = time.monotonic() + 120
@@ -245,21 +245,23 @@ def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str], dis
             return slot, await listening
 
         slot, arrivals = asyncio.run(run())
-        stages_print(slot)
-        return [at - slot.timestamp() for at in arrivals]
+        stages_print(slot, arrivals)
+        return [at - slot.timestamp() for at in arrivals.values()]
     finally:
         for process in reversed(processes):
             process.stop()
 
 
-def stages_print(slot: dt.datetime) -> None:
-    """Where the time went: the command row written (dispatcher), marked sent (web process)."""
+def stages_print(slot: dt.datetime, arrivals: dict[int, float]) -> None:
+    """Where the time went: the command row written (dispatcher tick), marked sent (delivery
+    task start), and from there to the feeder (channel layer, web process, socket)."""
     from apps.feeders.models import FeedCommand
 
-    rows = list(FeedCommand.objects.values_list("created_at", "sent_at"))
+    rows = list(FeedCommand.objects.values_list("pk", "created_at", "sent_at"))
     for name, values in (
-        ("row written", [(c - slot).total_seconds() for c, _ in rows]),
-        ("marked sent", [(s - slot).total_seconds() for _, s in rows if s is not None]),
+        ("row written", [(c - slot).total_seconds() for _, c, _ in rows]),
+        ("marked sent", [(s - slot).total_seconds() for _, _, s in rows if s is not None]),
+        ("sent -> received", [arrivals[pk] - s.timestamp() for pk, _, s in rows if s is not None and pk in arrivals]),
     ):
         if values:
             print(
