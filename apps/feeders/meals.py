@@ -6,7 +6,9 @@ a second beat can delay a meal but never lose it or serve it twice.
 
 - `meal_slots_dispatch` (beat, every MEAL_DISPATCH_INTERVAL s) turns due slots
   into commands. Its queries use the partial index on `next_run_at` of enabled
-  schedules, so it reads the due rows only, whatever the table holds.
+  schedules, so it reads the due rows only, whatever the table holds. A slot
+  falling due before beat's next tick gets a tick of its own at its second
+  (`meal_slots_wake_at`): meals are served on time, not up to an interval late.
 - `feed_commands_deliver` (Celery tasks of up to DELIVERY_CHUNK commands) pushes them to the feeders'
   sockets; the row counts the tries and gives up after COMMAND_MAX_DELIVERIES.
 - `feed_commands_reconcile` (beat) sends again what got no answer, and closes
@@ -23,13 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule
-from apps.feeders.selectors import pet_allowance, pets_allowances
+from apps.feeders.selectors import pet_allowance, pets_allowances, schedule_next_due
 from apps.feeders.services import OPEN_COMMAND, schedule_next_run
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
@@ -68,6 +71,20 @@ def meal_slots_dispatch(
         if not _dispatch_batch(now=now, batch=batch, result=result, enqueue=enqueue or feed_commands_enqueue):
             break
     return result
+
+
+def meal_slots_wake_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the next slot falls due before beat's next tick: the time for a tick of its own.
+
+    Each such time is given out once (a second beat or an overlapping tick asks
+    again); a wake tick asks for none, so pausing beat stops the dispatcher.
+    """
+    now = now or timezone.now()
+    interval = settings.MEAL_DISPATCH_INTERVAL
+    due = schedule_next_due()
+    if due is None or not now < due <= now + dt.timedelta(seconds=interval):
+        return None
+    return due if cache.add(f"meals:wake:{due.timestamp():.6f}", 1, timeout=interval + 60) else None
 
 
 def _dispatch_batch(

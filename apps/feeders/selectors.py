@@ -70,6 +70,16 @@ def schedule_get(*, user: User, schedule_id: int) -> MealSchedule:
     return get_object_or_404(MealSchedule, pet__owner=user, pk=schedule_id)
 
 
+def schedule_next_due() -> dt.datetime | None:
+    """The earliest slot of any enabled schedule (the dispatcher's partial index: one row read)."""
+    return (
+        MealSchedule.objects.filter(enabled=True, next_run_at__isnull=False)
+        .order_by("next_run_at")
+        .values_list("next_run_at", flat=True)
+        .first()
+    )
+
+
 def command_list(*, user: User, feeder_id: int | None = None, status: str | None = None) -> QuerySet[FeedCommand]:
     commands = FeedCommand.objects.filter(feeder__owner=user)
     if feeder_id is not None:

@@ -40,9 +40,12 @@ def service_statuses_record_task() -> None:
 # `expires`: a tick that waited longer than this in the queue is dropped: the next one
 # does its work, and a stopped worker does not come back to a pile of stale ticks.
 @shared_task(ignore_result=True, expires=60)
-def meal_slots_dispatch_task() -> str:
-    """Turn due meal slots into feed commands (apps.feeders.meals)."""
+def meal_slots_dispatch_task(wake: bool = True) -> str:
+    """Turn due meal slots into feed commands (apps.feeders.meals); beat's ticks also book a
+    tick at the second of a slot due before the next one (`wake=False`: that one books none)."""
     result = meals.meal_slots_dispatch()
+    if wake and (at := meals.meal_slots_wake_at()) is not None:
+        meal_slots_dispatch_task.apply_async(kwargs={"wake": False}, eta=at)
     summary = f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
     if result.pending or result.missed or result.refused:  # Celery's own lines are quiet for this job
         logger.info("meal slots: %s", summary)

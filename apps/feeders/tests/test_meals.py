@@ -9,12 +9,14 @@ import pytest
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from time_machine import TimeMachineFixture
 
 from apps.feeders import meals, services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule
 from apps.feeders.tests.factories import PetFactory, ScheduleFactory
 from apps.notifications.models import Alert, AlertKind, AlertPreference
+from apps.tasks.tasks import meal_slots_dispatch_task
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +50,30 @@ def test_each_due_slot_becomes_one_command_however_often_the_dispatcher_runs() -
     assert (first.pending, queued, again.total(), queued_again) == (1, [command.pk], 0, [])
     meal.refresh_from_db()
     assert meal.next_run_at == MONDAY.replace(hour=18)
+
+
+def test_a_slot_due_before_beats_next_tick_gets_a_tick_at_its_second_once(settings: object) -> None:
+    settings.MEAL_DISPATCH_INTERVAL = 1  # type: ignore[attr-defined]
+    now = timezone.now()  # an instant of this run: the booking lives in the shared cache
+    meal = schedule(["07:30"])
+    meal.next_run_at = now + dt.timedelta(seconds=0.4)
+    meal.save()
+    assert meals.meal_slots_wake_at(now=now) == meal.next_run_at
+    assert meals.meal_slots_wake_at(now=now) is None  # booked: a second beat or tick books nothing more
+    meal.next_run_at = now + dt.timedelta(seconds=5)  # beat's own ticks come first
+    meal.save()
+    assert meals.meal_slots_wake_at(now=now) is None
+    MealSchedule.objects.update(enabled=False)
+    assert meals.meal_slots_wake_at(now=now - dt.timedelta(seconds=4.5)) is None
+
+
+def test_a_wake_tick_books_no_other(settings: object) -> None:
+    settings.MEAL_DISPATCH_INTERVAL = 1  # type: ignore[attr-defined]
+    meal = schedule(["07:30"])
+    meal.next_run_at = timezone.now() + dt.timedelta(seconds=0.8)
+    meal.save()
+    meal_slots_dispatch_task.apply(kwargs={"wake": False})  # run here, as the worker would
+    assert meals.meal_slots_wake_at() == meal.next_run_at  # nothing booked it meanwhile
 
 
 def test_a_slot_later_than_the_grace_period_is_missed_and_the_owner_mailed_once(settings: object) -> None:
