@@ -6,8 +6,8 @@ the feeder's owner. Devices hear about their own feeder only.
 
 from __future__ import annotations
 
-from apps.api.messages import feeder_group, owner_group
-from apps.api.messages.publish import group_event, group_events_now, group_push, push_event
+from apps.api.messages import Message, feeder_group, owner_group
+from apps.api.messages.publish import group_event, group_events_now, group_push, group_push_many, push_event
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -41,15 +41,26 @@ def visit_recorded(visit: Visit, *, owner_id: int) -> None:
     group_push(owner_group(owner_id), message)
 
 
-def fed_recorded(event: FeedEvent, *, owner_id: int) -> None:
-    message = FedRecorded(
+def fed_message(event: FeedEvent) -> FedRecorded:
+    return FedRecorded(
         feeder_id=event.feeder_id, pet_id=event.pet_id, grams=event.grams, source=event.source, fed_at=event.fed_at
     )
-    group_push(owner_group(owner_id), message)
+
+
+def fed_recorded(event: FeedEvent, *, owner_id: int) -> None:
+    group_push(owner_group(owner_id), fed_message(event))
 
 
 def command_changed(command: FeedCommand, *, owner_id: int) -> None:
     group_push(owner_group(owner_id), command_status(command))
+
+
+def command_completed(command: FeedCommand, *, fed: FeedEvent | None, owner_id: int) -> None:
+    """A device's result: its CommandStatus and the feeding it recorded, in one send after commit."""
+    messages: list[Message] = [command_status(command)]
+    if fed is not None:
+        messages.append(fed_message(fed))
+    group_push_many(owner_group(owner_id), messages)
 
 
 def command_to_device(command: FeedCommand) -> None:

@@ -462,17 +462,21 @@ def feed_command_complete(
     """The device's CommandResult. Closing a closed command changes nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        command = FeedCommand.objects.select_for_update().filter(pk=command_id, feeder=feeder).first()
+        # The pet comes along (a feeding needs it) but is not locked here: pet_feed locks it.
+        found = FeedCommand.objects.select_for_update(of=("self",)).select_related("pet")
+        command = found.filter(pk=command_id, feeder=feeder).first()
         if command is None:
             raise InvalidReference("command_id", "command")
         if command.status not in OPEN_COMMAND:
             return command
         command.status = CommandStatus.DONE if done else CommandStatus.FAILED
         command.grams_dispensed, command.error, command.completed_at = grams_dispensed, error, now
+        fed = None
         if done and grams_dispensed > 0:
-            command.error = _record_command_feeding(command, feeder=feeder, at=now) or error
+            fed, not_counted = _record_command_feeding(command, feeder=feeder, at=now)
+            command.error = not_counted or error
         command.save(update_fields=["status", "grams_dispensed", "error", "completed_at"])
-        events.command_changed(command, owner_id=feeder.owner_id)
+        events.command_completed(command, fed=fed, owner_id=feeder.owner_id)
         if done:
             from apps.feeders import meals
 
@@ -480,27 +484,24 @@ def feed_command_complete(
     return command
 
 
-def _record_command_feeding(command: FeedCommand, *, feeder: Feeder, at: dt.datetime) -> str:
-    """The FeedEvent of a done command; returns why it was not counted, if it was not."""
-    source = FeedSource(command.source)
-    event_id = f"command-{command.pk}"
+def _record_command_feeding(command: FeedCommand, *, feeder: Feeder, at: dt.datetime) -> tuple[FeedEvent | None, str]:
+    """The FeedEvent of a done command, or why it was not counted."""
+    # The event id is unique per feeder: a command is counted once, whatever else went wrong.
+    grams, source, event_id = command.grams_dispensed or 0, FeedSource(command.source), f"command-{command.pk}"
+    if command.pet is None:
+        event = FeedEvent.objects.create(
+            feeder=feeder, grams=grams, source=source, command=command, event_id=event_id, fed_at=at
+        )
+        return event, ""
     try:
-        if command.pet is None:
-            event = FeedEvent.objects.create(
-                feeder=feeder, grams=command.grams_dispensed or 0, source=source, command=command,
-                event_id=event_id, fed_at=at,
-            )  # fmt: skip
-        else:
-            with transaction.atomic():
-                event = pet_feed(
-                    pet=command.pet, feeder=feeder, grams=command.grams_dispensed or 0, source=source,
-                    event_id=event_id, command=command, at=at,
-                )  # fmt: skip
+        # pet_feed's own savepoint undoes nothing but its lock when the allowance says no.
+        event = pet_feed(
+            pet=command.pet, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, at=at
+        )
+        return event, ""
     except AllowanceExceeded as exc:
         # Dispensed already: the command is done, but over the allowance it is not counted.
-        return exc.detail[:200]
-    events.fed_recorded(event, owner_id=feeder.owner_id)
-    return ""
+        return None, exc.detail[:200]
 
 
 # -- housekeeping ----------------------------------------------------------------------------

@@ -51,3 +51,9 @@ def group_event(group: str, event: dict[str, Any]) -> None:
 def group_push(group: str, message: Message) -> None:
     """Push `message` to every socket in `group` after commit."""
     group_event(group, push_event(message))
+
+
+def group_push_many(group: str, messages: list[Message]) -> None:
+    """Push `messages`, in order, to every socket in `group` after commit, in one channel-layer call."""
+    pairs = [(group, push_event(message)) for message in messages]
+    transaction.on_commit(lambda: group_events_now(pairs), robust=True)
