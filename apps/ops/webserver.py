@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     from uvicorn.importer import import_from_string
 
     from apps.ops.asgi import InstanceMiddleware
+    from catfeeder.heap import gc_settle
 
     app = InstanceMiddleware(import_from_string(args.app))  # sets Django up (and its logging)
     from django.conf import settings
@@ -221,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
+    gc_settle(young=settings.GC_YOUNG_THRESHOLD)
     server.run(sockets=None if args.fd is None else [inherited_socket(args.fd)])
     return 0 if server.started else 3
 

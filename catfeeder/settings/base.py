@@ -124,6 +124,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "catfeeder.urls"
 WEB_THREADS = env.int("WEB_THREADS", default=20)  # Django request threads per web process
+# Allocations between young garbage collections in web and worker processes (catfeeder/heap.py);
+# 0 keeps CPython's 700.
+GC_YOUNG_THRESHOLD = env.int("GC_YOUNG_THRESHOLD", default=10_000)
 ASGI_APPLICATION = "catfeeder.asgi.application"
 WSGI_APPLICATION = "catfeeder.wsgi.application"
 
