@@ -141,7 +141,7 @@ def test_group_send_many_reaches_every_member_of_each_group_in_order() -> None:
 @pytest.mark.usefixtures("redis_url")
 def test_group_send_many_drops_what_is_over_a_channels_capacity() -> None:
     async def scenario() -> int:
-        config = {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "capacity": 3}
+        config = {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "capacity": 3, "channel_capacity": {}}
         small = RedisChannelLayer(**config)
         channel = await small.new_channel()
         await small.group_add("g-small", channel)
@@ -152,3 +152,29 @@ def test_group_send_many_drops_what_is_over_a_channels_capacity() -> None:
         return int(count)
 
     assert asyncio.run(scenario()) == 3
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_a_web_process_holds_a_slot_of_thousands_of_sockets_messages() -> None:
+    """Its sockets share one key: the project's layer keeps more than the per-channel 1,000 there."""
+
+    async def scenario() -> tuple[int, int]:
+        sender, ours = layer(), layer()
+        sockets = [await ours.new_channel() for _ in range(5)]
+        for index, channel in enumerate(sockets):
+            await sender.group_add(f"g-feeder-{index}", channel)
+        sends = [(f"g-feeder-{n % 5}", {"type": "feed_now", "n": n}) for n in range(3000)]
+        for start in range(0, len(sends), 50):  # as delivery tasks send them
+            await sender.group_send_many(sends[start : start + 50])
+        queued = await ours.connection(0).zcard(ours.prefix + ours.non_local_name(sockets[0]))
+        got = 0
+        for channel in sockets:
+            for _ in range(600):
+                await asyncio.wait_for(ours.receive(channel), PATIENCE)
+                got += 1
+        for each in (sender, ours):
+            await each.flush()
+            await each.close_pools()
+        return int(queued), got
+
+    assert asyncio.run(scenario()) == (3000, 3000)

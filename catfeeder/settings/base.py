@@ -380,7 +380,14 @@ CHANNEL_LAYERS = {
         "BACKEND": "catfeeder.channel_layer.RedisChannelLayer",
         # issue 5: redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that
         # channels-redis blocks in BZPOPMIN: receive() then fails every 5 s and can lose a message.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 60},
+        # A process's sockets share one Redis key ("specific.<process>!"), so its capacity is
+        # per web process, not per socket: a meal slot sends one FeedNow to each of its feeders.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "capacity": 1000,
+            "channel_capacity": {"*!*": 20_000},
+            "expiry": 60,
+        },
     }
 }
 
