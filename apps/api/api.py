@@ -81,6 +81,10 @@ def on_problem(request: HttpRequest, exc: Problem) -> HttpResponse:
 
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = field_errors(exc.errors)
+    if request.content_type != "multipart/form-data" and any(e["loc"][:1] == ["file"] for e in errors):
+        # A file field missing because the body is JSON or raw bytes: the media type is the problem.
+        detail = "Send the body as multipart/form-data, the file in its named field."
+        return problem_response(415, detail, kind="multipart-expected", errors=errors)
     return problem_response(422, "The request has invalid fields.", kind="validation", errors=errors)
 
 

@@ -64,7 +64,8 @@ PhotoOut.model_config["json_schema_extra"] = {
 
 UPLOAD_ERRORS = {
     413: "The photo is over PHOTO_MAX_BYTES (kind photo-too-large), or the request over HTTP_MAX_UPLOAD_BYTES.",
-    415: "The content is not a JPEG, PNG or WebP image, whatever its name (kind photo-unsupported-type).",
+    415: "The content is not a JPEG, PNG or WebP image, whatever its name (kind photo-unsupported-type), "
+    "or the body is not multipart/form-data (kind multipart-expected).",
     422: "The file is empty (photo-empty), named with another format's extension (photo-extension-mismatch), "
     "truncated or corrupt (photo-corrupt), or over PHOTO_MAX_PIXELS pixels (photo-too-many-pixels); "
     "or the `file` field is missing (validation).",

@@ -130,6 +130,23 @@ def test_an_upload_without_a_file_is_422(as_alice: Client, pet: Pet) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b'{"file": "aGVsbG8="}', "application/json"), (b"\xff\xd8\xff\xe0 a JPEG, raw", "image/jpeg")],
+    ids=["json", "raw-bytes"],
+)
+def test_an_upload_that_is_not_multipart_is_415(
+    as_alice: Client, pet: Pet, media: Path, body: bytes, content_type: str
+) -> None:
+    response = as_alice.post(f"/api/pets/{pet.pk}/photos", body, content_type=content_type)
+    assert response.status_code == 415
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["type"] == "urn:catfeeder:problem:multipart-expected"
+    assert "multipart/form-data" in response.json()["detail"]
+    assert not PetPhoto.objects.exists()
+    assert stored(media) == []
+
+
+@pytest.mark.parametrize(
     ("body", "status", "detail"),
     [
         ({f"file{n}": images.upload(f"{n}.jpg", images.jpeg()) for n in range(10)}, 413, "Too many files."),
