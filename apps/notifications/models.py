@@ -60,3 +60,29 @@ class AlertPreference(models.Model):
 
     def wants(self, kind: str) -> bool:
         return bool(getattr(self, kind, True))
+
+
+class HeldEmail(models.Model):
+    """A mail the broker would not take when it was queued (Redis down): the "held mail" job queues it again.
+
+    `message` is the rendered mail as data (OutgoingEmail); its body may hold
+    one-time links, so the admin shows only its subject and recipients.
+    """
+
+    message = models.JSONField()
+    held_at = models.DateTimeField(auto_now_add=True)
+    error = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ("held_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.recipients}"
+
+    @property
+    def subject(self) -> str:
+        return str(self.message.get("subject", ""))
+
+    @property
+    def recipients(self) -> str:
+        return ", ".join(self.message.get("to", []))

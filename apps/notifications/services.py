@@ -3,6 +3,8 @@
 A request never talks to the SMTP server: `email_send` queues the rendered
 message once the transaction commits (a rolled-back sign-up sends nothing),
 and the worker delivers it, retrying with backoff while the server is away.
+A mail the broker will not take is held in the database (`HeldEmail`) and
+queued again by the "held mail requeue" job once the broker is back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.notifications.models import Alert, AlertKind, AlertPreference
+from apps.notifications.models import Alert, AlertKind, AlertPreference, HeldEmail
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -75,20 +77,55 @@ def email_send(*, email: OutgoingEmail) -> None:
 
 
 def _email_enqueue(email: OutgoingEmail) -> None:
+    message = asdict(email)
+    try:
+        _email_queue(message)
+    except Exception as exc:
+        # The broker is down: the owner's action stands (never a 500 for it) and the mail waits
+        # in the database. Bodies hold one-time links and are never logged.
+        what = f"the mail {email.subject!r} to {', '.join(email.to)}"
+        try:
+            HeldEmail.objects.create(message=message, error=f"{type(exc).__name__}: {exc}"[:300])
+        except Exception:
+            logger.exception("could not queue %s, nor hold it in the database: it is lost", what)
+            return
+        logger.warning("could not queue %s (%s: %s); held until the broker is back", what, type(exc).__name__, exc)
+
+
+def _email_queue(message: dict[str, Any]) -> None:
     from apps.notifications.tasks import email_send_task
 
-    try:
-        email_send_task.apply_async(
-            kwargs={"message": asdict(email)},
-            queue=settings.EMAIL_QUEUE or email_send_task.app.conf.task_default_queue,
-            retry=True,
-            retry_policy=BROKER_RETRY_POLICY,
-        )
-    except Exception:
-        # The broker is down: the owner's action stands, the mail is lost and
-        # said so here (never a 500 for the owner); bodies hold one-time links
-        # and are never logged.
-        logger.exception("could not queue the mail %r to %s", email.subject, ", ".join(email.to))
+    email_send_task.apply_async(
+        kwargs={"message": message},
+        queue=settings.EMAIL_QUEUE or email_send_task.app.conf.task_default_queue,
+        retry=True,
+        retry_policy=BROKER_RETRY_POLICY,
+    )
+
+
+def held_emails_requeue(*, batch: int = 100) -> int:
+    """Queue the held mails again, oldest first; returns how many went.
+
+    A row is deleted once the broker took its mail, in the transaction that
+    locked it (SKIP LOCKED: two runs never queue one twice). The first refusal
+    ends the run; the rest wait for the next.
+    """
+    requeued = 0
+    while True:
+        with transaction.atomic():
+            rows = list(HeldEmail.objects.select_for_update(skip_locked=True)[:batch])
+            queued = []
+            try:
+                for row in rows:
+                    _email_queue(row.message)
+                    queued.append(row.pk)
+            except Exception as exc:
+                logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
+                rows = []
+            HeldEmail.objects.filter(pk__in=queued).delete()
+        requeued += len(queued)
+        if len(rows) < batch:
+            return requeued
 
 
 def email_deliver(*, message: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from apps.notifications.services import email_deliver
+from apps.notifications.services import email_deliver, held_emails_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +43,8 @@ def email_send_task(self: Task[Any, Any], message: dict[str, Any]) -> None:
         logger.warning("%s failed (try %d: %s); trying again in %.1f s", what, tries, exc, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
     logger.info("sent %s", what)
+
+
+@shared_task(ignore_result=True)
+def held_emails_requeue_task() -> int:
+    return held_emails_requeue()

@@ -59,6 +59,12 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=settings.HOUSEKEEPING_INTERVAL,
             description="Deletes expired sessions, pairing codes, dead device tokens and history past RETENTION_DAYS.",
         ),
+        PeriodicJob(
+            name="held mail requeue",
+            task="apps.notifications.tasks.held_emails_requeue_task",
+            every=60,
+            description="Queues again the mails the broker refused when they were sent (held in the database).",
+        ),
         # -- pet photos (issue 9) --
         PeriodicJob(
             name="photo thumbnails requeue",

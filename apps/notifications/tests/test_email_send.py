@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from django.db import transaction
 from pytest_django.fixtures import Settings
 
 from apps.notifications import services
-from apps.notifications.services import OutgoingEmail, email_send
-from apps.notifications.tasks import email_retry_delay, email_send_task
+from apps.notifications.models import HeldEmail
+from apps.notifications.services import OutgoingEmail, email_send, held_emails_requeue
+from apps.notifications.tasks import email_retry_delay, email_send_task, held_emails_requeue_task
+from apps.tasks.periodic import periodic_jobs
 from tests.support.smtp import SmtpServer, parts
 
 
@@ -87,16 +90,62 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(monkeypatch: pytest.M
     assert queued == []
 
 
-def test_a_broker_outage_is_logged_not_raised(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionError("broker down")
+def refuse(*args: Any, **kwargs: Any) -> None:
+    raise ConnectionError("broker down")
 
+
+def test_a_mail_the_broker_refuses_is_held_and_logged_without_its_body(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, db: None
+) -> None:
     monkeypatch.setattr(email_send_task, "apply_async", refuse)
-    services._email_enqueue(OutgoingEmail(to=["a@example.com"], subject="s", text="secret-link", html="h"))
-    assert "could not queue the mail 's' to a@example.com" in caplog.text
+    email = OutgoingEmail(to=["a@example.com"], subject="s", text="secret-link", html="h")
+    services._email_enqueue(email)  # raises nothing: the owner's action stands
+    assert "could not queue the mail 's' to a@example.com (ConnectionError: broker down); held" in caplog.text
     assert "secret-link" not in caplog.text  # bodies carry one-time links
+    [held] = HeldEmail.objects.all()
+    assert held.message == asdict(email)
+    assert held.error == "ConnectionError: broker down"
+
+
+def hold(n: int) -> None:
+    email = OutgoingEmail(to=[f"held{n}@example.com"], subject=f"held {n}", text=f"mail {n}", html=f"<p>{n}</p>")
+    HeldEmail.objects.create(message=asdict(email), error="ConnectionError: broker down")
+
+
+def test_held_mails_are_queued_again_and_delivered_once_the_broker_is_back(
+    smtp: SmtpServer, eager_tasks: None, db: None
+) -> None:
+    for n in range(3):
+        hold(n)
+    assert held_emails_requeue(batch=2) == 3  # more than one batch
+    assert not HeldEmail.objects.exists()
+    for n in range(3):
+        [received] = smtp.wait_for(f"held{n}@example.com", timeout=10)
+        assert received["Subject"] == f"held {n}"
+
+
+def test_held_mails_stay_while_the_broker_still_refuses(monkeypatch: pytest.MonkeyPatch, db: None) -> None:
+    hold(0)
+    hold(1)
+    queued: list[dict[str, Any]] = []
+
+    def second_refused(*args: Any, kwargs: dict[str, Any], **options: Any) -> None:
+        if queued:
+            raise ConnectionError("broker down")
+        queued.append(kwargs["message"])
+
+    monkeypatch.setattr(email_send_task, "apply_async", second_refused)
+    assert held_emails_requeue() == 1
+    assert [m["subject"] for m in queued] == ["held 0"]
+    assert [h.subject for h in HeldEmail.objects.all()] == ["held 1"]  # the queued one went, once
+    monkeypatch.setattr(email_send_task, "apply_async", refuse)
+    assert held_emails_requeue() == 0
+    assert HeldEmail.objects.count() == 1
+
+
+def test_the_held_mail_job_is_declared() -> None:
+    [job] = [job for job in periodic_jobs() if job.name == "held mail requeue"]
+    assert job.task == held_emails_requeue_task.name
 
 
 def test_a_text_only_message_gets_the_html_layout_with_the_product_name() -> None:
@@ -106,3 +155,14 @@ def test_a_text_only_message_gets_the_html_layout_with_the_product_name() -> Non
     assert email.text == "Go to https://example.com/a"
     assert "Cat Feeder" in email.html
     assert '<a href="https://example.com/a"' in email.html
+
+
+def test_the_admin_lists_held_mails_without_their_bodies(admin_client: Any) -> None:
+    hold(0)
+    held = HeldEmail.objects.get()
+    listing = admin_client.get("/admin/notifications/heldemail/").content.decode()
+    page = admin_client.get(f"/admin/notifications/heldemail/{held.pk}/change/").content.decode()
+    for html in (listing, page):
+        assert "held 0" in html
+        assert "held0@example.com" in html
+        assert "mail 0" not in html
