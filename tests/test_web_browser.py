@@ -26,7 +26,7 @@ from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
 from apps.devreload.tests.harness import launch_chromium
 from apps.feeders import services
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule, Pet
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, wait_until
 from tests.conftest import Mail
@@ -310,6 +310,24 @@ def test_charlie_cannot_open_alice_pages(server: AsgiServer, page: Page, alice: 
     )  # fmt: skip
     assert answer.status == 404
     assert MealSchedule.objects.filter(pk=schedule.pk).exists()
+
+
+def test_the_gauge_reads_its_figures_again_when_its_period_ends(server: AsgiServer, page: Page, alice: User) -> None:
+    pet = PetFactory(owner=alice, allowance_grams=500)
+    feeder = FeederFactory(owner=alice)
+    page.clock.install()  # the page's timers run on a clock the test moves
+    log_in(page, server, alice)
+    page.goto(f"{server.url}/pets/{pet.pk}/")
+    gauge = page.locator(f'.pet-top [data-pet-gauge="{pet.pk}"]')
+    expect(gauge).to_have_attribute("data-eaten", "0")
+    end = dt.datetime.fromisoformat(gauge.locator("[data-gauge-end]").get_attribute("datetime") or "")
+    # Eaten with no event reaching this page: only a read of the allowance can show it.
+    FeedEvent.objects.create(feeder=feeder, pet=pet, grams=40, source=FeedSource.OWNER, fed_at=timezone.now())
+    expect(gauge).to_have_attribute("data-eaten", "0")
+    page.clock.fast_forward(int((end - timezone.now()).total_seconds() * 1000) + 2000)  # past the period's end
+    expect(gauge).to_have_attribute("data-eaten", "40")
+    expect(gauge.locator("[data-gauge-remaining]")).to_have_text("460 g")
+    expect(gauge.locator("svg")).to_have_attribute("aria-label", "40 g of 500 g eaten, 460 g left")
 
 
 def test_pages_work_from_the_keyboard_and_remember_the_theme(server: AsgiServer, page: Page, alice: User) -> None:

@@ -73,16 +73,50 @@
     if (m.pet_id !== null) { $all('[data-pet-gauge="' + m.pet_id + '"]').forEach(function (g) { gaugeAdd(g, m.grams); }); }
   }
 
-  function gaugeAdd(gauge, grams) {
-    var eaten = Number(gauge.dataset.eaten) + grams;
-    var allowance = Number(gauge.dataset.allowance);
+  // -- the allowance gauge: FedRecorded adds to it; when its period ends it reads the next one --
+  var DAY = 86400000; // ms: the longest wait for a timer (a weekly period's end is checked daily)
+  var RETRY = 60000; // ms before asking again when the API did not answer with a new period
+
+  function gaugeDraw(gauge, eaten, allowance) {
     var share = allowance ? Math.min(eaten / allowance, 1) : 1;
+    var left = Math.max(allowance - eaten, 0);
     gauge.dataset.eaten = eaten;
+    gauge.dataset.allowance = allowance;
     gauge.querySelector("[data-gauge-eaten]").textContent = eaten;
-    gauge.querySelector("[data-gauge-remaining]").textContent = Math.max(allowance - eaten, 0) + " g";
+    gauge.querySelector("[data-gauge-allowance]").textContent = allowance;
+    gauge.querySelector("[data-gauge-remaining]").textContent = left + " g";
+    gauge.querySelector("svg").setAttribute("aria-label", eaten + " g of " + allowance + " g eaten, " + left + " g left");
     var ring = gauge.querySelector("[data-gauge-ring]");
     ring.setAttribute("stroke-dashoffset", (Number(gauge.dataset.length) * (1 - share)).toFixed(2));
     ring.classList.toggle("full", share >= 1);
+  }
+
+  function gaugeAdd(gauge, grams) {
+    gaugeDraw(gauge, Number(gauge.dataset.eaten) + grams, Number(gauge.dataset.allowance));
+  }
+
+  function gaugeRenewAtEnd(gauge, delay) {
+    var end = gauge.querySelector("[data-gauge-end]").dateTime;
+    var wait = delay || new Date(end).getTime() - Date.now() + 1000; // a second past the end
+    setTimeout(function () { gaugeRenew(gauge, end); }, Math.min(Math.max(wait, 1000), DAY));
+  }
+
+  function gaugeRenew(gauge, ended) {
+    if (Date.now() < new Date(ended).getTime()) { gaugeRenewAtEnd(gauge); return; } // a long period: not yet
+    fetch("/api/pets/" + gauge.dataset.petGauge + "/allowance", {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }).then(function (allowance) {
+      gaugeDraw(gauge, allowance.eaten_grams, allowance.allowance_grams);
+      if (new Date(allowance.period_end) <= new Date(ended)) { throw new Error("the same period"); } // clocks apart
+      var shown = when(allowance.period_end);
+      shown.dataset.gaugeEnd = "";
+      gauge.querySelector("[data-gauge-end]").replaceWith(shown);
+      gaugeRenewAtEnd(gauge);
+    }).catch(function () { gaugeRenewAtEnd(gauge, RETRY); });
   }
 
   function commandChanged(m) {
@@ -207,6 +241,7 @@
       });
     });
     $all("form[data-feed-now]").forEach(feedNow);
+    $all("[data-pet-gauge]").forEach(function (gauge) { gaugeRenewAtEnd(gauge); });
     var path = document.body.dataset.liveSocket;
     if (path && "WebSocket" in window) { connect(path); }
   });
