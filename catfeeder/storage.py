@@ -7,13 +7,16 @@ below; otherwise FileSystemStorage in var/media).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import os
 import posixpath
+import queue
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -169,26 +172,83 @@ def storage_canary_check(*, storage: Storage | None = None, timeout: float = 5.0
 
     "degraded" when the round trip took over half of `timeout`; "down" when it
     failed, read back other bytes, or did not finish within `timeout` seconds.
-    The work runs in a daemon thread, so a storage call that hangs can
-    neither hold the caller past the timeout nor keep the process alive.
+    The work runs on the storage's canary thread (see `_Canary`), so a storage
+    call that hangs can neither hold the caller past the timeout nor keep the
+    process alive; a check made while a canary runs waits for that one.
     """
     storage = storage or default_storage
-    outcome: list[BaseException | None] = []
-    started = time.monotonic()
-    worker = threading.Thread(target=_canary_round_trip, args=(storage, outcome), daemon=True, name="storage-canary")
-    worker.start()
-    worker.join(timeout)
-    elapsed = time.monotonic() - started
     kind = type(storage).__name__
-    if not outcome:
+    started = time.monotonic()
+    try:
+        error = _canary_of(storage).run().result(timeout)
+    except concurrent.futures.TimeoutError:
         return "down", f"{kind}: no answer within {timeout:g} s"
-    if (error := outcome[0]) is not None:
+    elapsed = time.monotonic() - started
+    if error is not None:
         return "down", f"{kind}: {type(error).__name__}: {error}"
     status: CheckStatus = "degraded" if elapsed > timeout / 2 else "ok"
     return status, f"{kind}: wrote, read back and deleted a canary in {elapsed * 1000:.0f} ms"
 
 
-def _canary_round_trip(storage: Storage, outcome: list[BaseException | None]) -> None:
+class _Canary:
+    """Runs one storage's canaries on one daemon thread, one at a time.
+
+    django-storages builds an S3 client per thread (about 0.1 s of CPU): a
+    thread per check built one per check. The thread ends after IDLE seconds
+    without a check. A check made while a canary runs (or hangs) shares its
+    outcome instead of starting another, so a hung server gathers no pile of
+    canaries.
+    """
+
+    IDLE = 60.0
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = weakref.ref(storage)
+        self._lock = threading.Lock()
+        self._running: concurrent.futures.Future[BaseException | None] | None = None
+        self._jobs: queue.SimpleQueue[concurrent.futures.Future[BaseException | None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> concurrent.futures.Future[BaseException | None]:
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = concurrent.futures.Future()
+                self._jobs.put(self._running)
+                if self._thread is None or not self._thread.is_alive():  # not started, idle, or lost in a fork
+                    self._thread = threading.Thread(target=self._serve, daemon=True, name="storage-canary")
+                    self._thread.start()
+            return self._running
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            storage = self._storage()
+            if job.set_running_or_notify_cancel():
+                gone = ReferenceError("the storage is gone")
+                job.set_result(gone if storage is None else _canary_round_trip(storage))
+            del storage  # the storage may be let go while the thread waits
+
+
+_canaries: weakref.WeakKeyDictionary[Storage, _Canary] = weakref.WeakKeyDictionary()
+_canaries_lock = threading.Lock()
+
+
+def _canary_of(storage: Storage) -> _Canary:
+    with _canaries_lock:
+        canary = _canaries.get(storage)
+        if canary is None:
+            canary = _canaries[storage] = _Canary(storage)
+        return canary
+
+
+def _canary_round_trip(storage: Storage) -> BaseException | None:
     payload = secrets.token_bytes(16)
     try:
         name = storage.save(f"{CANARY_PREFIX}{secrets.token_hex(8)}.bin", ContentFile(payload))
@@ -197,6 +257,6 @@ def _canary_round_trip(storage: Storage, outcome: list[BaseException | None]) ->
                 read_back = handle.read()
         finally:
             storage.delete(name)
-        outcome.append(None if read_back == payload else ValueError("the canary read back differs"))
     except Exception as exc:  # noqa: BLE001 - reported as the check's detail
-        outcome.append(exc)
+        return exc
+    return None if read_back == payload else ValueError("the canary read back differs")

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,39 @@ def test_the_canary_gives_up_at_its_timeout_when_the_server_never_answers(silent
     status, detail = storage_canary_check(storage=storage, timeout=0.5)
     assert status == "down"
     assert "no answer within 0.5 s" in detail
+
+
+class RecordingStorage(FileSystemStorage):
+    """Records the thread of each save; a save can be held until `release` is set."""
+
+    def __init__(self, location: Path) -> None:
+        super().__init__(location=location)
+        self.threads: list[int] = []
+        self.release = threading.Event()
+        self.release.set()
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        self.threads.append(threading.get_ident())
+        self.release.wait(30)
+        return super().save(name, content, max_length=max_length)
+
+
+def test_the_canaries_of_a_storage_run_on_one_thread(tmp_path: Path) -> None:
+    """django-storages builds an S3 client per thread: one thread builds it once."""
+    storage = RecordingStorage(tmp_path)
+    assert [storage_canary_check(storage=storage, timeout=10)[0] for _ in range(3)] == ["ok"] * 3
+    assert len(storage.threads) == 3
+    assert len(set(storage.threads)) == 1
+    assert threading.get_ident() not in storage.threads
+
+
+def test_checks_while_a_canary_hangs_share_it_and_start_no_more(tmp_path: Path) -> None:
+    storage = RecordingStorage(tmp_path)
+    storage.release.clear()
+    first = storage_canary_check(storage=storage, timeout=0.3)
+    second = storage_canary_check(storage=storage, timeout=0.3)
+    assert first == second == ("down", "RecordingStorage: no answer within 0.3 s")
+    assert len(storage.threads) == 1  # the second check waited on the hung one
+    storage.release.set()
+    assert storage_canary_check(storage=storage, timeout=10)[0] == "ok"
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
