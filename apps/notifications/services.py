@@ -114,17 +114,19 @@ def held_emails_requeue(*, batch: int = 100) -> int:
     while True:
         with transaction.atomic():
             rows = list(HeldEmail.objects.select_for_update(skip_locked=True)[:batch])
-            queued = []
-            try:
-                for row in rows:
+            queued: list[int] = []
+            refused = False
+            for row in rows:
+                try:
                     _email_queue(row.message)
-                    queued.append(row.pk)
-            except Exception as exc:
-                logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
-                rows = []
+                except Exception as exc:
+                    logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
+                    refused = True
+                    break
+                queued.append(row.pk)
             HeldEmail.objects.filter(pk__in=queued).delete()
         requeued += len(queued)
-        if len(rows) < batch:
+        if refused or len(rows) < batch:
             return requeued
 
 
