@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from apps.ops.logs import logging_config
 from catfeeder.embedded_redis import socket_url
+from catfeeder.redis_options import cache_options, channel_layer_host
 
 # Lets Django's generic classes be subscripted at run time (UserAdmin[User]).
 django_stubs_ext.monkeypatch()
@@ -362,11 +363,11 @@ REDIS_URL = env.str("REDIS_URL", default="") or socket_url(VAR_DIR)
 
 CACHES = {
     "default": {
-        "BACKEND": "catfeeder.cache.PooledRedisCache",
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
-        # Fail fast when Redis is gone instead of waiting on a socket (checks and requests alike).
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        # One pool per process; fail fast when Redis is gone, reconnect once it is back.
+        "OPTIONS": cache_options(),
     }
 }
 
@@ -376,18 +377,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CHANNEL_LAYERS = {
     "default": {
-        # channels_redis with a receive() that ends when cancelled (see catfeeder/channel_layer.py).
+        # channels_redis' pub/sub layer (see catfeeder/channel_layer.py for why).
         "BACKEND": "catfeeder.channel_layer.RedisChannelLayer",
-        # issue 5: redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that
-        # channels-redis blocks in BZPOPMIN: receive() then fails every 5 s and can lose a message.
-        # A process's sockets share one Redis key ("specific.<process>!"), so its capacity is
-        # per web process, not per socket: a meal slot sends one FeedNow to each of its feeders.
-        "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-            "capacity": 1000,
-            "channel_capacity": {"*!*": 20_000},
-            "expiry": 60,
-        },
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)]},
     }
 }
 
