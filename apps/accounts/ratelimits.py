@@ -2,21 +2,29 @@
 
 The admin login is Django's own view: it gets fixed-window counters in the
 shared Redis cache (one atomic INCR per attempt). allauth's 429 answers
-(pages and headless JSON) carry no Retry-After; we add it from allauth's own
-counters.
+(pages and headless JSON) carry no Retry-After; we add the longest period of
+the view's rates (ACCOUNT_RATE_LIMITS), after which allauth lets the client
+through again. Both read only allauth's documented settings and adapter.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
+import re
 import time
 from dataclasses import dataclass
 
-from allauth.core.internal import ratelimit as allauth_ratelimit
+from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+IPV6_PREFIX = 64  # bits: an IPv6 client's whole network counts as one address, as allauth counts it
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # allauth's rate periods
+RATE = re.compile(r"(?P<amount>\d+)/(?P<count>\d*(?:\.\d+)?)(?P<unit>[smhd])(?:/(?P<per>\w+))?")
+DEFAULT_WAIT = 60  # seconds, when a view's rates are not configured
 
 # Which allauth actions guard which views (allauth's URL names, pages and headless).
 ALLAUTH_ACTIONS_BY_URL_NAME = {
@@ -39,13 +47,29 @@ class Rate:
 
     @classmethod
     def parse(cls, text: str) -> Rate:
-        rate = allauth_ratelimit.parse_rate(text)
-        return cls(amount=rate.amount, period=math.ceil(rate.duration), per=rate.per)
+        """allauth's syntax: amount/period[/per], a period such as "m", "5m" or "0.5h"; per defaults to "ip"."""
+        match = RATE.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"not a rate (amount/period/per, e.g. 10/5m/ip): {text!r}")
+        period = float(match["count"] or 1) * UNITS[match["unit"]]
+        return cls(amount=int(match["amount"]), period=max(1, math.ceil(period)), per=match["per"] or "ip")
+
+
+def rates(text: str | None) -> list[Rate]:
+    """A comma-separated list of rates (an ACCOUNT_RATE_LIMITS value)."""
+    return [Rate.parse(part) for part in (text or "").split(",") if part.strip()]
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address as allauth sees it (ALLAUTH_TRUSTED_PROXY_COUNT applies)."""
-    return str(allauth_ratelimit.get_ip(request))
+    """The client's address as allauth's adapter sees it (ALLAUTH_TRUSTED_PROXY_COUNT applies)."""
+    ip = str(get_adapter(request).get_client_ip(request))
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False).network_address)
+    return ip
 
 
 def hit(*, scope: str, rate: Rate, subject: str, now: float | None = None) -> int:
@@ -80,22 +104,13 @@ def admin_login_retry_after(request: HttpRequest) -> int:
 
 
 def allauth_retry_after(request: HttpRequest) -> int:
-    """Seconds until allauth would let this client's next attempt through.
+    """Seconds after which allauth lets this client try the view's actions again.
 
-    Read from allauth's per-IP histories for the view's actions; when none is
-    full (a per-key limit said no), the longest period is a safe answer.
+    allauth counts in sliding windows: once the longest of the view's periods
+    has passed without an attempt, every window is empty again.
     """
     match = request.resolver_match
     actions = ALLAUTH_ACTIONS_BY_URL_NAME.get((match.url_name or "") if match else "", [])
-    now, waits, periods = time.time(), [], [60.0]
-    for action in actions:
-        for rate in allauth_ratelimit.get_rates(app="allauth.account", action=action):
-            periods.append(rate.duration)
-            if rate.per != "ip":
-                continue
-            cache_key = allauth_ratelimit.get_cache_key(request, app="allauth.account", action=action, rate=rate)
-            history = [t for t in cache.get(cache_key, []) if t > now - rate.duration]  # newest first
-            if len(history) >= rate.amount:
-                waits.append(history[rate.amount - 1] + rate.duration - now)
-    wait = max(waits) if waits else max(periods)
-    return max(1, math.ceil(wait))
+    configured = getattr(settings, "ACCOUNT_RATE_LIMITS", None) or {}
+    periods = [rate.period for action in actions for rate in rates(configured.get(action))]
+    return max(periods, default=DEFAULT_WAIT)

@@ -16,15 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from importlib import import_module
 from typing import Any
 
-from allauth.core.internal.sessionkit import get_session_user
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
-from allauth.headless.internal.sessionkit import authenticate_by_x_session_token, lookup_session, session_store
 from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from allauth.usersessions.models import UserSession
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.utils import timezone
@@ -39,16 +39,42 @@ APP_TOKEN_TOUCH_INTERVAL = 300  # seconds
 _LAST_USED_KEY = "catfeeder_last_used"  # in the token's session data, epoch seconds
 
 
+def session_store(session_key: str | None = None) -> SessionBase:
+    """A session of the configured engine, as Django's documentation builds one outside a view."""
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return store
+
+
+def session_user(session: SessionBase) -> User | None:
+    """The active user logged in on `session`, checked as Django checks a request's."""
+    request = HttpRequest()
+    request.session = session
+    user = get_user(request)
+    return user if isinstance(user, User) and user.is_active else None
+
+
 class OneReadSessionTokenStrategy(SessionTokenStrategy):
     """allauth's session-token strategy, reading the token's session once instead of twice.
 
     allauth's own asks the session store whether the key exists and then loads
-    it; its `lookup_session` helper does both with one read (HEADLESS_TOKEN_STRATEGY).
+    it (HEADLESS_TOKEN_STRATEGY). Loading alone tells: Django drops the key of
+    a session it cannot find or that has expired (apps/api/tests/test_auth_sessions.py pins it).
     """
 
     def lookup_session(self, session_token: str) -> SessionBase | None:
-        session: SessionBase | None = lookup_session(session_token)
-        return session
+        session = session_store(session_token)
+        session.get(SESSION_KEY)  # loads it
+        return session if session.session_key else None
+
+
+token_strategy = OneReadSessionTokenStrategy()
+
+
+def app_token_session(token: str) -> tuple[User, SessionBase] | None:
+    """The owner behind an app token and the token's session, or None (unknown, ended, inactive)."""
+    session = token_strategy.lookup_session(token) if token else None
+    user = session_user(session) if session is not None else None
+    return (user, session) if user is not None and session is not None else None
 
 
 class AppTokenAuth(XSessionTokenAuth):
@@ -60,8 +86,7 @@ class AppTokenAuth(XSessionTokenAuth):
     openapi_description = "App token from POST /_allauth/app/v1/auth/login (meta.session_token)."
 
     def __call__(self, request: HttpRequest) -> Any:
-        token = self.get_session_token(request)
-        found = authenticate_by_x_session_token(token) if token else None
+        found = app_token_session(self.get_session_token(request) or "")
         if found is None:
             return None
         user, session = found
@@ -107,16 +132,14 @@ def scope_owner_sync(scope: dict[str, Any]) -> User | None:
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
     token = headers.get("x-session-token")
     if token:
-        found = authenticate_by_x_session_token(token)
+        found = app_token_session(token)
         if found is None:
             return None
         app_token_touch(found[1])
-        user = found[0]
-    else:
-        cookies = SimpleCookie(headers.get("cookie", ""))
-        morsel = cookies.get(settings.SESSION_COOKIE_NAME)
-        user = get_session_user(session_store(morsel.value)) if morsel else None
-    return user if isinstance(user, User) and user.is_active else None
+        return found[0]
+    cookies = SimpleCookie(headers.get("cookie", ""))
+    morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+    return session_user(session_store(morsel.value)) if morsel else None
 
 
 scope_owner = database_sync_to_async(scope_owner_sync)

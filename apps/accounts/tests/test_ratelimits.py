@@ -155,3 +155,20 @@ def test_a_fixed_window_counter_answers_the_seconds_left() -> None:
     assert hit(scope="test", rate=rate, subject=subject, now=start) == 0
     assert hit(scope="test", rate=rate, subject=subject, now=start + 1) == 0
     assert hit(scope="test", rate=rate, subject=subject, now=start + 2) == 38
+
+
+def test_rates_are_read_in_allauths_syntax() -> None:
+    assert Rate.parse("10/15m/key") == Rate(amount=10, period=900, per="key")
+    assert Rate.parse("20/m") == Rate(amount=20, period=60, per="ip")
+    assert Rate.parse("3/0.5h/ip").period == 1800
+    with pytest.raises(ValueError, match="not a rate"):
+        Rate.parse("10 per minute")
+
+
+def test_every_configured_rate_parses() -> None:
+    from django.conf import settings
+
+    from apps.accounts.ratelimits import rates
+
+    for text in [*settings.ACCOUNT_RATE_LIMITS.values(), ",".join(settings.ADMIN_LOGIN_RATE_LIMITS)]:
+        assert rates(text)

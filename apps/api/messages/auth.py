@@ -11,10 +11,7 @@ once, for its route.
 
 from __future__ import annotations
 
-from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
-
-from apps.accounts.models import User
-from apps.api.auth import app_token_touch
+from apps.api.auth import app_token_session, app_token_touch
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, MessageError
 
 BEARER = "bearer "
@@ -22,12 +19,10 @@ BEARER = "bearer "
 
 def owner_caller(token: str) -> Caller | None:
     """An app token, checked (and kept alive) exactly as the REST API's AppTokenAuth does."""
-    found = authenticate_by_x_session_token(token) if token else None
+    found = app_token_session(token)
     if found is None:
         return None
     user, session = found
-    if not isinstance(user, User) or not user.is_active:
-        return None
     app_token_touch(session)
     return Caller(CallerKind.OWNER, user=user)
 
