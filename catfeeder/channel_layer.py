@@ -53,7 +53,7 @@ async def cancel_until_done(task: asyncio.Future[Any]) -> None:
         raise asyncio.CancelledError
 
 
-class RedisChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+class RedisChannelLayer(RedisPubSubChannelLayer):
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each (group, message), in order (a worker delivering a batch of commands).
 
