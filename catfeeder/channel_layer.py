@@ -22,16 +22,24 @@ notifications. Queues are in process memory and have no capacity.
 Dead connections: the hosts' options (settings CHANNEL_LAYERS) give redis-py a
 retry on a connection error, so the first command after a Redis restart
 reconnects instead of failing on a pooled connection the server closed.
+While Redis is away, channels_redis logs a traceback every second from its
+receive task; OutageNotice turns that into one line every
+OUTAGE_NOTICE_EVERY seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 RECANCEL_EVERY = 0.05  # seconds between cancellations of a task that ignored one
+OUTAGE_NOTICE_EVERY = 30.0  # seconds between "Redis connection lost" lines during an outage
+RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log message
 
 
 async def cancel_until_done(task: asyncio.Future[Any]) -> None:
@@ -60,3 +68,26 @@ class RedisChannelLayer(RedisPubSubChannelLayer):
         Each is one PUBLISH on the layer's connection to the group's host."""
         for group, message in sends:
             await self.group_send(group, message)
+
+
+class OutageNotice(logging.Filter):
+    """One short warning per OUTAGE_NOTICE_EVERY for channels_redis' receive-task tracebacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = -math.inf
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != RECEIVE_TASK_FAILED or not record.exc_info:
+            return True
+        now = time.monotonic()
+        if now - self.last < OUTAGE_NOTICE_EVERY:
+            return False
+        self.last = now
+        record.msg, record.args = "channel layer: Redis connection lost (%s); reconnecting", (record.exc_info[1],)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("channels_redis.pubsub").addFilter(OutageNotice())

@@ -11,6 +11,8 @@ the process had subscribed to.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from catfeeder.channel_layer import RedisChannelLayer
+from catfeeder.channel_layer import OutageNotice, RedisChannelLayer
 from catfeeder.redis_options import channel_layer_host
 from tests.support.tcp_redis import TcpRedis
 
@@ -169,3 +171,32 @@ def test_after_a_redis_restart_new_and_old_subscriptions_work_at_once(tcp_redis:
     new, again = asyncio.run(scenario())
     assert new == [f"new-{n}" for n in range(10)]
     assert again == ["old-0", "old-1", "old-2"]
+
+
+def test_an_outage_is_one_log_line_not_a_traceback_a_second(tcp_redis: TcpRedis) -> None:
+    """Pins channels_redis' receive-task log message, which OutageNotice shortens."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("channels_redis.pubsub")
+    logger.addHandler(handler)
+    for notice in logger.filters:
+        if isinstance(notice, OutageNotice):
+            notice.last = -math.inf  # an earlier test's restart may have used this half-minute's line
+
+    async def scenario() -> None:
+        web = RedisChannelLayer(hosts=[channel_layer_host(tcp_redis.url)])
+        await web.new_channel()
+        await asyncio.sleep(0.3)  # its receive task is reading
+        tcp_redis.stop()
+        await asyncio.sleep(3.5)  # channels_redis' receive task fails about once a second meanwhile
+        await web.flush()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(handler)
+    assert len(records) == 1
+    assert records[0].levelno == logging.WARNING
+    assert records[0].getMessage().startswith("channel layer: Redis connection lost")
+    assert records[0].exc_info is None
