@@ -1,0 +1,157 @@
+"""A deadline on the start of every HTTP answer of the public application.
+
+Client timeouts bound most waits on a dependency (Redis and the broker:
+socket timeouts; PostgreSQL: connect_timeout), but not a query on an open
+PostgreSQL connection: a stopped (SIGSTOP) server's kernel still
+acknowledges every packet, so no TCP timeout ever fires and the request
+thread waits for as long as the server is stopped. Whatever the cause, a
+request whose answer has not started RESPONSE_DEADLINE seconds after it
+arrived gets 503 with Retry-After: problem+json on API routes, the styled
+error page elsewhere, the correlation id in both. Time spent waiting for
+the client's own body does not count (that is the body timeout's business).
+
+The late answer, if one comes, is dropped; its thread is freed when the
+dependency answers or fails. Nothing is cancelled: a thread cannot be, and
+the application may still be finishing a write the client will find later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from apps.api.problems import UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
+from apps.ops.correlation import correlation_id_get, new_correlation_id
+from catfeeder.errors import API_PREFIXES, error_page
+
+logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Django's middleware never sees these answers: the security headers it would add.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+PAGE_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"  # the page's own <style>
+PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
+late = set[asyncio.Task[None]]()  # answers still running after their deadline: kept from the garbage collector
+
+
+@dataclass
+class _Progress:
+    started: bool = False  # the application began its answer
+    refused: bool = False  # we answered 503 instead
+    body_done: bool = False  # the client's body has all arrived
+    client_since: float | None = None  # the application waits for the client's body since then (loop time)
+    client_waited: float = 0.0  # seconds spent waiting for the client's body, finished waits only
+
+    def waiting_on_client(self, now: float) -> float:
+        return self.client_waited + (now - self.client_since if self.client_since is not None else 0.0)
+
+
+class RequestDeadline:
+    def __init__(self, app: App, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.server = f"catfeeder/{settings.CATFEEDER_VERSION}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        progress = _Progress()
+
+        async def timed_receive() -> Message:
+            if progress.body_done:
+                return await receive()
+            progress.client_since = loop.time()
+            try:
+                message = await receive()
+            finally:
+                progress.client_waited += loop.time() - progress.client_since
+                progress.client_since = None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                progress.body_done = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if progress.refused:
+                return  # the client has had its 503
+            if message["type"] == "http.response.start":
+                progress.started = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, timed_receive, guarded_send))
+        try:
+            await self.watch(task, progress, loop)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done():
+            task.result()  # the application's own failure, as uvicorn would have seen it
+            return
+        await self.refuse(scope, send, progress)
+        late.add(task)
+        task.add_done_callback(_late_done)
+
+    async def watch(self, task: asyncio.Task[None], progress: _Progress, loop: asyncio.AbstractEventLoop) -> None:
+        """Return when the task ends or its deadline passes with no answer started."""
+        arrived = loop.time()
+        while True:
+            now = loop.time()
+            left = self.seconds - (now - arrived - progress.waiting_on_client(now))
+            if progress.client_since is not None:
+                left = max(left, self.seconds)  # the client is the slow one: look again later
+            if left <= 0:
+                return
+            await asyncio.wait({task}, timeout=left)
+            if task.done():
+                return
+            if progress.started:  # a streamed or slow-to-send answer: no deadline once begun
+                await task
+                return
+
+    async def refuse(self, scope: Scope, send: Send, progress: _Progress) -> None:
+        progress.refused = True
+        correlation_id = correlation_id_get() or new_correlation_id()
+        detail = f"No answer within {self.seconds:g}s: a service this request needs is slow or unavailable."
+        path = str(scope.get("path", ""))
+        if path.startswith(API_PREFIXES):
+            body = json.dumps(
+                problem_document(503, detail, kind=UNAVAILABLE_KIND, correlation_id=correlation_id)
+            ).encode()
+            headers = [(b"content-type", b"application/problem+json"), (b"content-security-policy", PROBLEM_CSP)]
+        else:
+            body = error_page(503, detail, correlation_id=correlation_id).encode()
+            headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-security-policy", PAGE_CSP)]
+        logger.warning("%s %s: %s", scope.get("method", "GET"), path, detail)
+        headers += [
+            *SECURITY_HEADERS,
+            (b"retry-after", str(UNAVAILABLE_RETRY_AFTER).encode()),
+            (b"server", self.server),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _late_done(task: asyncio.Task[None]) -> None:
+    late.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("an answer past its deadline failed: %r", task.exception())

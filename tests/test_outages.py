@@ -1,0 +1,228 @@
+"""A dependency down or hung: every route answers 503 within the deadline, and works once it is back.
+
+Real processes: a PostgreSQL cluster and a redis-server of this module's own
+(never the machine's), the real web server on them. Each is stopped, then
+hung (SIGSTOP on every one of its processes: the kernel still accepts and
+acknowledges, nothing answers), while a REST read, a REST write, log-in,
+sign-up, a page and a socket handshake are tried at once. The API routes
+must answer 503 problem+json with Retry-After and the correlation id, the
+page the styled 503, the handshake close 1013; none may wait past the
+deadline (the wait is bounded by the client's timeout, and the times are
+printed, not asserted). Once the dependency is back, the same requests work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from apps.ops.tests.conftest import PrivateRedis
+from apps.ops.tests.test_chaos import PG_BIN, PrivatePostgres
+from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
+
+DEADLINE = 5.0  # seconds: RESPONSE_DEADLINE, the default
+CLIENT_TIMEOUT = 30  # seconds: far past the deadline, so that a hang fails the test instead of passing late
+PASSWORD = "outage-Tested-9731"  # noqa: S105 - a test account's password
+CLOSE_TRY_AGAIN = 1013
+
+
+@dataclass
+class Stack:
+    postgres: PrivatePostgres
+    redis: PrivateRedis
+    server: AsgiServer
+    email: str
+    token: str
+    browser: requests.Session
+
+
+@dataclass
+class Answer:
+    what: str
+    seconds: float
+    status: int  # HTTP status, or the socket's close code (101: open and working)
+    headers: dict[str, str]
+    body: bytes
+
+
+def postgres_pids(cluster: PrivatePostgres) -> list[int]:
+    """The postmaster and every backend: a hung PostgreSQL is all of them stopped."""
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *(child.pid for child in psutil.Process(postmaster).children(recursive=True))]
+
+
+def signal_all(pids: list[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def stack(process_logs: Path) -> Iterator[Stack]:
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists():
+        pytest.skip("a private PostgreSQL cluster needs root (runuser) and PostgreSQL 15's binaries")
+    postgres, redis = PrivatePostgres(), PrivateRedis()
+    postgres.init()
+    postgres.start()
+    redis.start()
+    env = process_env(DATABASE_URL=postgres.url, REDIS_URL=redis.url)
+    server = None
+    try:
+        migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
+        subprocess.run(migrate, env=env, cwd=BASE_DIR, check=True, capture_output=True, timeout=600)
+        server = AsgiServer(env=env, log_dir=process_logs)
+        email = f"outage-{uuid.uuid4().hex[:8]}@example.com"
+        token = sign_up(server, email).json()["meta"]["session_token"]
+        yield Stack(postgres, redis, server, email, token, browser_session(server, email))
+    finally:
+        if server is not None:
+            server.stop()
+        redis.stop()
+        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(postgres.data),
+                        "-m", "immediate", "stop"], capture_output=True, timeout=60, check=False)  # fmt: skip
+
+
+def sign_up(server: AsgiServer, email: str) -> requests.Response:
+    body = {"email": email, "password": PASSWORD}
+    return requests.post(f"{server.url}/_allauth/app/v1/auth/signup", json=body, timeout=CLIENT_TIMEOUT)
+
+
+def browser_session(server: AsgiServer, email: str) -> requests.Session:
+    """Logged in through the log-in page, as a person would be: a session cookie for the pages."""
+    browser = requests.Session()
+    browser.get(f"{server.url}/accounts/login/", timeout=CLIENT_TIMEOUT)
+    form = {"login": email, "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    done = browser.post(f"{server.url}/accounts/login/", data=form, timeout=CLIENT_TIMEOUT, allow_redirects=False)
+    assert done.status_code == 302, done.text[:500]
+    return browser
+
+
+def timed(what: str, call: Callable[[], tuple[int, dict[str, str], bytes]]) -> Answer:
+    started = time.monotonic()
+    status, headers, body = call()
+    return Answer(what, time.monotonic() - started, status, headers, body)
+
+
+def http(response: requests.Response) -> tuple[int, dict[str, str], bytes]:
+    return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
+
+
+def handshake(stack: Stack) -> tuple[int, dict[str, str], bytes]:
+    """101 if the owner socket opens and answers a frame, else the close code it ends with."""
+    url = f"{stack.server.ws_url}/ws/app/"
+    try:
+        with connect(url, additional_headers={"X-Session-Token": stack.token}, open_timeout=CLIENT_TIMEOUT) as ws:
+            try:
+                ws.send("{}")  # no type: answered with an Error frame by a working socket
+                reply = ws.recv(timeout=CLIENT_TIMEOUT)
+            except ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else 1006, {}, b""
+            return 101, {}, str(reply).encode()
+    except InvalidStatus as refused:
+        return refused.response.status_code, {}, refused.response.body or b""
+
+
+def try_everything(stack: Stack) -> dict[str, Answer]:
+    server, api = stack.server, {"X-Session-Token": stack.token}
+    calls: dict[str, Callable[[], tuple[int, dict[str, str], bytes]]] = {
+        "rest read": lambda: http(requests.get(f"{server.url}/api/feeders", headers=api, timeout=CLIENT_TIMEOUT)),
+        "rest write": lambda: http(
+            requests.post(f"{server.url}/api/pets", json={"name": "Tom"}, headers=api, timeout=CLIENT_TIMEOUT)
+        ),
+        "log-in": lambda: http(
+            requests.post(f"{server.url}/_allauth/app/v1/auth/login",
+                          json={"email": stack.email, "password": PASSWORD}, timeout=CLIENT_TIMEOUT)  # fmt: skip
+        ),
+        "sign-up": lambda: http(sign_up(server, f"outage-{uuid.uuid4().hex[:8]}@example.com")),
+        "page": lambda: http(stack.browser.get(f"{server.url}/", timeout=CLIENT_TIMEOUT, allow_redirects=False)),
+        "handshake": lambda: handshake(stack),
+    }
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {what: pool.submit(timed, what, call) for what, call in calls.items()}
+        answers = {what: future.result() for what, future in futures.items()}
+    print("  ".join(f"{a.what} {a.status} in {a.seconds:.1f}s" for a in answers.values()))  # noqa: T201
+    return answers
+
+
+def assert_unavailable(answers: dict[str, Answer]) -> None:
+    for what in ("rest read", "rest write", "log-in", "sign-up"):
+        answer = answers[what]
+        assert answer.status == 503, (what, answer.body[:500])
+        assert answer.headers["content-type"] == "application/problem+json", what
+        assert int(answer.headers["retry-after"]) > 0, what
+        problem = json.loads(answer.body)
+        assert problem["status"] == 503, what
+        assert problem["type"] == "urn:catfeeder:problem:dependency-unavailable", (what, problem)
+        assert problem["correlation_id"] == answer.headers["x-request-id"], (what, problem)
+    page = answers["page"]
+    assert page.status == 503, page.body[:500]
+    assert page.headers["content-type"].startswith("text/html")
+    assert int(page.headers["retry-after"]) > 0
+    assert b"Service Unavailable" in page.body and page.headers["x-request-id"].encode() in page.body
+    assert answers["handshake"].status == CLOSE_TRY_AGAIN
+
+
+def assert_working(answers: dict[str, Answer]) -> None:
+    expected = {"rest read": 200, "rest write": 201, "log-in": 200, "sign-up": 200, "page": 200, "handshake": 101}
+    got = {what: answer.status for what, answer in answers.items()}
+    assert got == expected, {what: answers[what].body[:300] for what in got if got[what] != expected[what]}
+
+
+def ready(stack: Stack) -> bool:
+    return requests.get(f"{stack.server.url}/health/ready", timeout=CLIENT_TIMEOUT).status_code == 200
+
+
+def outage(stack: Stack, *, stop: Callable[[], None], resume: Callable[[], None]) -> None:
+    wait_until(lambda: ready(stack), timeout=60, what="ready before", interval=0.5)
+    assert_working(try_everything(stack))
+    stop()
+    try:
+        answers = try_everything(stack)
+    finally:
+        resume()
+    assert_unavailable(answers)
+    wait_until(lambda: ready(stack), timeout=60, what="ready after", interval=0.5)
+    assert_working(try_everything(stack))
+
+
+def test_redis_stopped(stack: Stack) -> None:
+    outage(stack, stop=stack.redis.stop, resume=stack.redis.start)
+
+
+def test_redis_hung(stack: Stack) -> None:
+    def pid() -> list[int]:
+        assert stack.redis.process is not None
+        return [stack.redis.process.pid]
+
+    outage(stack, stop=lambda: signal_all(pid(), signal.SIGSTOP), resume=lambda: signal_all(pid(), signal.SIGCONT))
+
+
+def test_postgres_stopped(stack: Stack) -> None:
+    outage(stack, stop=stack.postgres.stop, resume=stack.postgres.start)
+
+
+def test_postgres_hung(stack: Stack) -> None:
+    pids: list[int] = []
+
+    def stop() -> None:
+        pids.extend(postgres_pids(stack.postgres))
+        signal_all(pids, signal.SIGSTOP)
+
+    outage(stack, stop=stop, resume=lambda: signal_all(pids, signal.SIGCONT))
