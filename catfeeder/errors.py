@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from apps.api.problems import (
-    DATABASE_DOWN,
     TOO_LARGE,
     UNAVAILABLE_KIND,
     UNAVAILABLE_RETRY_AFTER,
@@ -64,13 +63,10 @@ def error_page(status: int, detail: str, *, correlation_id: str | None = None) -
     return render_to_string("errors/error.html", context)
 
 
-def unavailable(request: HttpRequest, exception: BaseException | None = None) -> HttpResponse:
-    """A dependency down or too slow: 503 with Retry-After, problem+json on the API, the styled page elsewhere.
-
-    Without an exception: the database is known down (the readiness checks say so).
-    """
+def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """A dependency down or too slow: 503 with Retry-After, problem+json on the API, the styled page elsewhere."""
     correlation_id = getattr(request, "correlation_id", None)
-    detail = unavailable_detail(exception) if exception is not None else DATABASE_DOWN
+    detail = unavailable_detail(exception)
     response = error_response(request, 503, detail, correlation_id=correlation_id, kind=UNAVAILABLE_KIND)
     response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response

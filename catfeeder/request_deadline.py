@@ -13,6 +13,13 @@ the client's own body does not count (that is the body timeout's business).
 The late answer, if one comes, is dropped; its thread is freed when the
 dependency answers or fails. Nothing is cancelled: a thread cannot be, and
 the application may still be finishing a write the client will find later.
+
+While the readiness checks find the database down, every request but the
+probes and static files gets that 503 at once, before it takes a thread:
+nearly every route reads the database, and with a hung PostgreSQL each would
+hold a thread until it answers. Looking costs a memory read (the checks run
+in the background, every second while the database is down, so recovery
+shows at once).
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.api.problems import UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
+from apps.api.problems import DATABASE_DOWN, UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
 from apps.ops.correlation import correlation_id_get, new_correlation_id
+from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from catfeeder.errors import API_PREFIXES, error_page
 
 logger = logging.getLogger(__name__)
@@ -49,6 +57,7 @@ SECURITY_HEADERS = [
 PAGE_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"  # the page's own <style>
 PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
+ALWAYS_SERVED = ("/health", "/metrics", "/static/")  # need no database; the probes report the outage
 late = set[asyncio.Task[None]]()  # answers still running after their deadline: kept from the garbage collector
 
 
@@ -71,7 +80,13 @@ class RequestDeadline:
         self.server = f"catfeeder/{settings.CATFEEDER_VERSION}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.seconds <= 0:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not str(scope.get("path", "")).startswith(ALWAYS_SERVED) and database_known_down():
+            await self.refuse(scope, send, DATABASE_DOWN)
+            return
+        if self.seconds <= 0:
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
@@ -106,7 +121,10 @@ class RequestDeadline:
         if task.done():
             task.result()  # the application's own failure, as uvicorn would have seen it
             return
-        await self.refuse(scope, send, progress)
+        progress.refused = True
+        await self.refuse(
+            scope, send, f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
+        )
         late.add(task)
         task.add_done_callback(_late_done)
 
@@ -127,10 +145,8 @@ class RequestDeadline:
                 await task
                 return
 
-    async def refuse(self, scope: Scope, send: Send, progress: _Progress) -> None:
-        progress.refused = True
+    async def refuse(self, scope: Scope, send: Send, detail: str) -> None:
         correlation_id = correlation_id_get() or new_correlation_id()
-        detail = f"No answer within {self.seconds:g}s: a service this request needs is slow or unavailable."
         path = str(scope.get("path", ""))
         if path.startswith(API_PREFIXES):
             body = json.dumps(
@@ -149,6 +165,12 @@ class RequestDeadline:
         ]
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def database_known_down() -> bool:
+    if "database" not in readiness_get().critical_down:
+        return False
+    return "database" in readiness_get(max_age=READY_MAX_AGE).critical_down  # refreshed every second while down
 
 
 def _late_done(task: asyncio.Task[None]) -> None:

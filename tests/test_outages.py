@@ -8,11 +8,13 @@ sign-up, a page and a socket handshake are tried at once. The API routes
 must answer 503 problem+json with Retry-After and the correlation id, the
 page the styled 503, the handshake close 1013; none may wait past the
 deadline (the wait is bounded by the client's timeout, and the times are
-printed, not asserted). Once the dependency is back, the same requests work.
+printed, not asserted): at once, and again once the readiness checks have
+seen the outage. Once the dependency is back, the same requests work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,6 +36,7 @@ from websockets.sync.client import connect
 from apps.ops.tests.conftest import PrivateRedis
 from apps.ops.tests.test_chaos import PG_BIN, PrivatePostgres
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
+from conftest import unique_ip
 
 DEADLINE = 5.0  # seconds: RESPONSE_DEADLINE, the default
 CLIENT_TIMEOUT = 30  # seconds: far past the deadline, so that a hang fails the test instead of passing late
@@ -68,10 +71,8 @@ def postgres_pids(cluster: PrivatePostgres) -> list[int]:
 
 def signal_all(pids: list[int], signum: signal.Signals) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # a backend that ended meanwhile
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,8 @@ def stack(process_logs: Path) -> Iterator[Stack]:
     postgres.init()
     postgres.start()
     redis.start()
-    env = process_env(DATABASE_URL=postgres.url, REDIS_URL=redis.url)
+    # Log-ins and sign-ups are rate limited per address: each comes from one of its own (X-Forwarded-For).
+    env = process_env(DATABASE_URL=postgres.url, REDIS_URL=redis.url, TRUSTED_PROXY_COUNT="1")
     server = None
     try:
         migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
@@ -101,7 +103,12 @@ def stack(process_logs: Path) -> Iterator[Stack]:
 
 def sign_up(server: AsgiServer, email: str) -> requests.Response:
     body = {"email": email, "password": PASSWORD}
-    return requests.post(f"{server.url}/_allauth/app/v1/auth/signup", json=body, timeout=CLIENT_TIMEOUT)
+    url = f"{server.url}/_allauth/app/v1/auth/signup"
+    return requests.post(url, json=body, headers=elsewhere(), timeout=CLIENT_TIMEOUT)
+
+
+def elsewhere() -> dict[str, str]:
+    return {"X-Forwarded-For": unique_ip()}
 
 
 def browser_session(server: AsgiServer, email: str) -> requests.Session:
@@ -147,8 +154,12 @@ def try_everything(stack: Stack) -> dict[str, Answer]:
             requests.post(f"{server.url}/api/pets", json={"name": "Tom"}, headers=api, timeout=CLIENT_TIMEOUT)
         ),
         "log-in": lambda: http(
-            requests.post(f"{server.url}/_allauth/app/v1/auth/login",
-                          json={"email": stack.email, "password": PASSWORD}, timeout=CLIENT_TIMEOUT)  # fmt: skip
+            requests.post(
+                f"{server.url}/_allauth/app/v1/auth/login",
+                json={"email": stack.email, "password": PASSWORD},
+                headers=elsewhere(),
+                timeout=CLIENT_TIMEOUT,
+            )  # fmt: skip
         ),
         "sign-up": lambda: http(sign_up(server, f"outage-{uuid.uuid4().hex[:8]}@example.com")),
         "page": lambda: http(stack.browser.get(f"{server.url}/", timeout=CLIENT_TIMEOUT, allow_redirects=False)),
@@ -175,7 +186,8 @@ def assert_unavailable(answers: dict[str, Answer]) -> None:
     assert page.status == 503, page.body[:500]
     assert page.headers["content-type"].startswith("text/html")
     assert int(page.headers["retry-after"]) > 0
-    assert b"Service Unavailable" in page.body and page.headers["x-request-id"].encode() in page.body
+    assert b"Service Unavailable" in page.body
+    assert page.headers["x-request-id"].encode() in page.body
     assert answers["handshake"].status == CLOSE_TRY_AGAIN
 
 
@@ -194,10 +206,14 @@ def outage(stack: Stack, *, stop: Callable[[], None], resume: Callable[[], None]
     assert_working(try_everything(stack))
     stop()
     try:
-        answers = try_everything(stack)
+        at_once = try_everything(stack)
+        # Then once the readiness checks have seen it (the database: refused before taking a thread).
+        wait_until(lambda: not ready(stack), timeout=60, what="ready 503", interval=0.5)
+        later = try_everything(stack)
     finally:
         resume()
-    assert_unavailable(answers)
+    assert_unavailable(at_once)
+    assert_unavailable(later)
     wait_until(lambda: ready(stack), timeout=60, what="ready after", interval=0.5)
     assert_working(try_everything(stack))
 

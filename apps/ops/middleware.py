@@ -6,9 +6,6 @@
 - A critical dependency down (database, cache, broker, channel layer, as the
   readiness probe last saw it): writes under /api/ answer 503 the same way,
   instead of failing half-way or hanging on a queue that is not there.
-- The database known down (the same readiness run): every request but the
-  probes answers 503 at once. Nearly every route reads it, and a hung
-  PostgreSQL would hold a request thread for as long as it hangs.
 - A dependency failing under a request (database, Redis, broker: anywhere,
   in a view or in a middleware such as the session's) answers 503 with
   Retry-After, problem+json on the API and the styled page elsewhere: never a
@@ -39,7 +36,6 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OUTAGE_RETRY_AFTER = UNAVAILABLE_RETRY_AFTER  # seconds
-PROBES = ("/health", "/metrics")  # they report the outage themselves
 FAILURE = "catfeeder_dependency_failure"  # request attribute: the dependency error behind a 500
 
 
@@ -64,8 +60,6 @@ class OpsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # The id of this request's log lines (set by the web process), for the API's 500 answer too.
         request.correlation_id = correlation_id_get() or new_correlation_id()  # type: ignore[attr-defined]
-        if not request.path.startswith(PROBES) and database_known_down():
-            return unavailable(request)
         if request.path.startswith(API_PREFIX) and request.method not in SAFE_METHODS:
             refusal = self.refuse_write()
             if refusal is not None:
@@ -108,15 +102,6 @@ class OpsMiddleware:
         logger.warning("%s %s: dependency unavailable (%s: %s)", request.method, request.path,
                        type(exception).__name__, exception)  # fmt: skip
         return unavailable(request, exception)
-
-
-def database_known_down() -> bool:
-    """The last readiness run found the database down. Never waits: a memory read on the
-    happy path; while it says down, it is refreshed (in the background) every second,
-    so that recovery shows at once."""
-    if "database" not in readiness_get().critical_down:
-        return False
-    return "database" in readiness_get(max_age=READY_MAX_AGE).critical_down
 
 
 def request_log_fields(request: HttpRequest) -> None:
