@@ -38,6 +38,7 @@ protocols = ProtocolTypeRouter(
 )
 
 # Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
-application = ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY)
 # An answer not begun within RESPONSE_DEADLINE seconds (a dependency hangs): 503 instead of a wait.
-application = RequestDeadline(application, seconds=settings.RESPONSE_DEADLINE)
+application = RequestDeadline(
+    ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY), seconds=settings.RESPONSE_DEADLINE
+)

@@ -55,17 +55,21 @@ class Rate:
 # A Redis that is down or hung costs a request at most two tries of a second each (redis-py
 # retries ten times with backoff by default); one retry at once covers a connection that
 # a restarted Redis closed.
-TIMEOUTS = {"socket_timeout": 1, "socket_connect_timeout": 1}  # seconds
+TIMEOUT = 1  # seconds, for connecting and for each command
 
 
 @cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, **TIMEOUTS, retry=Retry(NoBackoff(), 1))
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 1)
+    )
 
 
 @cache
 def _async_client() -> aredis.Redis:
-    return aredis.Redis.from_url(settings.REDIS_URL, **TIMEOUTS, retry=AsyncRetry(NoBackoff(), 1))
+    return aredis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=AsyncRetry(NoBackoff(), 1)
+    )
 
 
 def hit(key: str, rate: Rate) -> tuple[bool, int]:
