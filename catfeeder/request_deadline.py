@@ -17,9 +17,9 @@ the application may still be finishing a write the client will find later.
 While the readiness checks find the database down, every request but the
 probes and static files gets that 503 at once, before it takes a thread:
 nearly every route reads the database, and with a hung PostgreSQL each would
-hold a thread until it answers. Looking costs a memory read (the checks run
-in the background, every second while the database is down, so recovery
-shows at once).
+hold a thread until it answers. Looking costs a memory read: requests use the
+run the probes (/health/ready) or writes made, and only while it says down
+have it refreshed, every second, so that recovery shows at once.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from django.conf import settings
 
 from apps.api.problems import DATABASE_DOWN, UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
 from apps.ops.correlation import correlation_id_get, new_correlation_id
-from apps.ops.readiness import READY_MAX_AGE, readiness_get
+from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_last
 from catfeeder.errors import API_PREFIXES, error_page
 
 logger = logging.getLogger(__name__)
@@ -168,9 +168,14 @@ class RequestDeadline:
 
 
 def database_known_down() -> bool:
-    if "database" not in readiness_get().critical_down:
+    """The last readiness run (made for the load balancer's probes, or for a write) found the database down.
+
+    Requests never start a run themselves while it is up; while it is down
+    they have it run again, in the background, every second.
+    """
+    if "database" not in readiness_last().critical_down:
         return False
-    return "database" in readiness_get(max_age=READY_MAX_AGE).critical_down  # refreshed every second while down
+    return "database" in readiness_get(max_age=READY_MAX_AGE).critical_down
 
 
 def _late_done(task: asyncio.Task[None]) -> None:
