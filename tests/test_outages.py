@@ -4,7 +4,7 @@ Real processes: a PostgreSQL cluster and a redis-server of this module's own
 (never the machine's), the real web server on them. Each is stopped, then
 hung (SIGSTOP on every one of its processes: the kernel still accepts and
 acknowledges, nothing answers), while a REST read, a REST write, log-in,
-sign-up, a page and a socket handshake are tried at once. The API routes
+sign-up, a page and socket handshakes (owner and device) are tried at once. The API routes
 must answer 503 problem+json with Retry-After and the correlation id, the
 page the styled 503, the handshake close 1013; none may wait past the
 deadline (the wait is bounded by the client's timeout, and the times are
@@ -135,11 +135,14 @@ def http(response: requests.Response) -> tuple[int, dict[str, str], bytes]:
     return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 
 
-def handshake(stack: Stack) -> tuple[int, dict[str, str], bytes]:
-    """101 if the owner socket opens and answers a frame, else the close code it ends with."""
-    url = f"{stack.server.ws_url}/ws/app/"
+def handshake(
+    stack: Stack, path: str = "/ws/app/", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """101 if the socket opens and answers a frame, else the close code it ends with (or the HTTP refusal)."""
+    url = f"{stack.server.ws_url}{path}"
+    headers = headers if headers is not None else {"X-Session-Token": stack.token}
     try:
-        with connect(url, additional_headers={"X-Session-Token": stack.token}, open_timeout=CLIENT_TIMEOUT) as ws:
+        with connect(url, additional_headers=headers, open_timeout=CLIENT_TIMEOUT) as ws:
             try:
                 ws.send("{}")  # no type: answered with an Error frame by a working socket
                 reply = ws.recv(timeout=CLIENT_TIMEOUT)
@@ -168,6 +171,8 @@ def try_everything(stack: Stack) -> dict[str, Answer]:
         "sign-up": lambda: http(sign_up(server, f"outage-{uuid.uuid4().hex[:8]}@example.com")),
         "page": lambda: http(stack.browser.get(f"{server.url}/", timeout=CLIENT_TIMEOUT, allow_redirects=False)),
         "handshake": lambda: handshake(stack),
+        # A device token that is not one: looked up in the database, then refused (403).
+        "device handshake": lambda: handshake(stack, "/ws/device/", {"Authorization": "Bearer cfd_nosuch_token"}),
     }
     with ThreadPoolExecutor(len(calls)) as pool:
         futures = {what: pool.submit(timed, what, call) for what, call in calls.items()}
@@ -176,13 +181,15 @@ def try_everything(stack: Stack) -> dict[str, Answer]:
     return answers
 
 
-WORKING = {"rest read": 200, "rest write": 201, "log-in": 200, "sign-up": 200, "page": 200, "handshake": 101}
+WORKING = {"rest read": 200, "rest write": 201, "log-in": 200, "sign-up": 200, "page": 200, "handshake": 101,
+           "device handshake": 403}  # fmt: skip
 EVERYTHING = frozenset(WORKING)
+NOT_DEVICES = EVERYTHING - {"device handshake"}  # a device's token is in the database alone
 
 
 def assert_unavailable(what: str, answer: Answer) -> None:
     """The documented outage answer: 503 problem+json, the styled page, or close 1013."""
-    if what == "handshake":
+    if what.endswith("handshake"):
         assert answer.status == CLOSE_TRY_AGAIN, answer.body
         return
     assert answer.status == 503, (what, answer.body[:500])
@@ -240,7 +247,8 @@ def outage(
 
 
 def test_redis_stopped(stack: Stack) -> None:
-    outage(stack, stop=stack.redis.stop, resume=stack.redis.start)
+    outage(stack, stop=stack.redis.stop, resume=stack.redis.start, at_once_unavailable=NOT_DEVICES,
+           later_unavailable=NOT_DEVICES)  # fmt: skip
 
 
 def test_redis_hung(stack: Stack) -> None:
@@ -248,7 +256,8 @@ def test_redis_hung(stack: Stack) -> None:
         assert stack.redis.process is not None
         return [stack.redis.process.pid]
 
-    outage(stack, stop=lambda: signal_all(pid(), signal.SIGSTOP), resume=lambda: signal_all(pid(), signal.SIGCONT))
+    outage(stack, stop=lambda: signal_all(pid(), signal.SIGSTOP), resume=lambda: signal_all(pid(), signal.SIGCONT),
+           at_once_unavailable=NOT_DEVICES, later_unavailable=NOT_DEVICES)  # fmt: skip
 
 
 def test_postgres_stopped(stack: Stack) -> None:
