@@ -11,7 +11,8 @@ error page elsewhere, the correlation id in both. Time spent waiting for
 the client's own body does not count (that is the body timeout's business).
 
 The late answer, if one comes, is dropped; its thread is freed when the
-dependency answers or fails. Nothing is cancelled: a thread cannot be, and
+dependency answers or fails, and the request counts as in flight until then
+(its log line too comes then). Nothing is cancelled: a thread cannot be, and
 the application may still be finishing a write the client will find later.
 
 While the readiness checks find the database down, every request but the
@@ -58,19 +59,17 @@ PAGE_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'non
 PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
 ALWAYS_SERVED = ("/health", "/metrics", "/static/")  # need no database; the probes report the outage
-late = set[asyncio.Task[None]]()  # answers still running after their deadline: kept from the garbage collector
 
 
 @dataclass
 class _Progress:
+    timer: asyncio.TimerHandle | None = None
     started: bool = False  # the application began its answer
-    refused: bool = False  # we answered 503 instead
+    finished: bool = False  # the application returned
+    refusal: asyncio.Task[None] | None = None  # the 503 sent instead
     body_done: bool = False  # the client's body has all arrived
     client_since: float | None = None  # the application waits for the client's body since then (loop time)
     client_waited: float = 0.0  # seconds spent waiting for the client's body, finished waits only
-
-    def waiting_on_client(self, now: float) -> float:
-        return self.client_waited + (now - self.client_since if self.client_since is not None else 0.0)
 
 
 class RequestDeadline:
@@ -91,6 +90,7 @@ class RequestDeadline:
             return
         loop = asyncio.get_running_loop()
         progress = _Progress()
+        arrived = loop.time()
 
         async def timed_receive() -> Message:
             if progress.body_done:
@@ -106,44 +106,40 @@ class RequestDeadline:
             return message
 
         async def guarded_send(message: Message) -> None:
-            if progress.refused:
+            if progress.refusal is not None:
                 return  # the client has had its 503
             if message["type"] == "http.response.start":
                 progress.started = True
             await send(message)
 
-        task = asyncio.ensure_future(self.app(scope, timed_receive, guarded_send))
-        try:
-            await self.watch(task, progress, loop)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if task.done():
-            task.result()  # the application's own failure, as uvicorn would have seen it
-            return
-        progress.refused = True
-        await self.refuse(
-            scope, send, f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
-        )
-        late.add(task)
-        task.add_done_callback(_late_done)
+        def expire() -> None:
+            if progress.started or progress.finished:
+                return
+            if progress.client_since is not None:  # the client is the slow one: look again later
+                progress.timer = loop.call_later(self.seconds, expire)
+                return
+            left = self.seconds - (loop.time() - arrived - progress.client_waited)
+            if left > 0:
+                progress.timer = loop.call_later(left, expire)
+                return
+            detail = f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
+            progress.refusal = loop.create_task(self.refuse(scope, send, detail))
 
-    async def watch(self, task: asyncio.Task[None], progress: _Progress, loop: asyncio.AbstractEventLoop) -> None:
-        """Return when the task ends or its deadline passes with no answer started."""
-        arrived = loop.time()
-        while True:
-            now = loop.time()
-            left = self.seconds - (now - arrived - progress.waiting_on_client(now))
-            if progress.client_since is not None:
-                left = max(left, self.seconds)  # the client is the slow one: look again later
-            if left <= 0:
-                return
-            await asyncio.wait({task}, timeout=left)
-            if task.done():
-                return
-            if progress.started:  # a streamed or slow-to-send answer: no deadline once begun
-                await task
-                return
+        # The application runs in this task, as without the deadline (a timer, not a task
+        # of its own: this runs on every request); a refusal is sent from a task of its own.
+        progress.timer = loop.call_later(self.seconds, expire)
+        try:
+            await self.app(scope, timed_receive, guarded_send)
+        except Exception:
+            if progress.refusal is None:
+                raise
+            logger.warning("an answer past its deadline failed", exc_info=True)
+        finally:
+            progress.finished = True
+            if progress.timer is not None:
+                progress.timer.cancel()
+            if progress.refusal is not None:
+                await progress.refusal
 
     async def refuse(self, scope: Scope, send: Send, detail: str) -> None:
         correlation_id = correlation_id_get() or new_correlation_id()
@@ -176,9 +172,3 @@ def database_known_down() -> bool:
     if "database" not in readiness_last().critical_down:
         return False
     return "database" in readiness_get(max_age=READY_MAX_AGE).critical_down
-
-
-def _late_done(task: asyncio.Task[None]) -> None:
-    late.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("an answer past its deadline failed: %r", task.exception())
