@@ -47,15 +47,38 @@ def dependency_failure_note(sender: Any, request: HttpRequest | None = None, **k
     arrives here as a 500; the signal, sent while the exception is handled,
     tells which exception it was.
     """
-    exception = sys.exception()
-    if request is not None and isinstance(exception, UNAVAILABLE):
-        setattr(request, FAILURE, exception)
+    cause = outage_cause(sys.exception())
+    if request is not None and cause is not None and getattr(request, FAILURE, None) is None:
+        setattr(request, FAILURE, cause)
+
+
+def outage_cause(exception: BaseException | None) -> BaseException | None:
+    """The dependency error behind `exception`: itself, or one it was raised while handling
+    (a session left half-loaded by a cache error fails again on saving)."""
+    for _ in range(10):  # a chain is short; never loop on a cycle
+        if exception is None or isinstance(exception, UNAVAILABLE):
+            return exception
+        exception = exception.__cause__ or exception.__context__
+    return None
+
+
+class OutageTracebackFilter(logging.Filter):
+    """Drops Django's "Internal Server Error" record, with its traceback, for a request answered 503 here.
+
+    During an outage every request would log one; this middleware logs one warning line instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and outage_cause(record.exc_info[1]) is not None)
 
 
 class OpsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         got_request_exception.connect(dependency_failure_note, dispatch_uid=FAILURE)
+        request_logger = logging.getLogger("django.request")
+        if not any(isinstance(f, OutageTracebackFilter) for f in request_logger.filters):
+            request_logger.addFilter(OutageTracebackFilter())
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # The id of this request's log lines (set by the web process), for the API's 500 answer too.
