@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
+from catfeeder.request_deadline import RequestDeadline  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
@@ -37,4 +38,7 @@ protocols = ProtocolTypeRouter(
 )
 
 # Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
-application = ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY)
+# An answer not begun within RESPONSE_DEADLINE seconds (a dependency hangs): 503 instead of a wait.
+application = RequestDeadline(
+    ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY), seconds=settings.RESPONSE_DEADLINE
+)

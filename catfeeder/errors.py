@@ -12,7 +12,14 @@ from http import HTTPStatus
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from apps.api.problems import TOO_LARGE, problem_response, too_large_detail
+from apps.api.problems import (
+    TOO_LARGE,
+    UNAVAILABLE_KIND,
+    UNAVAILABLE_RETRY_AFTER,
+    problem_response,
+    too_large_detail,
+    unavailable_detail,
+)
 
 API_PREFIXES = ("/api/", "/_allauth/")
 
@@ -36,13 +43,33 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
-def error_response(request: HttpRequest, status: int, detail: str | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest,
+    status: int,
+    detail: str | None = None,
+    *,
+    correlation_id: str | None = None,
+    kind: str | None = None,
+) -> HttpResponse:
     detail = detail or DETAILS.get(status) or HTTPStatus(status).description
     if is_api(request):
-        return problem_response(status, detail)
-    title = HTTPStatus(status).phrase
-    html = render_to_string("errors/error.html", {"status": status, "title": title, "detail": detail})
-    return HttpResponse(html, status=status)
+        return problem_response(status, detail, kind=kind, correlation_id=correlation_id)
+    return HttpResponse(error_page(status, detail, correlation_id=correlation_id), status=status)
+
+
+def error_page(status: int, detail: str, *, correlation_id: str | None = None) -> str:
+    """The styled error page; it needs no request, so it renders when nothing else can (no session, no database)."""
+    context = {"status": status, "title": HTTPStatus(status).phrase, "detail": detail, "correlation_id": correlation_id}
+    return render_to_string("errors/error.html", context)
+
+
+def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """A dependency down or too slow: 503 with Retry-After, problem+json on the API, the styled page elsewhere."""
+    correlation_id = getattr(request, "correlation_id", None)
+    detail = unavailable_detail(exception)
+    response = error_response(request, 503, detail, correlation_id=correlation_id, kind=UNAVAILABLE_KIND)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

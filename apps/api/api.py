@@ -25,10 +25,12 @@ from apps.api.auth import owner_auth
 from apps.api.problems import (
     PROBLEM_CONTENT_TYPE,
     TOO_LARGE,
+    UNAVAILABLE,
     Problem,
     field_errors,
     problem_response,
     too_large_detail,
+    unavailable_response,
 )
 from apps.api.ratelimit import api_throttles
 
@@ -129,6 +131,13 @@ def on_unreadable_form(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem_response(400, "The request could not be understood.")
 
 
+def on_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A dependency down or too slow, in the auth layer, a throttle or a handler: 503, not 500."""
+    correlation_id = getattr(request, "correlation_id", None)
+    logger.warning("%s %s: dependency unavailable (%s: %s)", request.method, request.path, type(exc).__name__, exc)
+    return unavailable_response(exc, correlation_id=correlation_id)
+
+
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     correlation_id = getattr(request, "correlation_id", None) or uuid.uuid4().hex
     logger.exception("unhandled error in %s %s [%s]", request.method, request.path, correlation_id)
@@ -145,6 +154,7 @@ EXCEPTION_HANDLERS: list[tuple[type[Exception], Callable[[HttpRequest, Any], Htt
     (PermissionDenied, on_permission_denied),
     (SuspiciousOperation, on_unreadable_form),  # RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
     (MultiPartParserError, on_unreadable_form),
+    *((exc_class, on_unavailable) for exc_class in UNAVAILABLE),
     (Exception, on_unexpected),
 ]
 

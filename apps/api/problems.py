@@ -9,8 +9,11 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import redis.exceptions
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from kombu.exceptions import OperationalError as BrokerError
 from ninja import Schema
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -115,3 +118,36 @@ def too_large_detail(exception: BaseException) -> str:
     if isinstance(exception, TooManyFilesSent):
         return "Too many files."
     return "The request body is too large."
+
+
+# A dependency that is down or too slow: PostgreSQL (Django wraps psycopg's errors), Redis
+# (cache, sessions, rate limits, channel layer: redis-py's connection errors and socket
+# timeouts) or the broker (kombu). Every route answers them 503 with Retry-After, never 500.
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    BrokerError,
+)
+UNAVAILABLE_RETRY_AFTER = 30  # seconds
+UNAVAILABLE_KIND = "dependency-unavailable"
+DATABASE_DOWN = "The database is unavailable; try again shortly."
+
+
+def unavailable_detail(exception: BaseException) -> str:
+    if isinstance(exception, OperationalError | InterfaceError):
+        return DATABASE_DOWN
+    if isinstance(exception, BrokerError):
+        return "The task queue is unavailable; try again shortly."
+    return "A service this request needs is unavailable; try again shortly."
+
+
+def unavailable_response(exception: BaseException, *, correlation_id: str | None) -> JsonResponse:
+    return problem_response(
+        503,
+        unavailable_detail(exception),
+        kind=UNAVAILABLE_KIND,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        correlation_id=correlation_id,
+    )

@@ -17,6 +17,9 @@ import redis.asyncio as aredis
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 HIT = """
 local count = redis.call('INCR', KEYS[1])
@@ -49,14 +52,24 @@ class Rate:
         return cls(int(count), PERIODS[period.strip().lower()])
 
 
+# A Redis that is down or hung costs a request at most two tries of a second each (redis-py
+# retries ten times with backoff by default); one retry at once covers a connection that
+# a restarted Redis closed.
+TIMEOUT = 1  # seconds, for connecting and for each command
+
+
 @cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 1)
+    )
 
 
 @cache
 def _async_client() -> aredis.Redis:
-    return aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+    return aredis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=AsyncRetry(NoBackoff(), 1)
+    )
 
 
 def hit(key: str, rate: Rate) -> tuple[bool, int]:

@@ -6,32 +6,79 @@
 - A critical dependency down (database, cache, broker, channel layer, as the
   readiness probe last saw it): writes under /api/ answer 503 the same way,
   instead of failing half-way or hanging on a queue that is not there.
-- A database error anywhere answers 503 (problem+json under /api/), never a
-  stack trace.
+- A dependency failing under a request (database, Redis, broker: anywhere,
+  in a view or in a middleware such as the session's) answers 503 with
+  Retry-After, problem+json on the API and the styled page elsewhere: never a
+  500 or a stack trace.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
+from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from apps.api.problems import UNAVAILABLE, UNAVAILABLE_RETRY_AFTER
 from apps.ops.asgi import LOG_FIELDS
 from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
+from catfeeder.errors import unavailable
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-OUTAGE_RETRY_AFTER = 30  # seconds
+OUTAGE_RETRY_AFTER = UNAVAILABLE_RETRY_AFTER  # seconds
+FAILURE = "catfeeder_dependency_failure"  # request attribute: the dependency error behind a 500
+
+
+def dependency_failure_note(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Remember on the request a dependency error that Django turns into a 500.
+
+    Django converts an exception into a response at every middleware layer, so
+    one raised below this middleware (a session saved to a Redis that is gone)
+    arrives here as a 500; the signal, sent while the exception is handled,
+    tells which exception it was.
+    """
+    cause = outage_cause(sys.exception())
+    if request is not None and cause is not None and getattr(request, FAILURE, None) is None:
+        setattr(request, FAILURE, cause)
+
+
+def outage_cause(exception: BaseException | None) -> BaseException | None:
+    """The dependency error behind `exception`: itself, or one it was raised while handling
+    (a session left half-loaded by a cache error fails again on saving)."""
+    for _ in range(10):  # a chain is short; never loop on a cycle
+        if exception is None or isinstance(exception, UNAVAILABLE):
+            return exception
+        exception = exception.__cause__ or exception.__context__
+    return None
+
+
+class OutageTracebackFilter(logging.Filter):
+    """Drops Django's "Internal Server Error" record, with its traceback, for a request answered 503 here.
+
+    During an outage every request would log one; this middleware logs one warning line instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and outage_cause(record.exc_info[1]) is not None)
 
 
 class OpsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        got_request_exception.connect(dependency_failure_note, dispatch_uid=FAILURE)
+        request_logger = logging.getLogger("django.request")
+        if not any(isinstance(f, OutageTracebackFilter) for f in request_logger.filters):
+            request_logger.addFilter(OutageTracebackFilter())
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # The id of this request's log lines (set by the web process), for the API's 500 answer too.
@@ -41,6 +88,11 @@ class OpsMiddleware:
             if refusal is not None:
                 return refusal
         response = self.get_response(request)
+        failure = getattr(request, FAILURE, None)
+        if failure is not None and response.status_code == 500:
+            logger.warning("%s %s: dependency unavailable (%s: %s)", request.method, request.path,
+                           type(failure).__name__, failure)  # fmt: skip
+            response = unavailable(request, failure)
         request_log_fields(request)
         return response
 
@@ -67,19 +119,12 @@ class OpsMiddleware:
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        """A view's dependency error (log-in, sign-up, pages); the API's own handlers answer the API's."""
+        if not isinstance(exception, UNAVAILABLE):
             return None
-        if request.path.startswith(API_PREFIX):
-            return problem_response(
-                status=503,
-                detail="The database is unavailable; try again shortly.",
-                kind="dependency-unavailable",
-                retry_after=OUTAGE_RETRY_AFTER,
-            )
-        response = HttpResponse("Service unavailable: the database cannot be reached. Try again shortly.\n",
-                                status=503, content_type="text/plain")  # fmt: skip
-        response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
-        return response
+        logger.warning("%s %s: dependency unavailable (%s: %s)", request.method, request.path,
+                       type(exception).__name__, exception)  # fmt: skip
+        return unavailable(request, exception)
 
 
 def request_log_fields(request: HttpRequest) -> None:

@@ -85,6 +85,11 @@ def readiness_get(*, wait: bool = False, max_age: float = WRITES_MAX_AGE) -> Run
     return critical_runs.get(max_age=max_age, wait=wait)
 
 
+def readiness_last() -> Run:
+    """The last run of the critical checks, however old; never starts one (a request's hot path)."""
+    return critical_runs.run
+
+
 def readiness_shared() -> Run:
     """The last run of the shared services' checks (storage, mail); never waits."""
     return shown_runs.get(max_age=SHOWN_MAX_AGE, wait=False)

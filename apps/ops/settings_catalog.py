@@ -102,6 +102,7 @@ CATALOG = [
     Variable("CATFEEDER_VAR_DIR", "./var", _text),
     Variable("DATABASE_URL", "SQLite in var/db.sqlite3", _database_url, has_password=True),
     Variable("DATABASE_CONN_MAX_AGE", "60", _int),
+    Variable("DATABASE_CONNECT_TIMEOUT", "2", _int),
     Variable("REDIS_URL", "embedded Redis on var/redis.sock", _redis_url, has_password=True),
     Variable("CELERY_BROKER_URL", "REDIS_URL", _broker_url, has_password=True),
     Variable("CELERY_RESULT_BACKEND", "REDIS_URL", _broker_url, has_password=True),
@@ -160,6 +161,7 @@ CATALOG = [
     Variable("LOG_CONSOLE", "dev with DJANGO_DEBUG, json otherwise", _choice("dev", "json")),
     Variable("OPS_TOKEN", "none (details need a staff login)", _text, secret=True),
     Variable("OPS_DRAIN_GRACE", "2.0", _float),
+    Variable("RESPONSE_DEADLINE", "5", _float),
     Variable("OPS_READY_SHARED", "fail", _choice("fail", "warn")),
 ]
 SECRET_HINTS = ("SECRET", "PASSWORD", "TOKEN", "_KEY")

@@ -201,6 +201,10 @@ HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
 HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
 # Requests in flight per web process; past it, 503 with Retry-After at once.
 HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
+# A dependency down or hung never makes a request wait longer than this many seconds: an HTTP
+# answer not begun by then is 503 with Retry-After (catfeeder/request_deadline.py), a socket
+# handshake not decided by then closes with 1013. 0 turns the HTTP deadline off.
+RESPONSE_DEADLINE = env.float("RESPONSE_DEADLINE", default=5.0)
 
 # --- Database -----------------------------------------------------------------
 # PostgreSQL from DATABASE_URL; otherwise SQLite in var/, set up so that the web
@@ -211,6 +215,13 @@ SQLITE_BUSY_TIMEOUT = 20  # seconds
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A PostgreSQL that is down or hung fails a new connection within this many seconds
+    # (libpq's minimum is 2); keepalives notice a host that vanished under an idle connection.
+    # Options in DATABASE_URL's query string win.
+    _pg_options = {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=2), "keepalives": 1,
+                   "keepalives_idle": 30, "keepalives_interval": 5, "keepalives_count": 3}  # fmt: skip
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["OPTIONS"] = {**_pg_options, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
         "default": {
@@ -421,7 +432,13 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_SOFT_SHUTDOWN_TIMEOUT", 
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 # An unacknowledged message goes back to the queue after this many seconds (Redis broker):
 # longer than any task runs, and than any countdown (mail retries wait up to 300 s).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A broker that hangs fails a publish after socket_timeout seconds instead of holding the
+# request for ever (kombu waits for ever by default); above the workers' 1 s BRPOP.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_timeout": 3,  # seconds
+    "socket_connect_timeout": 2,  # seconds
+}
 # Beat runs once: a Redis lock held (and renewed every beat tick) by one beat process; a
 # second beat waits and sends nothing, and takes over when the lock expires.
 CELERY_BEAT_SCHEDULER = "apps.tasks.beat:LockedDatabaseScheduler"

@@ -10,7 +10,8 @@ and the connection stays usable, except where RFC 6455 or a limit says close:
 - a text frame that is not UTF-8: close 1007, by the protocol layer (RFC 6455 section 8.1);
 - a frame over MESSAGE_MAX_BYTES (64 KiB): close 1009;
 - over WS_MESSAGES_PER_SECOND (burst WS_MESSAGE_BURST): `Error{rate_limited}`, then close 1008;
-- no credentials within WS_AUTH_TIMEOUT: close 4401; a refused one: `Error{unauthenticated}`, close 4401.
+- no credentials within WS_AUTH_TIMEOUT: close 4401; a refused one: `Error{unauthenticated}`, close 4401;
+- a dependency down or hung at the handshake: close 1013 within RESPONSE_DEADLINE.
 
 The consumer holds no rules: it parses a frame once into a typed message and
 hands it to the registry. It replaces channels' AsyncConsumer loop, which
@@ -34,11 +35,13 @@ from django.conf import settings
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
 from apps.api.messages.dispatch import decode_frame, encode, error_message, invoke
 from apps.api.messages.publish import PUSH
+from apps.api.problems import UNAVAILABLE
 from catfeeder.channel_layer import cancel_until_done
 
 logger = logging.getLogger("apps.api.messages")
 
 CLOSE_POLICY = 1008  # rate limit
+CLOSE_TRY_AGAIN = 1013  # a dependency is down or slow: try again later
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401  # no, wrong, expired or revoked credentials: authenticate (or pair) again
 CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
@@ -114,17 +117,27 @@ class MessageSocket(AsyncConsumer):
         return ANONYMOUS
 
     async def on_connect(self) -> None:
+        accepted = False
         try:
-            caller = await self.handshake()
+            # Credentials are looked up in the database and Redis, the group joined in Redis:
+            # a dependency down or hung closes with 1013 within the deadline, never a 500.
+            async with asyncio.timeout(settings.RESPONSE_DEADLINE):
+                caller = await self.handshake()
+                await self.base_send({"type": "websocket.accept"})
+                accepted = True
+                if caller.kind is CallerKind.ANONYMOUS:
+                    self.start(self.authentication_deadline())
+                else:
+                    await self.become(caller)
         except Refused:
             await self.base_send({"type": "websocket.close"})
             self.closed = True
-            return
-        await self.base_send({"type": "websocket.accept"})
-        if caller.kind is CallerKind.ANONYMOUS:
-            self.start(self.authentication_deadline())
-        else:
-            await self.become(caller)
+        except (TimeoutError, *UNAVAILABLE) as exc:
+            logger.warning("%s socket: dependency unavailable at the handshake (%r); closing 1013", self.route, exc)
+            self.caller = ANONYMOUS  # not signed in: nothing to sign out of
+            if not accepted:
+                await self.base_send({"type": "websocket.accept"})  # a close code needs an open socket
+            await self.close(CLOSE_TRY_AGAIN)
 
     async def become(self, caller: Caller) -> None:
         """Act as `caller` from now on: join its group and start listening to it."""
