@@ -162,7 +162,7 @@ def too_big() -> MessageError:
 SessionCaller = Callable[[Entry], Caller]
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One message call over HTTP, as a door describes it to `answer`."""
 
@@ -180,7 +180,7 @@ class Call:
 async def answer(call: Call) -> Answer:
     try:
         entry = route(call.name, call.method)
-        deadline = deadline_in()
+        deadline = deadline_in()  # for the blocking work: credentials, the handler, pushes
         caller = await admitted(entry, call, deadline)
         authorize(entry, caller)
         if call.method == "GET":
@@ -190,7 +190,8 @@ async def answer(call: Call) -> Answer:
             message = decode_body(entry, await call.body())
         context = Context(caller, "http")
         reply = await invoke(entry, message, context, run=call.run, deadline=deadline)
-        await push(caller, context.pushes, deadline)
+        if context.pushes:
+            await push(caller, context.pushes, deadline)
         return reply_answer(reply)
     except Exception as exc:  # noqa: BLE001 - every failure is a typed answer, never the server's 500
         return error_answer(as_message_error(exc, call.name[:64]))

@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from apps.api.tests.sockets import Socket
+from apps.accounts.models import User
+from apps.api.tests.sockets import Socket, session_token
+from apps.feeders.tests.test_device_socket import home
 from apps.ops.tests.conftest import PrivateRedis
 from apps.ops.tests.test_chaos import PG_BIN, PrivatePostgres
 from catfeeder.testing import AsgiServer, process_env
@@ -30,7 +32,8 @@ BOUND = "3"  # MESSAGE_TIMEOUT for these servers, seconds: a hung dependency is 
 
 
 def post(server: AsgiServer, name: str, **kwargs: Any) -> requests.Response:
-    return requests.post(f"{server.url}/api/messages/{name}", json={}, timeout=30, **kwargs)
+    kwargs.setdefault("json", {})
+    return requests.post(f"{server.url}/api/messages/{name}", timeout=30, **kwargs)
 
 
 def assert_unavailable(response: requests.Response) -> None:
@@ -72,7 +75,8 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.stop()
 
 
-def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_logs: Path) -> None:
+def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_logs: Path, alice: User) -> None:
+    token, device_token = session_token(alice), home(alice, 7).device_token
     server = AsgiServer(env=process_env(REDIS_URL=private_redis.url, MESSAGE_TIMEOUT=BOUND), log_dir=process_logs)
     try:
         with Socket(f"{server.ws_url}/ws/app/") as socket:
@@ -81,6 +85,11 @@ def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_
             private_redis.stop()
             assert_unavailable(post(server, "CachePing"))
             assert_socket_unavailable(socket, "CachePing")
+            with Socket(f"{server.ws_url}/ws/device/") as signing_in:  # a good token, but no group to join
+                assert signing_in.call("Authenticate", token=device_token)["type"] == "Authenticated"
+                error = signing_in.recv()
+                assert (error["code"], error["id"]) == ("unavailable", "r1")
+                assert signing_in.call("Multiply", x=2, y=3)["value"] == 6.0
 
             private_redis.start()
             works(server, socket, "CachePing")
@@ -93,6 +102,11 @@ def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_
             finally:
                 signal_all([private_redis.process.pid], signal.SIGCONT)
             works(server, socket, "CachePing")
+        with Socket(f"{server.ws_url}/ws/app/") as signing_in:
+            assert signing_in.call("Authenticate", token=token)["type"] == "Authenticated"
+            echoed = post(server, "Echo", json={"value": 2.5}, headers={"X-Session-Token": token})
+            assert echoed.json() == {"type": "Output", "value": 2.5}
+            assert signing_in.expect("Output")["value"] == 5.0  # signed in: its group gets the push
     finally:
         server.stop()
 
