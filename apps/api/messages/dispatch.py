@@ -250,7 +250,7 @@ def unavailable(exc: BaseException, what: str) -> MessageError:
     logger.warning("message %s: a dependency failed (%s: %s) [%s]", what, type(exc).__name__, exc, correlation_id)
     detail = "A service this message needs is unavailable or too slow; try again shortly."
     return MessageError(
-        "unavailable", detail, status=503, correlation_id=correlation_id, retry_after=OUTAGE_RETRY_AFTER
+        "dependency_unavailable", detail, status=503, correlation_id=correlation_id, retry_after=OUTAGE_RETRY_AFTER
     )
 
 

@@ -123,7 +123,7 @@ DESCRIPTION = (
     "1008; a binary frame gets `Error{{code: unsupported_frame}}`; text that is not UTF-8 closes with 1007; no "
     "credentials within {auth}s, or refused ones, close with 4401; a device silent for {silent}s closes with 4408. "
     "With the database or Redis down, or no answer within {timeout:g}s, a message gets "
-    "`Error{{code: unavailable, retry_after}}` (seconds to wait) and the connection stays usable."
+    "`Error{{code: dependency_unavailable, retry_after}}` (seconds to wait) and the connection stays usable."
 )
 
 

@@ -14,7 +14,7 @@ decode, call, encode. It has two doors, which only describe the request to it:
   client. It adds the browser session as a way to authenticate, and runs
   blocking work in the request's own thread.
 
-A dependency that is down or hung answers 503 `unavailable` with Retry-After
+A dependency that is down or hung answers 503 `dependency-unavailable` with Retry-After
 and a correlation id, within MESSAGE_TIMEOUT seconds of blocking work.
 """
 

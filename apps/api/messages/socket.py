@@ -6,7 +6,7 @@ and the connection stays usable, except where RFC 6455 or a limit says close:
 
 - not JSON, not an object, no or unknown `type`: `Error{invalid_json | invalid_message | unknown_type}`;
 - bad fields, a handler failure, a domain refusal: `Error{validation | internal | <kind>}`;
-- the database or Redis down, or no answer within MESSAGE_TIMEOUT: `Error{unavailable}` with `retry_after`;
+- the database or Redis down, or no answer within MESSAGE_TIMEOUT: `Error{dependency_unavailable}` with `retry_after`;
 - a binary frame: `Error{unsupported_frame}`;
 - a text frame that is not UTF-8: close 1007, by the protocol layer (RFC 6455 section 8.1);
 - a frame over MESSAGE_MAX_BYTES (64 KiB): close 1009;
@@ -208,7 +208,7 @@ class MessageSocket(AsyncConsumer):
 
     async def sign_in(self, caller: Caller, request_id: str | int | None) -> None:
         """Become `caller` after an Authenticate or Pair; with the channel layer or the database
-        down, the connection stays as it was and the same `id` gets Error{unavailable}."""
+        down, the connection stays as it was and the same `id` gets Error{dependency_unavailable}."""
         before = self.caller
         try:
             await bounded(self.become(caller), deadline_in())

@@ -3,7 +3,7 @@
 Each test runs the real web server on a dependency of its own (a private
 redis-server, a private PostgreSQL cluster) and signals only that: never the
 machine's services. Over HTTP a message answers 503 problem+json with
-Retry-After and a correlation id; on a socket it gets Error{unavailable} with
+Retry-After and a correlation id; on a socket it gets Error{dependency_unavailable} with
 `retry_after`, and the socket stays usable. Outcomes are asserted, not times.
 """
 
@@ -41,13 +41,13 @@ def assert_unavailable(response: requests.Response) -> None:
     assert response.headers["Content-Type"] == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
     problem = response.json()
-    assert problem["type"] == "urn:catfeeder:problem:unavailable"
+    assert problem["type"] == "urn:catfeeder:problem:dependency-unavailable"
     assert len(problem["correlation_id"]) == 32
 
 
 def assert_socket_unavailable(socket: Socket, name: str) -> None:
     error = socket.call(name)
-    assert (error["type"], error["code"]) == ("Error", "unavailable"), error
+    assert (error["type"], error["code"]) == ("Error", "dependency_unavailable"), error
     assert error["retry_after"] > 0
     reply = socket.call("Multiply", x=2, y=3)  # the socket stays usable
     assert (reply["type"], reply["value"]) == ("Output", 6.0)
@@ -88,7 +88,7 @@ def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_
             with Socket(f"{server.ws_url}/ws/device/") as signing_in:  # a good token, but no group to join
                 assert signing_in.call("Authenticate", token=device_token)["type"] == "Authenticated"
                 error = signing_in.recv()
-                assert (error["code"], error["id"]) == ("unavailable", "r1")
+                assert (error["code"], error["id"]) == ("dependency_unavailable", "r1")
                 assert signing_in.call("Multiply", x=2, y=3)["value"] == 6.0
 
             private_redis.start()
