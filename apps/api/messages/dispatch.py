@@ -212,9 +212,9 @@ async def in_request_thread(function: Callable[..., T], *args: Any, **kwargs: An
 Runner = Callable[..., Awaitable[Any]]
 
 
-def deadline_in(seconds: float | None = None) -> float:
-    """The event-loop time by which a call must have its answer (MESSAGE_TIMEOUT from now)."""
-    return asyncio.get_running_loop().time() + (settings.MESSAGE_TIMEOUT if seconds is None else seconds)
+def deadline_in() -> float:
+    """The event-loop time by which a call's blocking work must be done: MESSAGE_TIMEOUT from now."""
+    return asyncio.get_running_loop().time() + settings.MESSAGE_TIMEOUT
 
 
 async def bounded(awaitable: Awaitable[T], deadline: float) -> T:
