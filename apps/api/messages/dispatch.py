@@ -214,7 +214,8 @@ Runner = Callable[..., Awaitable[Any]]
 
 def deadline_in() -> float:
     """The event-loop time by which a call's blocking work must be done: MESSAGE_TIMEOUT from now."""
-    return asyncio.get_running_loop().time() + settings.MESSAGE_TIMEOUT
+    timeout: float = settings.MESSAGE_TIMEOUT
+    return asyncio.get_running_loop().time() + timeout
 
 
 async def bounded(awaitable: Awaitable[T], deadline: float) -> T:
@@ -247,7 +248,8 @@ OUTAGE_RETRY_AFTER = 30  # seconds, as the REST API's outage answers
 
 def unavailable(exc: BaseException, what: str) -> MessageError:
     correlation_id = uuid.uuid4().hex
-    logger.warning("message %s: a dependency failed (%s: %s) [%s]", what, type(exc).__name__, exc, correlation_id)
+    reason = str(exc) or f"no answer within {settings.MESSAGE_TIMEOUT:g} s"  # our bound's TimeoutError is bare
+    logger.warning("message %s: a dependency failed (%s: %s) [%s]", what, type(exc).__name__, reason, correlation_id)
     detail = "A service this message needs is unavailable or too slow; try again shortly."
     return MessageError(
         "dependency_unavailable", detail, status=503, correlation_id=correlation_id, retry_after=OUTAGE_RETRY_AFTER
