@@ -136,6 +136,7 @@ CATALOG = [
     Variable("PHOTO_MAX_BYTES", "8388608", _int),
     Variable("PHOTO_MAX_PIXELS", "25000000", _int),
     Variable("MESSAGE_THREADS", "20", _int),
+    Variable("MESSAGE_TIMEOUT", "5", _float),
     Variable("GC_YOUNG_THRESHOLD", "10000", _int),
     Variable("WS_MESSAGES_PER_SECOND", "20", _int),
     Variable("WS_MESSAGE_BURST", "40", _int),

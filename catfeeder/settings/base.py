@@ -400,6 +400,9 @@ WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=20)  # per 
 WS_MESSAGE_BURST = env.float("WS_MESSAGE_BURST", default=2 * WS_MESSAGES_PER_SECOND)  # frames at once
 WS_AUTH_TIMEOUT = 10  # seconds a socket may stay unauthenticated
 MESSAGE_THREADS = env.int("MESSAGE_THREADS", default=WEB_THREADS)  # threads for database message handlers
+# Seconds a typed message may wait on its credential check and handler (database, Redis); past it,
+# 503 / Error{unavailable}: a hung dependency answers nothing and never closes.
+MESSAGE_TIMEOUT = env.float("MESSAGE_TIMEOUT", default=5.0)
 FEEDER_HEARTBEAT_INTERVAL = env.int("FEEDER_HEARTBEAT_INTERVAL", default=30)  # seconds, told to devices
 FEEDER_OFFLINE_AFTER = env.int("FEEDER_OFFLINE_AFTER", default=90)  # seconds of silence: offline, socket closed
 PAIRING_CODE_TTL = 600  # seconds a pairing code lives

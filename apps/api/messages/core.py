@@ -105,7 +105,8 @@ class Context:
 class MessageError(Exception):
     """A typed failure: becomes `Error{code, message}` on a socket and a
     problem+json with `status` over HTTP. `close` asks a socket to close
-    with that code after the Error is sent."""
+    with that code after the Error is sent; `retry_after` (seconds) tells
+    the caller when to try again (Retry-After over HTTP)."""
 
     def __init__(
         self,
@@ -117,6 +118,7 @@ class MessageError(Exception):
         close: int | None = None,
         correlation_id: str | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -126,6 +128,7 @@ class MessageError(Exception):
         self.close = close
         self.correlation_id = correlation_id
         self.headers = headers or {}  # HTTP only: Allow, WWW-Authenticate
+        self.retry_after = retry_after
         self.request_id: str | int | None = None  # a socket frame's id, once known
 
 

@@ -8,23 +8,26 @@ server down, and nothing but a correlation id leaks from an unexpected error.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import pydantic_core
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import Http404
+from kombu.exceptions import OperationalError as KombuOperationalError
 from pydantic import ValidationError
 from pydantic_core import to_json
+from redis.exceptions import RedisError
 
 from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
 from apps.api.problems import Problem
@@ -48,6 +51,7 @@ class Error(Message):
     message: str
     errors: list[FieldError] | None = None
     correlation_id: str | None = None
+    retry_after: int | None = None  # seconds: try again after this (a dependency outage)
 
 
 # -- decoding -----------------------------------------------------------------------
@@ -198,7 +202,62 @@ async def run_sync(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
-def as_message_error(exc: Exception, entry: Entry) -> MessageError:
+async def in_request_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking function in the thread of the Django request being answered (its connection)."""
+    result: T = await sync_to_async(function, thread_sensitive=True)(*args, **kwargs)
+    return result
+
+
+# Where a call's blocking work runs: `run_sync` or `in_request_thread`.
+Runner = Callable[..., Awaitable[Any]]
+
+
+def deadline_in() -> float:
+    """The event-loop time by which a call's blocking work must be done: MESSAGE_TIMEOUT from now."""
+    timeout: float = settings.MESSAGE_TIMEOUT
+    return asyncio.get_running_loop().time() + timeout
+
+
+async def bounded(awaitable: Awaitable[T], deadline: float) -> T:
+    """Await `awaitable` until `deadline`, then raise TimeoutError.
+
+    A hung PostgreSQL or Redis (SIGSTOP) answers nothing and never closes: without
+    a bound the caller waits as long as it does. sync_to_async waits for its thread
+    even when cancelled, so the work runs as a task of its own that the caller stops
+    waiting for; its thread returns when the dependency does.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await asyncio.shield(task)
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+# A dependency that is down, hung or refusing: the call may succeed if tried again later.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,  # the database: connection refused, lost or timed out
+    InterfaceError,
+    RedisError,  # cache, sessions, rate limits, channel layer
+    KombuOperationalError,  # the broker, when a handler queues a task
+    TimeoutError,  # MESSAGE_TIMEOUT passed, or a socket timed out
+)
+OUTAGE_RETRY_AFTER = 30  # seconds, as the REST API's outage answers
+
+
+def unavailable(exc: BaseException, what: str) -> MessageError:
+    correlation_id = uuid.uuid4().hex
+    reason = str(exc) or f"no answer within {settings.MESSAGE_TIMEOUT:g} s"  # our bound's TimeoutError is bare
+    logger.warning("message %s: a dependency failed (%s: %s) [%s]", what, type(exc).__name__, reason, correlation_id)
+    detail = "A service this message needs is unavailable or too slow; try again shortly."
+    return MessageError(
+        "dependency_unavailable", detail, status=503, correlation_id=correlation_id, retry_after=OUTAGE_RETRY_AFTER
+    )
+
+
+def as_message_error(exc: BaseException, what: str) -> MessageError:
+    """Any failure of the call named `what` as a typed error: nothing else reaches a transport."""
     if isinstance(exc, MessageError):
         return exc
     if isinstance(exc, Problem):
@@ -208,8 +267,10 @@ def as_message_error(exc: Exception, entry: Entry) -> MessageError:
         return MessageError("not_found", "Not found.", status=404)
     if isinstance(exc, PermissionDenied):
         return MessageError("forbidden", str(exc) or "You may not do this.", status=403)
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        return unavailable(exc, what)
     correlation_id = uuid.uuid4().hex
-    logger.error("message %s failed [%s]", entry.name, correlation_id, exc_info=exc)
+    logger.error("message %s failed [%s]", what, correlation_id, exc_info=exc)
     detail = "Something went wrong on our side; quote the correlation id when you report it."
     return MessageError("internal", detail, status=500, correlation_id=correlation_id)
 
@@ -220,27 +281,20 @@ def _checked(entry: Entry, reply: Any) -> Message:
     return reply
 
 
-async def invoke(entry: Entry, message: Message, context: Context) -> Message:
-    """Call the handler where it belongs: inline, awaited, or in the thread pool."""
+async def invoke(
+    entry: Entry, message: Message, context: Context, *, run: Runner = run_sync, deadline: float | None = None
+) -> Message:
+    """Call the handler where it belongs: inline, awaited, or by `run`; anything but pure within the deadline."""
     try:
-        if entry.is_async:
-            reply = await entry.handler(message, context)  # type: ignore[misc]
-        elif entry.pure:
+        if entry.pure:
             reply = entry.handler(message, context)
         else:
-            reply = await run_sync(entry.handler, message, context)
+            deadline = deadline_in() if deadline is None else deadline
+            call = entry.handler(message, context) if entry.is_async else run(entry.handler, message, context)
+            reply = await bounded(call, deadline)  # type: ignore[arg-type]
         return _checked(entry, reply)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
-        raise as_message_error(exc, entry) from None
-
-
-def invoke_sync(entry: Entry, message: Message, context: Context) -> Message:
-    """The same, from a thread that may block (Django's WSGI side)."""
-    try:
-        call = async_to_sync(entry.handler) if entry.is_async else entry.handler  # type: ignore[arg-type]
-        return _checked(entry, call(message, context))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
-        raise as_message_error(exc, entry) from None
+        raise as_message_error(exc, entry.name) from None
 
 
 # -- encoding ---------------------------------------------------------------------------
@@ -257,4 +311,10 @@ def encode(message: Message, request_id: str | int | None = None, *, exclude_non
 
 def error_message(error: MessageError) -> Error:
     errors = [FieldError.model_validate(e) for e in error.errors] if error.errors else None
-    return Error(code=error.code, message=error.message, errors=errors, correlation_id=error.correlation_id)
+    return Error(
+        code=error.code,
+        message=error.message,
+        errors=errors,
+        correlation_id=error.correlation_id,
+        retry_after=error.retry_after,
+    )

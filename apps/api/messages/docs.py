@@ -15,7 +15,7 @@ from apps.api.messages.http import PREFIX
 from apps.api.problems import PROBLEM_CONTENT_TYPE, ProblemOut
 
 SCHEMAS = "#/components/schemas/{model}"
-ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "500")
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503")
 ID_SCHEMA = {"anyOf": [{"type": "string", "maxLength": 128}, {"type": "integer"}], "description": "The client's id."}
 DEVICE_TOKEN_SCHEME = {
     "type": "http",
@@ -121,7 +121,9 @@ DESCRIPTION = (
     "the request's `id`, and the connection stays usable. Limits: frames over {max_bytes} bytes close the socket "
     "with 1009; over {rate:g} messages a second (bursts of {burst:g}) get `Error{{code: rate_limited}}` and close "
     "1008; a binary frame gets `Error{{code: unsupported_frame}}`; text that is not UTF-8 closes with 1007; no "
-    "credentials within {auth}s, or refused ones, close with 4401; a device silent for {silent}s closes with 4408."
+    "credentials within {auth}s, or refused ones, close with 4401; a device silent for {silent}s closes with 4408. "
+    "With the database or Redis down, or no answer within {timeout:g}s, a message gets "
+    "`Error{{code: dependency_unavailable, retry_after}}` (seconds to wait) and the connection stays usable."
 )
 
 
@@ -192,6 +194,7 @@ def asyncapi_document() -> dict[str, Any]:
                 burst=settings.WS_MESSAGE_BURST,
                 auth=settings.WS_AUTH_TIMEOUT,
                 silent=settings.FEEDER_OFFLINE_AFTER,
+                timeout=settings.MESSAGE_TIMEOUT,
             ),  # fmt: skip
         },
         "defaultContentType": "application/json",

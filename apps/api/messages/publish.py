@@ -28,11 +28,6 @@ async def push_to_caller(caller: Caller, message: Message) -> None:
         await get_channel_layer().group_send(caller.group, push_event(message))
 
 
-def push_to_caller_sync(caller: Caller, message: Message) -> None:
-    if caller.group is not None:
-        group_event_now(caller.group, push_event(message))
-
-
 def group_event_now(group: str, event: dict[str, Any]) -> None:
     async_to_sync(get_channel_layer().group_send)(group, event)
 

@@ -6,6 +6,7 @@ and the connection stays usable, except where RFC 6455 or a limit says close:
 
 - not JSON, not an object, no or unknown `type`: `Error{invalid_json | invalid_message | unknown_type}`;
 - bad fields, a handler failure, a domain refusal: `Error{validation | internal | <kind>}`;
+- the database or Redis down, or no answer within MESSAGE_TIMEOUT: `Error{dependency_unavailable}` with `retry_after`;
 - a binary frame: `Error{unsupported_frame}`;
 - a text frame that is not UTF-8: close 1007, by the protocol layer (RFC 6455 section 8.1);
 - a frame over MESSAGE_MAX_BYTES (64 KiB): close 1009;
@@ -33,7 +34,16 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
-from apps.api.messages.dispatch import decode_frame, encode, error_message, invoke
+from apps.api.messages.dispatch import (
+    DEPENDENCY_ERRORS,
+    bounded,
+    deadline_in,
+    decode_frame,
+    encode,
+    error_message,
+    invoke,
+    unavailable,
+)
 from apps.api.messages.publish import PUSH
 from apps.api.problems import UNAVAILABLE
 from catfeeder.channel_layer import cancel_until_done
@@ -207,7 +217,17 @@ class MessageSocket(AsyncConsumer):
         for push in context.pushes:
             await self.send_text(encode(push))
         if context.signed_in is not None:
-            await self.become(context.signed_in)
+            await self.sign_in(context.signed_in, frame.request_id)
+
+    async def sign_in(self, caller: Caller, request_id: str | int | None) -> None:
+        """Become `caller` after an Authenticate or Pair; with the channel layer or the database
+        down, the connection stays as it was and the same `id` gets Error{dependency_unavailable}."""
+        before = self.caller
+        try:
+            await bounded(self.become(caller), deadline_in())
+        except DEPENDENCY_ERRORS as exc:
+            self.caller = before
+            await self.send_error(unavailable(exc, f"sign-in on {self.route}"), request_id)
 
     async def send_error(self, error: MessageError, request_id: str | int | None = None) -> None:
         await self.send_text(encode(error_message(error), request_id, exclude_none=True))

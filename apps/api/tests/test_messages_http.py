@@ -196,6 +196,6 @@ def test_an_owner_over_the_apis_rate_limit_gets_429_with_retry_after(alice: User
 
 def test_only_work_is_counted_against_the_rate_limit() -> None:
     multiply, feed = registry.entries["Multiply"], registry.entries["FeederFeed"]
-    assert limited_keys(multiply, None, "10.0.0.1", has_credentials=False) == []  # cheaper than counting
-    assert limited_keys(multiply, None, "10.0.0.1", has_credentials=True) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]
-    assert limited_keys(feed, None, "10.0.0.1", has_credentials=False) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]
+    assert limited_keys(multiply, None, "10.0.0.1", counted=False) == []  # cheaper than counting
+    assert limited_keys(multiply, None, "10.0.0.1", counted=True) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]
+    assert limited_keys(feed, None, "10.0.0.1", counted=False) == [("api:ip:10.0.0.1", "API_RATE_LIMIT_IP")]

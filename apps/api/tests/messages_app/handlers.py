@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.core.cache import cache
+from django.db import connection
+
 from apps.api.messages import ANYONE, Context, Message, registry
 from apps.api.messages.examples import Output
 
@@ -36,3 +39,25 @@ async def async_boom(message: AsyncBoom, context: Context) -> Output:
 def echo(message: Echo, context: Context) -> Output:
     context.push(Output(value=message.value * 2))
     return Output(value=message.value)
+
+
+class DatabasePing(Message):
+    """Asks the database for one row: no table, so a cluster of a test's own needs no migration."""
+
+
+class CachePing(Message):
+    """Writes and reads one key of the cache (Redis)."""
+
+
+@registry.handler(DatabasePing, replies=Output, callers=ANYONE, documented=False)
+def database_ping(message: DatabasePing, context: Context) -> Output:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        (value,) = cursor.fetchone()
+    return Output(value=value)
+
+
+@registry.handler(CachePing, replies=Output, callers=ANYONE, documented=False)
+def cache_ping(message: CachePing, context: Context) -> Output:
+    cache.set("messages-test:ping", 1.0, timeout=60)
+    return Output(value=cache.get("messages-test:ping"))
