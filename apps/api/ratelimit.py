@@ -1,8 +1,7 @@
 """Rate limits: fixed windows counted atomically in Redis.
 
 One Lua script increments a window's counter and starts its expiry in a
-single step, so concurrent requests (threads, processes, hosts) never race;
-the sync and asyncio clients run the same script.
+single step, so concurrent requests (threads, processes, hosts) never race.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ from functools import cache
 from typing import Any
 
 import redis
-import redis.asyncio as aredis
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -65,13 +62,6 @@ def _client() -> redis.Redis:
     )
 
 
-@cache
-def _async_client() -> aredis.Redis:
-    return aredis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=AsyncRetry(NoBackoff(), 1)
-    )
-
-
 def hit(key: str, rate: Rate) -> tuple[bool, int]:
     """Count one hit; (allowed, seconds until the window resets)."""
     count, ttl = _client().eval(HIT, 1, f"ratelimit:{key}", rate.window)
@@ -94,11 +84,6 @@ def hit_all(hits: list[tuple[str, Rate]]) -> tuple[bool, int]:
 @cache
 def _hit_all_script() -> Any:
     return _client().register_script(HIT_ALL)  # EVALSHA, loading the script again if Redis lost it
-
-
-async def ahit(key: str, rate: Rate) -> tuple[bool, int]:
-    count, ttl = await _async_client().eval(HIT, 1, f"ratelimit:{key}", rate.window)
-    return int(count) <= rate.limit, max(int(ttl), 1)
 
 
 class RedisThrottle(BaseThrottle):

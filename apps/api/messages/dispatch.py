@@ -22,15 +22,13 @@ import pydantic_core
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import close_old_connections
 from django.http import Http404
-from kombu.exceptions import OperationalError as KombuOperationalError
 from pydantic import ValidationError
 from pydantic_core import to_json
-from redis.exceptions import RedisError
 
 from apps.api.messages.core import Caller, CallerKind, Context, Entry, Message, MessageError, Route, registry
-from apps.api.problems import Problem
+from apps.api.problems import UNAVAILABLE, UNAVAILABLE_RETRY_AFTER, Problem
 
 logger = logging.getLogger("apps.api.messages")
 
@@ -235,15 +233,9 @@ async def bounded(awaitable: Awaitable[T], deadline: float) -> T:
             task.cancel()
 
 
-# A dependency that is down, hung or refusing: the call may succeed if tried again later.
-DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,  # the database: connection refused, lost or timed out
-    InterfaceError,
-    RedisError,  # cache, sessions, rate limits, channel layer
-    KombuOperationalError,  # the broker, when a handler queues a task
-    TimeoutError,  # MESSAGE_TIMEOUT passed, or a socket timed out
-)
-OUTAGE_RETRY_AFTER = 30  # seconds, as the REST API's outage answers
+# A dependency that is down, hung or refusing (the REST API's list), or MESSAGE_TIMEOUT passed:
+# the call may succeed if tried again later.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE, TimeoutError)
 
 
 def unavailable(exc: BaseException, what: str) -> MessageError:
@@ -252,7 +244,7 @@ def unavailable(exc: BaseException, what: str) -> MessageError:
     logger.warning("message %s: a dependency failed (%s: %s) [%s]", what, type(exc).__name__, reason, correlation_id)
     detail = "A service this message needs is unavailable or too slow; try again shortly."
     return MessageError(
-        "dependency_unavailable", detail, status=503, correlation_id=correlation_id, retry_after=OUTAGE_RETRY_AFTER
+        "dependency_unavailable", detail, status=503, correlation_id=correlation_id, retry_after=UNAVAILABLE_RETRY_AFTER
     )
 
 
