@@ -14,7 +14,7 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
+from catfeeder.http_limits import ConcurrencyLimit, RequestBody  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
@@ -36,5 +36,11 @@ protocols = ProtocolTypeRouter(
     }
 )
 
-# Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
-application = ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY)
+# Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue. Bodies are
+# read (in the event loop, capped and timed) before a request counts, so slow clients take no slot.
+application = RequestBody(
+    ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY),
+    timeout=settings.HTTP_BODY_TIMEOUT,
+    max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
+)

@@ -134,6 +134,8 @@ CATALOG = [
     Variable("S3_SIGNED_URL_SECONDS", "300", _int),
     Variable("PHOTO_MAX_BYTES", "8388608", _int),
     Variable("PHOTO_MAX_PIXELS", "25000000", _int),
+    Variable("HTTP_MAX_HEADER_BYTES", "65536", _int),
+    Variable("HTTP_BODY_TIMEOUT", "60", _float),
     Variable("MESSAGE_THREADS", "20", _int),
     Variable("GC_YOUNG_THRESHOLD", "10000", _int),
     Variable("WS_MESSAGES_PER_SECOND", "20", _int),

@@ -197,6 +197,8 @@ HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 102
 # Slow or silent clients: request headers must arrive within this many seconds
 # (408 after), and an idle kept-alive connection is closed after the next.
 HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
+HTTP_MAX_HEADER_BYTES = env.int("HTTP_MAX_HEADER_BYTES", default=64 * 1024)  # a request's head (431 over it)
+HTTP_BODY_TIMEOUT = env.float("HTTP_BODY_TIMEOUT", default=60.0)  # seconds to send a whole body (408 after)
 HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
 # Requests in flight per web process; past it, 503 with Retry-After at once.
 HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
