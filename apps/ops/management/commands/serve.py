@@ -137,7 +137,7 @@ class Command(BaseCommand):
             redis.prepare()
             if redis.is_up():
                 raise CommandError(f"an embedded Redis already answers on {redis.socket}: is another serve running?")
-            specs.append(ChildSpec("redis", redis.argv(), stop_stage=3, stop_timeout=5, ready=redis.is_up))
+            specs.append(ChildSpec("redis", redis.argv(), stop_stage=2, stop_timeout=5, ready=redis.is_up))
         # Each web process is one registered, drainable instance (apps.ops.webserver);
         # several share the listening socket and the kernel spreads connections.
         web = web_command(fd)
@@ -148,7 +148,7 @@ class Command(BaseCommand):
             count = 1
         specs += [
             ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
-                      stop_stage=2, stop_timeout=WORKER_STOP),
+                      stop_stage=1, stop_timeout=WORKER_STOP),
             ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5),
         ]  # fmt: skip
         for n in range(1, count + 1):
@@ -157,7 +157,13 @@ class Command(BaseCommand):
         return specs
 
     def announce_worker(self, supervisor: Supervisor) -> None:
-        """Send a ping task once everything runs and log the worker's answer."""
+        """Ping the worker once everything runs and log its answer.
+
+        A broadcast ping through the broker, not a task: a task's result would
+        come back through the result backend, whose subscription outlives the
+        answer and, once Redis stops with serve, retries for 20 s after "all
+        stopped".
+        """
 
         def ping() -> None:
             from catfeeder.celery import app
@@ -166,11 +172,17 @@ class Command(BaseCommand):
             while time.monotonic() < deadline and not supervisor.stop_requested.is_set():
                 started = time.monotonic()
                 try:
-                    answer = app.send_task("apps.tasks.tasks.worker_ping_task").get(timeout=5)
-                except Exception:  # noqa: BLE001, S112 - the worker may still be starting
+                    replies = app.control.ping(timeout=1.0, limit=1)
+                except Exception:  # noqa: BLE001, S112 - the broker may still be starting
+                    time.sleep(1.0)
                     continue
+                if not replies:
+                    continue  # the worker is still starting
+                [(name, answer)] = replies[0].items()
                 supervisor.say(
-                    "serve", f"worker answered ping: {answer} in {(time.monotonic() - started) * 1000:.0f} ms"
+                    "serve",
+                    f"worker answered ping: {answer.get('ok', answer)} in "
+                    f"{(time.monotonic() - started) * 1000:.0f} ms ({name})",
                 )
                 return
             supervisor.say("serve", f"worker did not answer a ping within {PING_PATIENCE:.0f}s")
