@@ -28,6 +28,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from catfeeder.http_limits import BARE_HEADERS, problem_body
 
+LINGER = 2.0  # seconds a refused connection stays open, its input dropped, so that the answer arrives
+
 
 class HeadLimits(asyncio.Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -43,6 +45,7 @@ class HeadLimits(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.in_head = True  # from the connection (or a request's first byte) to the end of its head
         self.head_bytes = 0
+        self.lingering = False
 
     # -- asyncio.Protocol, forwarded to uvicorn's protocol -----------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -51,6 +54,8 @@ class HeadLimits(asyncio.Protocol):
         self.arm()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # refused: what the client still sends is dropped until the close
         if self.parser is not None:
             if self.in_head:
                 self.head_bytes += len(data)
@@ -121,4 +126,10 @@ class HeadLimits(asyncio.Protocol):
         head += [name + b": " + value for name, value in BARE_HEADERS]
         head.append(b"content-length: " + str(len(body)).encode())
         transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        transport.close()
+        # Closing now, with the client's bytes still unread, would reset the connection, and a
+        # client still sending its head would often lose the answer: end our side, drop what
+        # comes for a moment, then close.
+        self.lingering = True
+        if transport.can_write_eof():
+            transport.write_eof()
+        self.timer = self.loop.call_later(LINGER, transport.close)
