@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from apps.accounts.models import User
+from apps.accounts.tests.factories import PASSWORD
 from apps.feeders.models import Pet
 from catfeeder.testing import AsgiServer, process_env
 from tests.test_schemathesis import login
@@ -160,3 +161,12 @@ def test_a_body_over_the_cap_is_413_problem(server: AsgiServer, framing: str) ->
     assert headers_in["content-type"] == PROBLEM
     assert headers_in["connection"] == "close"
     assert str(MAX_BODY) in json.loads(body)["detail"]
+
+
+def test_a_chunked_log_in_is_read_whole(server: AsgiServer, alice: User) -> None:
+    body = json.dumps({"email": alice.email, "password": PASSWORD}).encode()
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    raw = request("POST", "/_allauth/app/v1/auth/login", headers=headers, body=chunked(body, size=10))
+    status, _, answer = asyncio.run(ask(server.port, raw))
+    assert status == 200, answer
+    assert json.loads(answer)["meta"]["session_token"]
