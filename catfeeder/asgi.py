@@ -43,4 +43,5 @@ application = RequestBody(
     timeout=settings.HTTP_BODY_TIMEOUT,
     max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
     max_upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
+    max_buffered=settings.HTTP_BODY_BUFFER_BYTES,
 )

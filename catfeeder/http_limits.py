@@ -5,6 +5,8 @@
   HTTP_MAX_UPLOAD_BYTES for multipart; 413 over it), with Content-Length or
   chunked, before the application runs: no Django thread ever waits for a
   slow client, and a chunked body reaches Django with its Content-Length.
+  The bodies being received at once hold at most HTTP_BODY_BUFFER_BYTES
+  together (503 with Retry-After past it).
 - `ConcurrencyLimit` caps the HTTP requests in flight per process. uvicorn's
   own --limit-concurrency answers a bare text 503; this answers 503
   problem+json with Retry-After at once, instead of queueing without bound.
@@ -78,6 +80,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodiesTooLarge(Exception):
+    pass
+
+
 class ClientGone(Exception):
     pass
 
@@ -96,11 +102,13 @@ async def problem(
 class RequestBody:
     """The whole body, read under a deadline and a cap, then replayed to `app` as one message."""
 
-    def __init__(self, app: App, *, timeout: float, max_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(self, app: App, *, timeout: float, max_bytes: int, max_upload_bytes: int, max_buffered: int) -> None:
         self.app = app
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_buffered = max_buffered  # bytes of bodies being received at once, all requests together
+        self.buffered = 0  # one event loop per process: no lock needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,13 +132,17 @@ class RequestBody:
             return
         try:
             async with asyncio.timeout(self.timeout):
-                body = await read_body(receive, cap)
+                body = await self.read(receive, cap)
         except TimeoutError:
             detail = f"The request body took over {self.timeout:g}s."
             await problem(send, 408, "Request Timeout", detail)
             return
         except BodyTooLarge:
             await problem(send, 413, "Content Too Large", f"The request body is over {cap} bytes.")
+            return
+        except BodiesTooLarge:
+            detail = "The server is receiving too many request bodies; try again in a moment."
+            await problem(send, 503, "Service Unavailable", detail, extra=((b"retry-after", b"1"),))
             return
         except ClientGone:
             return  # nobody to answer
@@ -148,18 +160,25 @@ class RequestBody:
 
         await self.app(scope, replay, send)
 
-
-async def read_body(receive: Receive, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    async def read(self, receive: Receive, cap: int) -> bytes:
+        """The whole body; its bytes count against `max_buffered` while it arrives (slow clients
+        could otherwise make the process hold connections x cap bytes)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
+                if size + len(chunk) > cap:
+                    raise BodyTooLarge
+                if self.buffered + len(chunk) > self.max_buffered:
+                    raise BodiesTooLarge
+                size += len(chunk)
+                self.buffered += len(chunk)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        finally:
+            self.buffered -= size

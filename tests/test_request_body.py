@@ -59,19 +59,35 @@ def django_app(request: pytest.FixtureRequest, settings: Any) -> Any:
 
 
 def test_a_chunked_body_reaches_the_view_whole(django_app: Any) -> None:
-    app = RequestBody(django_app, timeout=5, max_bytes=1000, max_upload_bytes=1000)
+    app = RequestBody(django_app, timeout=5, max_bytes=1000, max_upload_bytes=1000, max_buffered=10**6)
     status, body = asyncio.run(call(app, [(b"transfer-encoding", b"chunked")], [b"abc", b"def", b"ghi"]))
     assert (status, body) == (200, b"abcdefghi")
 
 
 def test_a_chunked_body_over_the_cap_is_413_before_the_view(django_app: Any) -> None:
-    app = RequestBody(django_app, timeout=5, max_bytes=5, max_upload_bytes=5)
+    app = RequestBody(django_app, timeout=5, max_bytes=5, max_upload_bytes=5, max_buffered=10**6)
     status, body = asyncio.run(call(app, [(b"transfer-encoding", b"chunked")], [b"abc", b"def"]))
     assert status == 413
     assert b"over 5 bytes" in body
 
 
 def test_a_body_that_stops_coming_is_408(django_app: Any) -> None:
-    app = RequestBody(django_app, timeout=0.2, max_bytes=1000, max_upload_bytes=1000)
+    app = RequestBody(django_app, timeout=0.2, max_bytes=1000, max_upload_bytes=1000, max_buffered=10**6)
     status, _ = asyncio.run(call(app, [(b"content-length", b"10")], [b"abc", b"de"], stalls=True))
     assert status == 408
+
+
+def test_bodies_over_the_shared_budget_are_503_while_the_first_one_arrives(django_app: Any) -> None:
+    app = RequestBody(django_app, timeout=1, max_bytes=1000, max_upload_bytes=1000, max_buffered=8)
+
+    async def both() -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        first = asyncio.create_task(call(app, [(b"content-length", b"100")], [b"123456"], stalls=True))
+        await asyncio.sleep(0.1)  # the first holds 6 of the 8 bytes, waiting for the rest
+        second = await call(app, [(b"content-length", b"5")], [b"abcde"])
+        return await first, second
+
+    (first_status, _), (second_status, detail) = asyncio.run(both())
+    assert second_status == 503
+    assert b"too many request bodies" in detail
+    assert first_status == 408  # its own deadline; then the budget is free again
+    assert app.buffered == 0

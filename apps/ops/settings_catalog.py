@@ -136,6 +136,7 @@ CATALOG = [
     Variable("PHOTO_MAX_PIXELS", "25000000", _int),
     Variable("HTTP_MAX_HEADER_BYTES", "65536", _int),
     Variable("HTTP_BODY_TIMEOUT", "60", _float),
+    Variable("HTTP_BODY_BUFFER_BYTES", "134217728", _int),
     Variable("MESSAGE_THREADS", "20", _int),
     Variable("GC_YOUNG_THRESHOLD", "10000", _int),
     Variable("WS_MESSAGES_PER_SECOND", "20", _int),

@@ -199,6 +199,8 @@ HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 102
 HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
 HTTP_MAX_HEADER_BYTES = env.int("HTTP_MAX_HEADER_BYTES", default=64 * 1024)  # a request's head (431 over it)
 HTTP_BODY_TIMEOUT = env.float("HTTP_BODY_TIMEOUT", default=60.0)  # seconds to send a whole body (408 after)
+# Bytes of request bodies being received at once per web process, all clients together (503 past it).
+HTTP_BODY_BUFFER_BYTES = env.int("HTTP_BODY_BUFFER_BYTES", default=128 * 1024 * 1024)
 HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
 # Requests in flight per web process; past it, 503 with Retry-After at once.
 HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
