@@ -3,7 +3,7 @@
 For 0, 200 and 1,000 stalled clients (half stopped in their headers, half in a
 POST body), 4 threads send authenticated GET /api/feeders for a fixed time;
 a request that takes over 3 s counts as failed. "ours" is the production web
-process (apps.ops.webserver, as `manage.py serve` runs it); "no defence" is
+process (catfeeder.runtime.webserver, as `manage.py serve` runs it); "no defence" is
 plain uvicorn serving Django through a2wsgi (bench/undefended.py), as before
 bodies were read in the event loop. Loopback only, every loop bounded.
 

@@ -12,7 +12,7 @@
   problem+json with Retry-After at once, instead of queueing without bound.
 
 The limits on the request head (size 431, time 408) need the server: see
-catfeeder.uvicorn_head.
+catfeeder.runtime.uvicorn_head.
 """
 
 from __future__ import annotations

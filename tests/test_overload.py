@@ -20,7 +20,7 @@ TRICKLE_FOR = 60  # seconds at most: the test ends as soon as every trickler is 
 
 
 def start_server(log_dir: Path, **env: str) -> tuple[AsgiServer, str]:
-    """The production web server (apps.ops.webserver) with the slow test route."""
+    """The production web server (catfeeder.runtime.webserver) with the slow test route."""
     server = AsgiServer(env=process_env(DJANGO_SETTINGS_MODULE="tests.support.slow_site", **env), log_dir=log_dir)
     return server, server.url
 

@@ -1,4 +1,4 @@
-"""Slow, stalled and oversized requests against the production web server (apps.ops.webserver).
+"""Slow, stalled and oversized requests against the production web server (catfeeder.runtime.webserver).
 
 Stalled clients cost a connection and a coroutine, never a Django thread: while
 200 of them hang mid-headers or mid-body, the health probe, the REST API and a

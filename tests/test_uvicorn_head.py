@@ -1,4 +1,4 @@
-"""What catfeeder.uvicorn_head relies on from uvicorn, pinned against the installed version.
+"""What catfeeder.runtime.uvicorn_head relies on from uvicorn, pinned against the installed version.
 
 uvicorn builds the protocol class given as `Config(http=...)` with the keyword
 arguments of its own HttpToolsProtocol and drives it only through the
@@ -22,8 +22,8 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import connect
 
+from catfeeder.runtime.uvicorn_head import HeadLimits
 from catfeeder.testing import free_port
-from catfeeder.uvicorn_head import HeadLimits
 
 TIMEOUT = 0.5  # HTTP_HEADER_TIMEOUT here, seconds
 MAX_HEAD = 2048  # HTTP_MAX_HEADER_BYTES here

@@ -18,11 +18,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
-from apps.ops.asgi import LOG_FIELDS
 from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
+from catfeeder.runtime.middleware import LOG_FIELDS
 
 API_PREFIX = "/api/"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -83,7 +83,7 @@ class OpsMiddleware:
 
 
 def request_log_fields(request: HttpRequest) -> None:
-    """Give the web process's log line for this request its route and its user (see apps.ops.asgi).
+    """Give the web process's log line for this request its route and its user (see catfeeder.runtime.middleware).
 
     The user only when something already looked it up: a log line must not
     cost a session query.

@@ -16,8 +16,8 @@ import environ
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.ops.logs import logging_config
 from catfeeder.embedded_redis import socket_url
+from catfeeder.runtime.logs import logging_config
 
 # Lets Django's generic classes be subscripted at run time (UserAdmin[User]).
 django_stubs_ext.monkeypatch()
@@ -124,7 +124,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "catfeeder.urls"
 WEB_THREADS = env.int("WEB_THREADS", default=20)  # Django request threads per web process
-# Allocations between young garbage collections in web and worker processes (catfeeder/heap.py);
+# Allocations between young garbage collections in web and worker processes (catfeeder/runtime/heap.py);
 # 0 keeps CPython's 700.
 GC_YOUNG_THRESHOLD = env.int("GC_YOUNG_THRESHOLD", default=10_000)
 ASGI_APPLICATION = "catfeeder.asgi.application"
@@ -549,7 +549,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging (apps.ops.logs) ---------------------------------------------------------
+# --- Logging (catfeeder.runtime.logs) ---------------------------------------------------------
 # JSON lines in var/log/<process>.<start>.<pid>.jsonl, a new file every
 # LOG_FILE_BYTES, the oldest files of every process deleted first once the
 # folder passes LOG_MAX_BYTES. The console is for people in development.

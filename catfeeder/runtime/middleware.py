@@ -9,7 +9,7 @@ for Django, the message path for its callers). While the instance drains,
 new HTTP requests (not the health probes) get 503 problem+json with
 Retry-After and Connection: close. For each WebSocket: tracking while
 it is open, so that a drain can close it with 1001, and refusal (403 at the
-handshake) while the instance drains. `apps.ops.webserver` wraps the
+handshake) while the instance drains. `catfeeder.runtime.webserver` wraps the
 application it serves in `InstanceMiddleware`.
 """
 

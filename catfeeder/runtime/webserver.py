@@ -1,7 +1,7 @@
 """The web process: uvicorn serving the project, as one registered, drainable instance.
 
-    python -m apps.ops.webserver --fd 3            # as `manage.py serve` runs it
-    python -m apps.ops.webserver --port 8000       # on its own
+    python -m catfeeder.runtime.webserver --fd 3            # as `manage.py serve` runs it
+    python -m catfeeder.runtime.webserver --port 8000       # on its own
 
 On top of uvicorn it
 - registers the instance in Redis and heartbeats (host, pid, version, start
@@ -69,7 +69,7 @@ class InstanceServer(uvicorn.Server):
 
     async def drain(self, *, reason: str, close_code: int = 1001) -> None:
         """Readiness 503 and sockets refused now; sockets closed; then uvicorn's graceful shutdown."""
-        from apps.ops.asgi import sockets_close
+        from catfeeder.runtime.middleware import sockets_close
 
         if not self.instance.start_draining(reason):
             return
@@ -175,7 +175,7 @@ def inherited_socket(fd: int) -> socket.socket:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m apps.ops.webserver", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m catfeeder.runtime.webserver", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="catfeeder.asgi:application", help="the ASGI application to serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CATFEEDER_PROCESS"] = "web"  # names this process's log files
     from uvicorn.importer import import_from_string
 
-    from apps.ops.asgi import InstanceMiddleware
-    from catfeeder.heap import gc_settle
+    from catfeeder.runtime.heap import gc_settle
+    from catfeeder.runtime.middleware import InstanceMiddleware
 
     app = InstanceMiddleware(import_from_string(args.app))  # sets Django up (and its logging)
     from django.conf import settings
@@ -213,9 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
         # Slow, silent or oversized request heads: within HTTP_HEADER_TIMEOUT
         # (408 after) and HTTP_MAX_HEADER_BYTES (431 over), see
-        # catfeeder.uvicorn_head; an idle kept-alive connection closes after
+        # catfeeder.runtime.uvicorn_head; an idle kept-alive connection closes after
         # HTTP_KEEP_ALIVE_TIMEOUT. Bodies: catfeeder.http_limits.RequestBody.
-        http="catfeeder.uvicorn_head:HeadLimits",
+        http="catfeeder.runtime.uvicorn_head:HeadLimits",
         timeout_keep_alive=settings.HTTP_KEEP_ALIVE_TIMEOUT,
         server_header=False,  # the app names itself (catfeeder/<version>)
     )

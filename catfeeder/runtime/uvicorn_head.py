@@ -9,7 +9,7 @@ composition: it sees every byte before uvicorn's protocol does, follows the
 request heads with a parser of its own (httptools' public parser, the one
 uvicorn uses), and answers for itself when a head is too large or too slow.
 
-    uvicorn.Config(app, http="catfeeder.uvicorn_head:HeadLimits")
+    uvicorn.Config(app, http="catfeeder.runtime.uvicorn_head:HeadLimits")
 
 What it relies on from uvicorn (pinned by tests/test_uvicorn_head.py, and
 uvicorn is bounded in requirements.in): `Config(http=...)` builds the given
