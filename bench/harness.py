@@ -56,10 +56,10 @@ Servers = list[subprocess.Popen[bytes]]
 def web_servers(
     port: int, env: dict[str, str], *, workers: int = 1, app: str | None = None
 ) -> tuple[socket.socket, Servers]:
-    """The production web process as `manage.py serve` runs it (apps.ops.webserver on an inherited,
+    """The production web process as `manage.py serve` runs it (catfeeder.runtime.webserver on an inherited,
     bound socket), `workers` of them, serving `app` if given (an ASGI path) instead of the product's;
     stop them with SIGTERM, then close the socket."""
-    from apps.ops.management.commands.serve import listen_socket, web_command
+    from catfeeder.runtime.serve import listen_socket, web_command
 
     sock = listen_socket("127.0.0.1", port)
     argv = web_command(sock.fileno()) + (["--app", app] if app else [])

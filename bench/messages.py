@@ -2,7 +2,7 @@
 
 In one run:
 - HTTP: `GET /api/messages/Multiply?x=1.5&y=2.25` on the production web process
-  (`python -m apps.ops.webserver --fd N`, exactly as `manage.py serve` runs it; production
+  (`python -m catfeeder.runtime.webserver --fd N`, exactly as `manage.py serve` runs it; production
   settings) against ansar-connect's own crunch server (bench/tools/ansar_crunch.py)
   answering the same request; wrk, 2 threads, 50 connections, keep-alive.
 - WebSocket: `Multiply` round trips on /ws/app/ (an owner's app token, the whole message
@@ -124,7 +124,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
 def report(args: argparse.Namespace, http: dict[str, Load], ws: dict[str, Load], loads: list[float]) -> None:
     per = f"{args.rounds} x {args.seconds}s per target, median; 50 connections"
-    print(f"messages: apps.ops.webserver x{args.workers}, {per}")
+    print(f"messages: catfeeder.runtime.webserver x{args.workers}, {per}")
     print(f"load average (1 min) before and after each round: {', '.join(f'{x:.2f}' for x in loads)} (2 cores)")
     print(f"{'target':<58} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     labels = {

@@ -1,7 +1,7 @@
 """GET /api/feeders (authenticated, 20 feeders) against a stock Django JSON view.
 
 Both are served in one run by the production web process as `manage.py serve`
-runs it (apps.ops.webserver on an inherited socket, production settings, one
+runs it (catfeeder.runtime.webserver on an inherited socket, production settings, one
 process unless --workers) and loaded by wrk over loopback.
 Target: ratio (API / stock view) >= 1.0.
 
@@ -70,7 +70,7 @@ def main() -> None:
 
     result = {name: median(loads) for name, loads in runs.items()}
     print(
-        f"rest_read: apps.ops.webserver x{args.workers}, wrk 2 threads 50 connections, "
+        f"rest_read: catfeeder.runtime.webserver x{args.workers}, wrk 2 threads 50 connections, "
         f"{args.rounds} x {args.seconds}s, median"
     )
     print(f"{'target':<50} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")

@@ -14,9 +14,9 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from catfeeder.http_limits import ConcurrencyLimit  # noqa: E402
-from catfeeder.request_deadline import RequestDeadline  # noqa: E402
+from catfeeder.http_limits import ConcurrencyLimit, RequestBody  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
+from catfeeder.runtime.request_deadline import RequestDeadline  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 
 # --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
@@ -37,8 +37,16 @@ protocols = ProtocolTypeRouter(
     }
 )
 
-# Past HTTP_MAX_CONCURRENCY requests in flight, answer 503 at once rather than queue.
-# An answer not begun within RESPONSE_DEADLINE seconds (a dependency hangs): 503 instead of a wait.
-application = RequestDeadline(
-    ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY), seconds=settings.RESPONSE_DEADLINE
+# Bodies are read first (in the event loop, capped and timed), so slow clients take no slot and
+# their upload time does not count against the deadline. Past HTTP_MAX_CONCURRENCY requests in
+# flight, answer 503 at once rather than queue; an answer not begun within RESPONSE_DEADLINE
+# seconds (a dependency hangs) is a 503 instead of a wait.
+application = RequestBody(
+    RequestDeadline(
+        ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY), seconds=settings.RESPONSE_DEADLINE
+    ),
+    timeout=settings.HTTP_BODY_TIMEOUT,
+    max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
+    max_buffered=settings.HTTP_BODY_BUFFER_BYTES,
 )

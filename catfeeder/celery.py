@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init
 
-from catfeeder.heap import gc_settle
+from catfeeder.runtime.heap import gc_settle
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.base")
 
@@ -19,7 +19,7 @@ app.autodiscover_tasks()
 
 @worker_process_init.connect
 def heap_settle(**_: Any) -> None:
-    """Each pool process, once forked and set up: see catfeeder/heap.py."""
+    """Each pool process, once forked and set up: see catfeeder/runtime/heap.py."""
     from django.conf import settings
 
     gc_settle(young=settings.GC_YOUNG_THRESHOLD)

@@ -1,24 +1,26 @@
-"""Two limits uvicorn lacks, for the web process (apps.ops.webserver wires them in).
+"""Limits on HTTP requests in plain ASGI, whatever the server (catfeeder.asgi wires them in).
 
-- A deadline for request headers. uvicorn has none, so a client trickling
-  header bytes (slowloris) or sending nothing holds a connection for ever.
-  `HeaderDeadlineProtocol` is uvicorn's httptools protocol with one (use
-  `--http catfeeder.http_limits:HeaderDeadlineProtocol`): the headers of each
-  request must be complete within HTTP_HEADER_TIMEOUT seconds of the
-  connection (or of the request's first byte on a kept-alive connection), or
-  the client gets 408 and the connection is closed.
-- A cap on HTTP requests in flight per process. uvicorn's own
-  --limit-concurrency answers a bare text 503; `ConcurrencyLimit` answers
-  503 problem+json with Retry-After at once, instead of queueing without bound.
+- `RequestBody` reads each request's whole body in the event loop, under a
+  deadline (HTTP_BODY_TIMEOUT, 408 after) and a cap (HTTP_MAX_BODY_BYTES, or
+  HTTP_MAX_UPLOAD_BYTES for multipart; 413 over it), with Content-Length or
+  chunked, before the application runs: no Django thread ever waits for a
+  slow client, and a chunked body reaches Django with its Content-Length.
+  The bodies being received at once hold at most HTTP_BODY_BUFFER_BYTES
+  together (503 with Retry-After past it).
+- `ConcurrencyLimit` caps the HTTP requests in flight per process. uvicorn's
+  own --limit-concurrency answers a bare text 503; this answers 503
+  problem+json with Retry-After at once, instead of queueing without bound.
+
+The limits on the request head (size 431, time 408) need the server: see
+catfeeder.runtime.uvicorn_head.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Security headers for the answers given below Django (its middleware never sees them).
 BARE_HEADERS = [
@@ -33,52 +35,6 @@ BARE_HEADERS = [
 
 def problem_body(status: int, title: str, detail: str) -> bytes:
     return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-
-
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from django.conf import settings  # uvicorn builds protocols once the app (and Django) is loaded
-
-        self.header_timeout: float = settings.HTTP_HEADER_TIMEOUT
-        self.server_name = f"catfeeder/{settings.CATFEEDER_VERSION}".encode()
-        self.header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.arm()
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self.header_timer is None:  # a further request on a kept-alive connection
-            self.arm()
-
-    def on_headers_complete(self) -> None:
-        self.disarm()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.disarm()
-        super().connection_lost(exc)
-
-    def arm(self) -> None:
-        self.header_timer = self.loop.call_later(self.header_timeout, self.headers_too_slow)
-
-    def disarm(self) -> None:
-        if self.header_timer is not None:
-            self.header_timer.cancel()
-            self.header_timer = None
-
-    def headers_too_slow(self) -> None:
-        self.header_timer = None
-        if self.transport.is_closing():
-            return
-        body = problem_body(408, "Request Timeout", f"The request headers took over {self.header_timeout:g}s.")
-        head = [b"HTTP/1.1 408 Request Timeout", b"server: " + self.server_name, b"connection: close"]
-        head += [name + b": " + value for name, value in BARE_HEADERS]
-        head.append(b"content-length: " + str(len(body)).encode())
-        self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        self.transport.close()
 
 
 class ConcurrencyLimit:
@@ -110,3 +66,119 @@ class ConcurrencyLimit:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+MULTIPART = b"multipart/form-data"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodiesTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+async def problem(
+    send: Send, status: int, title: str, detail: str, *, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """A problem+json answer that also closes the connection (the rest of the request may be unread)."""
+    body = problem_body(status, title, detail)
+    headers = [*BARE_HEADERS, *extra, (b"server", b"catfeeder"), (b"connection", b"close")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestBody:
+    """The whole body, read under a deadline and a cap, then replayed to `app` as one message."""
+
+    def __init__(self, app: App, *, timeout: float, max_bytes: int, max_upload_bytes: int, max_buffered: int) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.max_buffered = max_buffered  # bytes of bodies being received at once, all requests together
+        self.buffered = 0  # one event loop per process: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length: bytes | None = None
+        chunked = multipart = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"content-type":
+                multipart = value[: len(MULTIPART)].lower() == MULTIPART
+        if not chunked and (length is None or length == b"0"):
+            await self.app(scope, receive, send)  # no body: nothing to wait for
+            return
+        cap = self.max_upload_bytes if multipart else self.max_bytes
+        if length is not None and int(length) > cap:  # the server let only digits through
+            await problem(send, 413, "Content Too Large", f"The request body is over {cap} bytes.")
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await self.read(receive, cap)
+        except TimeoutError:
+            detail = f"The request body took over {self.timeout:g}s."
+            await problem(send, 408, "Request Timeout", detail)
+            return
+        except BodyTooLarge:
+            await problem(send, 413, "Content Too Large", f"The request body is over {cap} bytes.")
+            return
+        except BodiesTooLarge:
+            detail = "The server is receiving too many request bodies; try again in a moment."
+            await problem(send, 503, "Service Unavailable", detail, extra=((b"retry-after", b"1"),))
+            return
+        except ClientGone:
+            return  # nobody to answer
+        if chunked:  # the server has de-chunked it: say how long it is (WSGI and Django read by length)
+            headers = [(n, v) for n, v in scope["headers"] if n not in (b"transfer-encoding", b"content-length")]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # what comes next: the client's disconnect
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def read(self, receive: Receive, cap: int) -> bytes:
+        """The whole body; its bytes count against `max_buffered` while it arrives (slow clients
+        could otherwise make the process hold connections x cap bytes)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
+                if size + len(chunk) > cap:
+                    raise BodyTooLarge
+                if self.buffered + len(chunk) > self.max_buffered:
+                    raise BodiesTooLarge
+                size += len(chunk)
+                self.buffered += len(chunk)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        finally:
+            self.buffered -= size

@@ -98,7 +98,7 @@ class Process:
 
 
 class AsgiServer(Process):
-    """The real ASGI application under uvicorn, as production serves it (through apps.ops.webserver)."""
+    """The real ASGI application under uvicorn, as production serves it (through catfeeder.runtime.webserver)."""
 
     def __init__(
         self,
@@ -112,7 +112,7 @@ class AsgiServer(Process):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "apps.ops.webserver", "--app", app, "--port", str(self.port), *args]
+        argv = [sys.executable, "-m", "catfeeder.runtime.webserver", "--app", app, "--port", str(self.port), *args]
         super().__init__("asgi", [*argv, "--log-level", "warning"], env=env, log_dir=log_dir)
         try:
             wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")

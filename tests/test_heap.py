@@ -1,4 +1,4 @@
-"""catfeeder/heap.py: what start-up made is frozen, young collections are spaced out."""
+"""catfeeder/runtime/heap.py: what start-up made is frozen, young collections are spaced out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from catfeeder.heap import gc_settle
+from catfeeder.runtime.heap import gc_settle
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from catfeeder.testing import Process, free_port, http_ok, process_env, wait_until
+from catfeeder.testing import AsgiServer, http_ok, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DEADLINE = 3  # seconds, HTTP_HEADER_TIMEOUT for these servers
@@ -20,16 +19,10 @@ TRICKLERS = 200
 TRICKLE_FOR = 60  # seconds at most: the test ends as soon as every trickler is cut
 
 
-def start_server(log_dir: Path, **env: str) -> tuple[Process, str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "catfeeder.asgi:application", "--port", str(port), "--lifespan", "off"]
-    argv += ["--http", "catfeeder.http_limits:HeaderDeadlineProtocol", "--log-level", "warning"]
-    server = Process(
-        "web", argv, env=process_env(DJANGO_SETTINGS_MODULE="tests.support.slow_site", **env), log_dir=log_dir
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: server.check_alive() and http_ok(f"{url}/health/live"), timeout=30, what="server")
-    return server, url
+def start_server(log_dir: Path, **env: str) -> tuple[AsgiServer, str]:
+    """The production web server (catfeeder.runtime.webserver) with the slow test route."""
+    server = AsgiServer(env=process_env(DJANGO_SETTINGS_MODULE="tests.support.slow_site", **env), log_dir=log_dir)
+    return server, server.url
 
 
 async def trickle(port: int) -> float:

@@ -1,4 +1,4 @@
-"""The response deadline (catfeeder/request_deadline.py), driven as the server drives it: ASGI calls.
+"""The response deadline (catfeeder/runtime/request_deadline.py), driven as the server drives it: ASGI calls.
 
 The applications here are small ASGI apps of the test's own that answer
 late, early or after a slow body; tests/test_outages.py runs the deadline in
@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.ops.correlation import correlation_scope
 from apps.ops.health import CheckResult, Status
 from apps.ops.readiness import Run, critical_runs
-from catfeeder.request_deadline import RequestDeadline
+from catfeeder.runtime.request_deadline import RequestDeadline
 
 Message = dict[str, Any]
 DEADLINE = 0.2  # seconds

@@ -10,9 +10,9 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.ops import celery_signals  # noqa: F401 - connects the Celery hooks
-        from apps.ops.logs import structlog_configure
         from apps.ops.metrics import feed_commands_family, metrics_register
         from apps.ops.probes import register_builtin_checks
+        from catfeeder.runtime.logs import structlog_configure
 
         structlog_configure()
         register_builtin_checks()

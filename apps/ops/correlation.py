@@ -3,7 +3,7 @@
 The id lives in a context variable: the ASGI middleware sets it for each
 request and each socket connection, `CorrelatedConsumerMixin` for each socket
 message, and Celery carries it in a message header to the task it starts
-(see `apps.ops.celery_signals`). Every log line shows it (`apps.ops.logs`).
+(see `apps.ops.celery_signals`). Every log line shows it (`catfeeder.runtime.logs`).
 """
 
 from __future__ import annotations

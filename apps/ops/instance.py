@@ -1,8 +1,8 @@
 """This web process as an instance of the web service: identity, sockets, drain.
 
 One `WebInstance` per process, created on first use. The ASGI middleware
-(`apps.ops.asgi`) counts requests and tracks open WebSockets in it; the
-runner (`apps.ops.webserver`) publishes it to Redis on every heartbeat and
+(`catfeeder.runtime.middleware`) counts requests and tracks open WebSockets in it; the
+runner (`catfeeder.runtime.webserver`) publishes it to Redis on every heartbeat and
 drains it on command; `/health/ready` reads `draining` from it.
 """
 

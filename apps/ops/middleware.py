@@ -24,12 +24,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
 from apps.api.problems import UNAVAILABLE, UNAVAILABLE_RETRY_AFTER
-from apps.ops.asgi import LOG_FIELDS
 from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
 from catfeeder.errors import unavailable
+from catfeeder.runtime.middleware import LOG_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class OpsMiddleware:
 
 
 def request_log_fields(request: HttpRequest) -> None:
-    """Give the web process's log line for this request its route and its user (see apps.ops.asgi).
+    """Give the web process's log line for this request its route and its user (see catfeeder.runtime.middleware).
 
     The user only when something already looked it up: a log line must not
     cost a session query.

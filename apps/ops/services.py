@@ -154,7 +154,7 @@ def web_instances_drain(*, by: str, instance_id: str | None = None) -> int:
     from channels.layers import get_channel_layer
 
     from apps.ops.selectors import web_instances_list
-    from apps.ops.webserver import GROUP
+    from catfeeder.runtime.webserver import GROUP
 
     layer = get_channel_layer()
     if layer is None:

@@ -16,9 +16,9 @@ import environ
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.ops.logs import logging_config
 from catfeeder.embedded_redis import socket_url
 from catfeeder.redis_options import cache_options, channel_layer_host
+from catfeeder.runtime.logs import logging_config
 
 # Lets Django's generic classes be subscripted at run time (UserAdmin[User]).
 django_stubs_ext.monkeypatch()
@@ -125,7 +125,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "catfeeder.urls"
 WEB_THREADS = env.int("WEB_THREADS", default=20)  # Django request threads per web process
-# Allocations between young garbage collections in web and worker processes (catfeeder/heap.py);
+# Allocations between young garbage collections in web and worker processes (catfeeder/runtime/heap.py);
 # 0 keeps CPython's 700.
 GC_YOUNG_THRESHOLD = env.int("GC_YOUNG_THRESHOLD", default=10_000)
 ASGI_APPLICATION = "catfeeder.asgi.application"
@@ -198,11 +198,15 @@ HTTP_MAX_UPLOAD_BYTES = env.int("HTTP_MAX_UPLOAD_BYTES", default=10 * 1024 * 102
 # Slow or silent clients: request headers must arrive within this many seconds
 # (408 after), and an idle kept-alive connection is closed after the next.
 HTTP_HEADER_TIMEOUT = env.float("HTTP_HEADER_TIMEOUT", default=10.0)
+HTTP_MAX_HEADER_BYTES = env.int("HTTP_MAX_HEADER_BYTES", default=64 * 1024)  # a request's head (431 over it)
+HTTP_BODY_TIMEOUT = env.float("HTTP_BODY_TIMEOUT", default=60.0)  # seconds to send a whole body (408 after)
+# Bytes of request bodies being received at once per web process, all clients together (503 past it).
+HTTP_BODY_BUFFER_BYTES = env.int("HTTP_BODY_BUFFER_BYTES", default=128 * 1024 * 1024)
 HTTP_KEEP_ALIVE_TIMEOUT = env.int("HTTP_KEEP_ALIVE_TIMEOUT", default=5)
 # Requests in flight per web process; past it, 503 with Retry-After at once.
 HTTP_MAX_CONCURRENCY = env.int("HTTP_MAX_CONCURRENCY", default=200)
 # A dependency down or hung never makes a request wait longer than this many seconds: an HTTP
-# answer not begun by then is 503 with Retry-After (catfeeder/request_deadline.py), a socket
+# answer not begun by then is 503 with Retry-After (catfeeder/runtime/request_deadline.py), a socket
 # handshake not decided by then closes with 1013. 0 turns the HTTP deadline off.
 RESPONSE_DEADLINE = env.float("RESPONSE_DEADLINE", default=5.0)
 
@@ -557,7 +561,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging (apps.ops.logs) ---------------------------------------------------------
+# --- Logging (catfeeder.runtime.logs) ---------------------------------------------------------
 # JSON lines in var/log/<process>.<start>.<pid>.jsonl, a new file every
 # LOG_FILE_BYTES, the oldest files of every process deleted first once the
 # folder passes LOG_MAX_BYTES. The console is for people in development.

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from apps.ops.logs import logs_read
+from catfeeder.runtime.logs import logs_read
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -171,3 +171,34 @@ def run_python(env: dict[str, str], code: str) -> str:
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True,
                           timeout=60, check=True)  # fmt: skip
     return done.stdout
+
+
+def test_a_request_that_arrives_during_a_drain_gets_503_at_once(process_logs: Path, superuser: User) -> None:
+    from django.test import Client
+
+    server = AsgiServer(env=process_env(OPS_DRAIN_GRACE="5"), log_dir=process_logs)
+    admin = Client()
+    admin.force_login(superuser)
+    try:
+        wait_until(lambda: any(i["pid"] == server.popen.pid and i["channel"] for i in web_instances_list()),
+                   timeout=15, what="instance registered")  # fmt: skip
+        [instance] = [i for i in web_instances_list() if i["pid"] == server.popen.pid]
+        admin.post("/admin/ops/servicestatus/controls/web-drain/", {"target": instance["id"]})
+        wait_until(lambda: status_of(f"{server.url}/health/ready") == 503, timeout=30, what="ready 503")
+        try:
+            urllib.request.urlopen(f"{server.url}/api/openapi.json", timeout=5)  # noqa: S310 - loopback
+            refused = None
+        except urllib.error.HTTPError as error:
+            refused = error
+        live = status_of(f"{server.url}/health/live")
+        code = wait_exit(server)
+    finally:
+        server.stop()
+    assert refused is not None
+    assert refused.code == 503
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.headers["Connection"] == "close"
+    assert refused.headers["X-Request-ID"]
+    assert live == 200  # probes still answer: readiness says why
+    assert code == 0

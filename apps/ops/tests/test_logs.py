@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from apps.ops.logs import CappedFileHandler, enforce_cap, log_files, logs_read, parse_span
+from catfeeder.runtime.logs import CappedFileHandler, enforce_cap, log_files, logs_read, parse_span
 
 
 def write_lines(path: Path, records: list[dict[str, object]]) -> None:
@@ -108,7 +108,7 @@ def celery_record(logger: str, level: int, message: str, *args: object) -> loggi
 
 
 def test_celery_routine_lines_of_a_job_ticking_every_second_are_dropped_and_the_rest_kept() -> None:
-    from apps.ops.logs import QuietTicks
+    from catfeeder.runtime.logs import QuietTicks
 
     quiet = QuietTicks()
     dispatcher = "apps.tasks.tasks.meal_slots_dispatch_task"

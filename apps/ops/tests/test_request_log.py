@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.feeders import services
 from apps.feeders.tests.factories import FeederFactory, PetFactory
-from apps.ops.logs import LogRecord, logs_read
+from catfeeder.runtime.logs import LogRecord, logs_read
 from catfeeder.testing import AsgiServer, wait_until
 from tests.test_schemathesis import login
 

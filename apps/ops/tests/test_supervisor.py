@@ -4,7 +4,7 @@ import io
 import sys
 import time
 
-from apps.ops.supervisor import ChildSpec, Supervisor
+from catfeeder.runtime.supervisor import ChildSpec, Supervisor
 
 
 def test_a_child_that_keeps_dying_is_restarted_with_doubling_backoff() -> None:

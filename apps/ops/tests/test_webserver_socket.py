@@ -8,8 +8,8 @@ import socket
 
 import uvloop
 
-from apps.ops.management.commands.serve import listen_socket
-from apps.ops.webserver import inherited_socket
+from catfeeder.runtime.serve import listen_socket
+from catfeeder.runtime.webserver import inherited_socket
 
 
 def nodelay_of_accepted_connection(listening: socket.socket) -> int:

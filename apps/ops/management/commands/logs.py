@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.ops.logs import LEVELS, PROCESSES, LogRecord, logs_read, parse_span
+from catfeeder.runtime.logs import LEVELS, PROCESSES, LogRecord, logs_read, parse_span
 
 SHOWN_FIRST = ("timestamp", "level", "event", "process", "pid", "logger", "correlation_id")
 

@@ -5,9 +5,11 @@ in-flight count, the request metrics and one log line: method, path,
 status, duration, the route (Django's URL pattern, or "message <Name>" for
 a typed message) and who called (user id or feeder id). The layers below
 fill `scope[LOG_FIELDS]` with what only they know (`apps.ops.middleware`
-for Django, the message path for its callers). For each WebSocket: tracking while
+for Django, the message path for its callers). While the instance drains,
+new HTTP requests (not the health probes) get 503 problem+json with
+Retry-After and Connection: close. For each WebSocket: tracking while
 it is open, so that a drain can close it with 1001, and refusal (403 at the
-handshake) while the instance drains. `apps.ops.webserver` wraps the
+handshake) while the instance drains. `catfeeder.runtime.webserver` wraps the
 application it serves in `InstanceMiddleware`.
 """
 
@@ -20,11 +22,13 @@ from typing import Any
 
 from apps.ops.correlation import HTTP_HEADER, correlation_id_from_client, correlation_scope
 from apps.ops.instance import OpenSocket, WebInstance, current_instance
+from catfeeder.http_limits import problem
 
 logger = logging.getLogger("apps.ops.web")
 QUIET_PATHS = ("/health", "/metrics", "/static/")
 LOG_FIELDS = "catfeeder.log"  # scope extension: a dict of fields for this request's log line
 MESSAGES_PREFIX = "/api/messages/"
+HEALTH_PREFIX = "/health/"  # probes answer during a drain: readiness says 503 itself
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -74,7 +78,12 @@ class InstanceMiddleware:
         instance.in_flight += 1
         try:
             with correlation_scope(correlation_id):
-                await self.app(scope, receive, send_wrapper)
+                if instance.draining and not scope.get("path", "").startswith(HEALTH_PREFIX):
+                    # A balancer that has not seen readiness turn yet moves on at once, never waits.
+                    detail = "This instance is shutting down; try again (another instance will answer)."
+                    await problem(send_wrapper, 503, "Service Unavailable", detail, extra=((b"retry-after", b"1"),))
+                else:
+                    await self.app(scope, receive, send_wrapper)
         finally:
             instance.in_flight -= 1
             seconds = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """The web process: uvicorn serving the project, as one registered, drainable instance.
 
-    python -m apps.ops.webserver --fd 3            # as `manage.py serve` runs it
-    python -m apps.ops.webserver --port 8000       # on its own
+    python -m catfeeder.runtime.webserver --fd 3            # as `manage.py serve` runs it
+    python -m catfeeder.runtime.webserver --port 8000       # on its own
 
 On top of uvicorn it
 - registers the instance in Redis and heartbeats (host, pid, version, start
@@ -13,7 +13,8 @@ On top of uvicorn it
   load balancers to notice) uvicorn's own shutdown lets in-flight requests
   finish and the process exits 0;
 - on SIGTERM/SIGINT does the same through uvicorn (sockets closed with 1012,
-  "service restart"), but exits 0 instead of re-raising the signal.
+  "service restart") and exits 0: uvicorn re-raises the signal once it has
+  shut down, to the handler in place before it started, which is ours.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class InstanceServer(uvicorn.Server):
             self.background = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._listen())]
 
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        self.instance.start_draining("stopping")  # readiness 503, new sockets refused (no-op after a drain)
         try:
             await super().shutdown(sockets=sockets)
         finally:
@@ -65,17 +67,9 @@ class InstanceServer(uvicorn.Server):
                 task.cancel()
             await self._publish(stopped=True)
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # Not uvicorn's: it re-raises the signal after the shutdown, and the
-        # process would end "killed by SIGTERM" instead of exiting 0.
-        self.instance.start_draining(f"signal {signal.Signals(sig).name}")
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-        self.should_exit = True
-
     async def drain(self, *, reason: str, close_code: int = 1001) -> None:
         """Readiness 503 and sockets refused now; sockets closed; then uvicorn's graceful shutdown."""
-        from apps.ops.asgi import sockets_close
+        from catfeeder.runtime.middleware import sockets_close
 
         if not self.instance.start_draining(reason):
             return
@@ -165,6 +159,10 @@ class InstanceServer(uvicorn.Server):
         )
 
 
+def stopped_by_signal(sig: int, frame: FrameType | None) -> None:
+    logger.debug("stopped by %s", signal.Signals(sig).name)
+
+
 def inherited_socket(fd: int) -> socket.socket:
     """The bound socket `manage.py serve` passes down, as what it is.
 
@@ -177,7 +175,7 @@ def inherited_socket(fd: int) -> socket.socket:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m apps.ops.webserver", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m catfeeder.runtime.webserver", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="catfeeder.asgi:application", help="the ASGI application to serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -195,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CATFEEDER_PROCESS"] = "web"  # names this process's log files
     from uvicorn.importer import import_from_string
 
-    from apps.ops.asgi import InstanceMiddleware
-    from catfeeder.heap import gc_settle
+    from catfeeder.runtime.heap import gc_settle
+    from catfeeder.runtime.middleware import InstanceMiddleware
 
     app = InstanceMiddleware(import_from_string(args.app))  # sets Django up (and its logging)
     from django.conf import settings
@@ -213,15 +211,20 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
         # Issue 5: a frame over the message limit closes the socket with 1009.
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
-        # Issue 8: slow or silent clients. Headers must arrive within
-        # HTTP_HEADER_TIMEOUT (408 after, see catfeeder.http_limits); an idle
-        # kept-alive connection closes after HTTP_KEEP_ALIVE_TIMEOUT.
-        http="catfeeder.http_limits:HeaderDeadlineProtocol",
+        # Slow, silent or oversized request heads: within HTTP_HEADER_TIMEOUT
+        # (408 after) and HTTP_MAX_HEADER_BYTES (431 over), see
+        # catfeeder.runtime.uvicorn_head; an idle kept-alive connection closes after
+        # HTTP_KEEP_ALIVE_TIMEOUT. Bodies: catfeeder.http_limits.RequestBody.
+        http="catfeeder.runtime.uvicorn_head:HeadLimits",
         timeout_keep_alive=settings.HTTP_KEEP_ALIVE_TIMEOUT,
         server_header=False,  # the app names itself (catfeeder/<version>)
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
+    # uvicorn handles SIGINT/SIGTERM while it serves, then raises the signal again for the handler
+    # it found: this one, so that a stop asked for ends with exit 0, not "killed by SIGTERM".
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stopped_by_signal)
     gc_settle(young=settings.GC_YOUNG_THRESHOLD)
     server.run(sockets=None if args.fd is None else [inherited_socket(args.fd)])
     return 0 if server.started else 3

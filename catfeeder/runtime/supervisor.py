@@ -3,8 +3,9 @@
 It starts its children in order (waiting for each one that has a readiness
 probe), prefixes every line they print with their name, restarts one that
 dies with exponential backoff, and on SIGINT/SIGTERM stops them stage by
-stage: the web server first (it drains in-flight requests), then the worker
-(it finishes its running task), then Redis, all within one deadline.
+stage: the web server, beat and the worker together (the web drains its
+in-flight requests, the worker finishes its running task, each at its own
+pace), then Redis, which they use until they are gone, all within one deadline.
 
 Children run in sessions of their own so that a Ctrl-C in the terminal
 reaches only the supervisor, which then stops them in order; each child is

@@ -1,0 +1,193 @@
+"""`manage.py serve`: the supervised group of processes (its command class; see catfeeder.runtime)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catfeeder.embedded_redis import EmbeddedRedis
+from catfeeder.runtime.supervisor import ChildSpec, Supervisor
+
+WEB_DRAIN = 8  # seconds uvicorn lets in-flight requests finish after SIGTERM
+WORKER_STOP = 10  # seconds a worker may take to finish its running task
+PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
+
+
+def route_count() -> str:
+    from apps.api.management.commands.routes import api_operations, http_routes
+    from catfeeder.routing import websocket_urlpatterns
+
+    api = sum(1 for _ in api_operations())
+    pages = sum(1 for path, _ in http_routes() if not path.startswith("/api/"))
+    return f"{api} API operations, {pages} other HTTP routes, {len(websocket_urlpatterns)} WebSocket routes"
+
+
+class ListenError(Exception):
+    pass
+
+
+def web_command(fd: int) -> list[str]:
+    """One production web process serving the bound socket `fd` (also what bench/ measures)."""
+    web = [sys.executable, "-m", "catfeeder.runtime.webserver"]
+    return [*web, "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """Bind the web port here, so a busy port is one clear line, not a traceback.
+
+    The web server inherits the bound socket (uvicorn --fd): there is no gap
+    between our check and its bind, and a restarted web child keeps the port.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = os.strerror(exc.errno or errno.EINVAL).lower() if exc.errno else str(exc)
+        raise ListenError(f"cannot listen at {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.contextmanager
+def terminal_foreground() -> Iterator[None]:
+    """Be the terminal's foreground job while serving, as a shell makes a job.
+
+    Under `make run` a Ctrl-C would otherwise reach make too, which then
+    reports "Interrupt" and fails although serve stopped every child cleanly.
+    """
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        yield
+        return
+    previous_ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    before = None
+    try:
+        original = os.getpgrp()
+        if os.tcgetpgrp(tty) == original:  # we are in the foreground, not a background job
+            os.setpgid(0, 0)
+            os.tcsetpgrp(tty, os.getpgrp())
+            before = original
+    except OSError:
+        pass  # a session leader cannot move; it is then the only one Ctrl-C reaches anyway
+    try:
+        yield
+    finally:
+        if before is not None:
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(tty, before)
+        signal.signal(signal.SIGTTOU, previous_ttou)
+        os.close(tty)
+
+
+class ServeCommand(BaseCommand):
+    help = "Run web, worker, beat (and the embedded Redis when no REDIS_URL is set) as one supervised group."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("WEB_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="development: restart web when Python changes, live-reload pages (apps.devreload); one web process",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            sock = listen_socket(options["host"], options["port"])
+        except ListenError as exc:
+            self.stderr.write(str(exc))
+            sys.exit(1)
+        call_command("setup_periodic_tasks", verbosity=0)
+        specs = self.children(sock.fileno(), options)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        supervisor = Supervisor(specs, env=env, out=sys.stdout)
+        names = ", ".join(s.name for s in specs)
+        supervisor.say(
+            "serve", f"Cat Feeder at http://{options['host']}:{options['port']}/ ({names}); Ctrl-C stops all"
+        )
+        supervisor.say("serve", f"{route_count()} (manage.py routes lists them)")
+        with terminal_foreground():
+            code = supervisor.run(on_started=lambda: self.announce_worker(supervisor))
+        sock.close()
+        if code:
+            sys.exit(code)
+
+    def children(self, fd: int, options: dict[str, Any]) -> list[ChildSpec]:
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "catfeeder"]
+        specs = []
+        if settings.EMBEDDED_REDIS:
+            redis = EmbeddedRedis(settings.VAR_DIR)
+            redis.prepare()
+            if redis.is_up():
+                raise CommandError(f"an embedded Redis already answers on {redis.socket}: is another serve running?")
+            specs.append(ChildSpec("redis", redis.argv(), stop_stage=2, stop_timeout=5, ready=redis.is_up))
+        # Each web process is one registered, drainable instance (catfeeder.runtime.webserver);
+        # several share the listening socket and the kernel spreads connections.
+        web = web_command(fd)
+        count = options["web_workers"]
+        if options["reload"]:  # development: uvicorn's reloader and live reload, one web process
+            web = [python, "-m", "apps.devreload.devserver", "--fd", str(fd)]
+            web += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
+            count = 1
+        specs += [
+            ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
+                      stop_stage=1, stop_timeout=WORKER_STOP),
+            ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5),
+        ]  # fmt: skip
+        for n in range(1, count + 1):
+            name = "web" if count == 1 else f"web{n}"
+            specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))
+        return specs
+
+    def announce_worker(self, supervisor: Supervisor) -> None:
+        """Ping the worker once everything runs and log its answer.
+
+        A broadcast ping through the broker, not a task: a task's result would
+        come back through the result backend, whose subscription outlives the
+        answer and, once Redis stops with serve, retries for 20 s after "all
+        stopped".
+        """
+
+        def ping() -> None:
+            from catfeeder.celery import app
+
+            deadline = time.monotonic() + PING_PATIENCE
+            while time.monotonic() < deadline and not supervisor.stop_requested.is_set():
+                started = time.monotonic()
+                try:
+                    replies = app.control.ping(timeout=1.0, limit=1)
+                except Exception:  # noqa: BLE001, S112 - the broker may still be starting
+                    time.sleep(1.0)
+                    continue
+                if not replies:
+                    continue  # the worker is still starting
+                [(name, answer)] = replies[0].items()
+                supervisor.say(
+                    "serve",
+                    f"worker answered ping: {answer.get('ok', answer)} in "
+                    f"{(time.monotonic() - started) * 1000:.0f} ms ({name})",
+                )
+                return
+            supervisor.say("serve", f"worker did not answer a ping within {PING_PATIENCE:.0f}s")
+
+        threading.Thread(target=ping, daemon=True).start()
