@@ -394,6 +394,7 @@ def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
 def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datetime | None = None) -> Feeder:
     with transaction.atomic():
         feeder.firmware_version, feeder.last_ip, feeder.last_seen_at = firmware, ip, now or timezone.now()
+        lock_or_404(feeder)  # its owner removed it while the device was connected
         feeder.save(update_fields=["firmware_version", "last_ip", "last_seen_at", "updated_at"])
         events.feeder_changed(feeder)
     return feeder
@@ -406,6 +407,7 @@ def feeder_heartbeat(
         changed = food_level_percent != feeder.food_level_percent
         feeder.food_level_percent, feeder.signal_dbm = food_level_percent, signal_dbm
         feeder.last_seen_at = now or timezone.now()
+        lock_or_404(feeder)
         feeder.save(update_fields=["food_level_percent", "signal_dbm", "last_seen_at", "updated_at"])
         if changed:
             events.feeder_changed(feeder)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.http import Http404
@@ -18,10 +22,13 @@ from apps.feeders import selectors, services
 from apps.feeders.models import Beacon, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.protocol import CommandResult, Fed, Hello, Pair
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from catfeeder.testing import AsgiServer
+from tests.test_schemathesis import login
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 TOO_BIG = 2**63  # one over PostgreSQL's bigint and SQLite's integer
+RACES = 30
 
 
 @pytest.fixture
@@ -176,7 +183,7 @@ def test_a_pet_deleted_between_read_and_save_is_404(alice: User) -> None:
     assert not Pet.objects.exists()  # not re-created by the update
 
 
-@pytest.mark.parametrize("kind", ["feeder", "beacon", "schedule"])
+@pytest.mark.parametrize("kind", ["feeder", "beacon", "schedule", "heartbeat", "hello"])
 def test_any_row_deleted_between_read_and_save_is_404(alice: User, kind: str) -> None:
     if kind == "feeder":
         row: Feeder | Beacon | MealSchedule = FeederFactory(owner=alice)
@@ -184,6 +191,12 @@ def test_any_row_deleted_between_read_and_save_is_404(alice: User, kind: str) ->
     elif kind == "beacon":
         row = BeaconFactory(owner=alice)
         update = lambda: services.beacon_update(beacon=row, data={"name": "Blue"})  # noqa: E731
+    elif kind == "heartbeat":  # the owner removed the feeder while its device stayed connected
+        row = FeederFactory(owner=alice)
+        update = lambda: services.feeder_heartbeat(feeder=row, food_level_percent=50, signal_dbm=-60)  # noqa: E731
+    elif kind == "hello":
+        row = FeederFactory(owner=alice)
+        update = lambda: services.feeder_hello(feeder=row, firmware="1.2", ip=None)  # noqa: E731
     else:
         row = ScheduleFactory(pet=PetFactory(owner=alice), feeder=FeederFactory(owner=alice))
         update = lambda: services.schedule_update(schedule=row, data={"grams": 7})  # noqa: E731
@@ -191,3 +204,29 @@ def test_any_row_deleted_between_read_and_save_is_404(alice: User, kind: str) ->
     with pytest.raises(Http404):
         update()
     assert not type(row).objects.filter(pk=row.pk).exists()
+
+
+def test_patches_racing_deletes_on_a_real_server_are_200_or_404_never_500(asgi_server: AsgiServer, alice: User) -> None:
+    """Each pet gets a PATCH and a DELETE released together, from two threads on two connections."""
+    pets = [PetFactory(owner=alice).pk for _ in range(RACES)]
+    token = login(asgi_server, alice)
+
+    def call(method: str, pet_id: int, barrier: threading.Barrier) -> int:
+        body = json.dumps({"name": "Renamed", "breed": "Tabby"}).encode() if method == "PATCH" else None
+        request = urllib.request.Request(  # noqa: S310 - loopback URL
+            f"{asgi_server.url}/api/pets/{pet_id}", data=body, method=method,
+            headers={"X-Session-Token": token, "Content-Type": "application/json"},
+        )  # fmt: skip
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback URL
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for pet_id in pets:
+            barrier = threading.Barrier(2)
+            patch, delete = pool.submit(call, "PATCH", pet_id, barrier), pool.submit(call, "DELETE", pet_id, barrier)
+            assert (patch.result(), delete.result()) in {(200, 204), (404, 204)}
+    assert not Pet.objects.filter(pk__in=pets).exists()  # an update never brings a deleted pet back
