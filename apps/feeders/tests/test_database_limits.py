@@ -18,6 +18,7 @@ from django.http import Http404
 from django.test import Client
 
 from apps.accounts.models import User
+from apps.api.messages.builtin import Authenticate
 from apps.feeders import selectors, services
 from apps.feeders.models import Beacon, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.protocol import CommandResult, Fed, Hello, Pair
@@ -108,6 +109,7 @@ def test_a_nul_in_my_name_is_422(as_alice: Client, alice: User) -> None:
         (Pair, {"code": "K7QM\x00XPA", "mac": "AA:BB:CC:DD:EE:FF"}),
         (Fed, {"beacon_mac": "AA:BB:CC:DD:EE:FF", "grams": 5, "event_id": "e\x001"}),
         (CommandResult, {"command_id": 1, "status": "failed", "error": "jam\x00"}),
+        (Authenticate, {"token": "abcdefgh\x00"}),
     ],
 )
 def test_typed_messages_refuse_control_characters(message: type, fields: dict[str, object]) -> None:
