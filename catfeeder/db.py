@@ -17,6 +17,6 @@ def lock_or_404(instance: models.Model) -> None:
     SQLite ignores it, but its IMMEDIATE transactions (settings) hold the
     write lock from BEGIN, which serialises the two just the same.
     """
-    model = type(instance)
+    model = instance._meta.model  # not type(): request.user is a lazy proxy of the instance
     if not model._default_manager.select_for_update().filter(pk=instance.pk).exists():
         raise Http404(f"No {model._meta.object_name} matches the given query.")
