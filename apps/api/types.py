@@ -26,7 +26,6 @@ from pydantic import (
 
 __all__ = [
     "BIGINT_MAX",
-    "INTEGER_MAX",
     "AwareDatetime",
     "IsoDate",
     "OutSchema",
@@ -38,6 +37,7 @@ __all__ = [
     "StrictInt",
     "TimeZone",
     "optional",
+    "safe_text",
 ]
 
 # Documented as an enum, so that clients (and schemathesis) know every accepted name.
@@ -110,9 +110,8 @@ SafeText = Annotated[str, Field(json_schema_extra={"pattern": NO_CONTROL_CHARACT
 
 # Integer columns' ranges, so that a number no column holds is a 422 naming its
 # field rather than a database error (PostgreSQL) or an OverflowError (SQLite).
-INTEGER_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
-# A row's id (BigAutoField) in a JSON body, and in a query string or path.
+# A row's id (BigAutoField): strict in a JSON body, lax in a query string or a typed message.
 RowId = Annotated[StrictInt, Field(ge=1, le=BIGINT_MAX)]
 QueryRowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
