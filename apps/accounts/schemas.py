@@ -6,7 +6,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
-from apps.api.types import TimeZone, optional
+from apps.api.types import SafeText, TimeZone, optional
 
 
 class MeOut(Schema):
@@ -19,7 +19,7 @@ class MeOut(Schema):
 
 
 class MeUpdateIn(Schema):
-    name: str = optional(max_length=150)
+    name: SafeText = optional(max_length=150)
     time_zone: TimeZone = optional(description="IANA time zone, e.g. Europe/Paris")
 
 

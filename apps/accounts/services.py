@@ -8,6 +8,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from apps.accounts.models import User
+from catfeeder.db import lock_or_404
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     for name, value in data.items():
         setattr(user, name, value)
+    lock_or_404(user)  # an account deleted since this request read it: a 404
     user.save(update_fields=list(data))
     return user
 

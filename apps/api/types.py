@@ -24,7 +24,21 @@ from pydantic import (
     StrictInt,
 )
 
-__all__ = ["AwareDatetime", "IsoDate", "OutSchema", "StrictBool", "StrictFloat", "StrictInt", "TimeZone", "optional"]
+__all__ = [
+    "BIGINT_MAX",
+    "AwareDatetime",
+    "IsoDate",
+    "OutSchema",
+    "QueryRowId",
+    "RowId",
+    "SafeText",
+    "StrictBool",
+    "StrictFloat",
+    "StrictInt",
+    "TimeZone",
+    "optional",
+    "safe_text",
+]
 
 # Documented as an enum, so that clients (and schemathesis) know every accepted name.
 TIME_ZONES = cast("list[JsonValue]", sorted(zoneinfo.available_timezones()))
@@ -61,11 +75,45 @@ def _iso_text(value: Any) -> Any:
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.utcoffset() is None:
         raise ValueError("give a time zone offset, e.g. 2026-11-21T08:00:00Z")
+    # The instant in UTC, as the database stores it: PostgreSQL refuses offsets
+    # beyond ±15:59 that RFC 3339 allows, and an instant whose UTC year falls
+    # outside 1..9999 (0001-01-01T00:00+01:00) is stored by no database.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("an instant between the years 1 and 9999 in UTC") from None
+
+
+# An instant with its offset, given back in UTC: every datetime a request gives.
+AwareDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+# Characters that no text column takes: PostgreSQL refuses NUL in text, and a
+# lone surrogate (JSON's "\ud800") cannot be encoded to UTF-8 at all. The other
+# C0 controls and DEL are refused with them, tab and line breaks excepted: no
+# name or note needs them, and a terminal or log showing one could be misled.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# The same rule for clients (and schemathesis), in JSON Schema's regex dialect.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+
+
+def safe_text(value: str) -> str:
+    found = CONTROL_CHARACTERS.search(value)
+    if found is not None:
+        raise ValueError(f"Control characters are not allowed (U+{ord(found.group()):04X} at position {found.start()})")
     return value
 
 
-AwareDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+# Every free text a request gives (body, query string or typed message): what
+# the database would refuse is a 422 here, naming the field, not a 500 there.
+SafeText = Annotated[str, Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS}), AfterValidator(safe_text)]
+
+# Integer columns' ranges, so that a number no column holds is a 422 naming its
+# field rather than a database error (PostgreSQL) or an OverflowError (SQLite).
+BIGINT_MAX = 2**63 - 1
+# A row's id (BigAutoField): strict in a JSON body, lax in a query string or a typed message.
+RowId = Annotated[StrictInt, Field(ge=1, le=BIGINT_MAX)]
+QueryRowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
 def optional(**constraints: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from apps.api.messages import Message
+from apps.api.types import QueryRowId, SafeText
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
 
@@ -24,8 +25,8 @@ MacAddress = Annotated[
     str, Field(pattern=MAC_INPUT_RE.pattern, examples=["AA:BB:CC:DD:EE:FF"]), AfterValidator(normalize_mac)
 ]
 Grams = Annotated[int, Field(ge=1, le=MAX_PORTION_GRAMS)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-EventId = Annotated[str, Field(min_length=1, max_length=64)]
+Id = QueryRowId  # lax: a typed message may come in a query string
+EventId = Annotated[SafeText, Field(min_length=1, max_length=64)]
 
 
 def _ip(value: str) -> str:
@@ -39,7 +40,7 @@ IpAddress = Annotated[str, Field(max_length=45, examples=["192.168.1.20"]), Afte
 class Pair(Message):
     """A new device presents the pairing code its owner got, with its own MAC address."""
 
-    code: str = Field(min_length=4, max_length=16, examples=["K7QM-3XPA"])
+    code: SafeText = Field(min_length=4, max_length=16, examples=["K7QM-3XPA"])
     mac: MacAddress
 
 
@@ -54,7 +55,7 @@ class Paired(Message):
 class Hello(Message):
     """First message after authenticating: what the device runs and where."""
 
-    firmware: str = Field(min_length=1, max_length=32)
+    firmware: SafeText = Field(min_length=1, max_length=32)
     ip: IpAddress | None = None
 
 
@@ -114,7 +115,7 @@ class CommandResult(Message):
     command_id: Id
     status: Literal["done", "failed"]
     grams_dispensed: int = Field(0, ge=0, le=MAX_PORTION_GRAMS)
-    error: str = Field("", max_length=200)
+    error: SafeText = Field("", max_length=200)
 
 
 # -- server -> device -------------------------------------------------------------------------

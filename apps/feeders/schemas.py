@@ -14,7 +14,19 @@ from typing import Annotated, Any
 from ninja import Field, FilterSchema, Schema
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema, field_validator
 
-from apps.api.types import AwareDatetime, IsoDate, OutSchema, StrictBool, StrictFloat, StrictInt, TimeZone, optional
+from apps.api.types import (
+    AwareDatetime,
+    IsoDate,
+    OutSchema,
+    QueryRowId,
+    RowId,
+    SafeText,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    TimeZone,
+    optional,
+)
 from apps.feeders.models import CommandStatus, FeedSource
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
@@ -43,10 +55,8 @@ LocalTime = Annotated[
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
     WithJsonSchema({"type": "string", "pattern": HHMM.pattern, "examples": ["07:00"]}),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[SafeText, Field(min_length=1, max_length=100)]
 Grams = Annotated[StrictInt, Field(ge=1, le=MAX_PORTION_GRAMS)]
-# An id in a query filter: a foreign-key filter over 64 bits crashes SQLite's driver (OverflowError).
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class TimeRange(FilterSchema):
@@ -60,8 +70,8 @@ class FeederCreateIn(Schema):
     mac: MacAddress
     latitude: StrictFloat | None = Field(None, ge=-90, le=90)
     longitude: StrictFloat | None = Field(None, ge=-180, le=180)
-    city: str = Field("", max_length=100)
-    country: str = Field("", max_length=100)
+    city: SafeText = Field("", max_length=100)
+    country: SafeText = Field("", max_length=100)
     time_zone: TimeZone = "UTC"
 
 
@@ -70,8 +80,8 @@ class FeederUpdateIn(Schema):
     mac: MacAddress = optional()
     latitude: StrictFloat | None = Field(None, ge=-90, le=90)
     longitude: StrictFloat | None = Field(None, ge=-180, le=180)
-    city: str = optional(max_length=100)
-    country: str = optional(max_length=100)
+    city: SafeText = optional(max_length=100)
+    country: SafeText = optional(max_length=100)
     time_zone: TimeZone = optional()
 
 
@@ -103,7 +113,7 @@ class FeederStatusOut(OutSchema):
 
 
 class FeederFilter(FilterSchema):
-    search: str | None = Field(None, max_length=100, description="Part of the name or MAC address.")
+    search: SafeText | None = Field(None, max_length=100, description="Part of the name or MAC address.")
     online: bool | None = None
 
 
@@ -132,17 +142,17 @@ class BeaconOut(Schema):
 
 
 class BeaconFilter(FilterSchema):
-    search: str | None = Field(None, max_length=100)
+    search: SafeText | None = Field(None, max_length=100)
 
 
 # -- pets --------------------------------------------------------------------------
 class PetCreateIn(Schema):
     name: Name
-    beacon_id: StrictInt | None = Field(None, description="The collar tag the pet wears.")
-    breed: str = Field("", max_length=100)
+    beacon_id: RowId | None = Field(None, description="The collar tag the pet wears.")
+    breed: SafeText = Field("", max_length=100)
     birth_date: IsoDate | None = None
     weight_grams: StrictInt | None = Field(None, ge=1, le=200_000)
-    microchip_id: str = Field("", max_length=32)
+    microchip_id: SafeText = Field("", max_length=32)
     allowance_grams: StrictInt = Field(80, ge=0, le=10_000, description="Grams allowed per period.")
     period_minutes: StrictInt = Field(1440, ge=1, le=MAX_PERIOD_MINUTES, description="Period length; 1440 = 24 h.")
     period_anchor: LocalTime = Field(dt.time(0, 0), description="Local time a period starts, HH:MM.")
@@ -158,8 +168,8 @@ class PetCreateIn(Schema):
 
 class PetUpdateIn(PetCreateIn):
     name: Name = optional()
-    breed: str = optional(max_length=100)
-    microchip_id: str = optional(max_length=32)
+    breed: SafeText = optional(max_length=100)
+    microchip_id: SafeText = optional(max_length=32)
     allowance_grams: StrictInt = optional(ge=0, le=10_000)
     period_minutes: StrictInt = optional(ge=1, le=MAX_PERIOD_MINUTES)
     period_anchor: LocalTime = optional()
@@ -182,7 +192,7 @@ class PetOut(OutSchema):
 
 
 class PetFilter(FilterSchema):
-    search: str | None = Field(None, max_length=100)
+    search: SafeText | None = Field(None, max_length=100)
 
 
 class AllowanceOut(OutSchema):
@@ -207,8 +217,8 @@ class _ScheduleFields(Schema):
 
 
 class ScheduleCreateIn(_ScheduleFields):
-    pet_id: StrictInt
-    feeder_id: StrictInt
+    pet_id: RowId
+    feeder_id: RowId
     times: list[ClockTime] = Field(min_length=1, max_length=24)
     days_of_week: list[Annotated[StrictInt, Field(ge=1, le=7)]] = Field(
         [1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7, description="ISO days: 1 = Monday … 7 = Sunday."
@@ -240,8 +250,8 @@ class ScheduleOut(OutSchema):
 
 
 class ScheduleFilter(FilterSchema):
-    pet_id: RowId | None = None
-    feeder_id: RowId | None = None
+    pet_id: QueryRowId | None = None
+    feeder_id: QueryRowId | None = None
     enabled: bool | None = None
 
 
@@ -267,7 +277,7 @@ class FeedEventOut(OutSchema):
 
 class FeedNowIn(Schema):
     grams: Grams
-    pet_id: StrictInt | None = Field(None, description="The pet this portion is for; its allowance is checked.")
+    pet_id: RowId | None = Field(None, description="The pet this portion is for; its allowance is checked.")
 
 
 class CommandOut(OutSchema):
@@ -288,7 +298,7 @@ class CommandOut(OutSchema):
 
 
 class CommandFilter(FilterSchema):
-    feeder_id: RowId | None = None
+    feeder_id: QueryRowId | None = None
     status: CommandStatus | None = None
 
 

@@ -34,6 +34,7 @@ from apps.feeders.models import (
 )  # fmt: skip
 from apps.feeders.protocol import ConfigUpdate
 from apps.feeders.selectors import pet_allowance, pet_for_beacon, token_hash
+from catfeeder.db import lock_or_404
 
 FEEDER_FIELDS = frozenset({"name", "mac", "latitude", "longitude", "city", "country", "time_zone"})
 BEACON_FIELDS = frozenset({"name", "mac"})
@@ -45,9 +46,14 @@ SCHEDULE_FIELDS = frozenset({"times", "days_of_week", "grams", "time_zone", "ena
 
 
 def _save(instance: models.Model, *, conflict: str, update_fields: list[str] | None = None) -> None:
-    """Save, turning a uniqueness violation into a 409 that says what clashed."""
+    """Save, turning a uniqueness violation into a 409 that says what clashed.
+
+    An update of a row deleted since it was read is a 404 (see lock_or_404).
+    """
     try:
         with transaction.atomic():
+            if update_fields is not None:
+                lock_or_404(instance)
             instance.save(update_fields=update_fields)
     except IntegrityError as exc:
         raise Conflict(conflict) from exc
@@ -156,6 +162,7 @@ def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.dat
 
     fields = _apply(schedule, data, SCHEDULE_FIELDS)
     with transaction.atomic():
+        lock_or_404(schedule)  # deleted since it was read: a 404
         # Any change of when restarts from now: a slot already due is not replayed.
         schedule.next_run_at = schedule_next_run(schedule=schedule, after=now or timezone.now())
         schedule.save(update_fields=[*fields, "next_run_at"])
@@ -387,6 +394,7 @@ def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
 def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datetime | None = None) -> Feeder:
     with transaction.atomic():
         feeder.firmware_version, feeder.last_ip, feeder.last_seen_at = firmware, ip, now or timezone.now()
+        lock_or_404(feeder)  # its owner removed it while the device was connected
         feeder.save(update_fields=["firmware_version", "last_ip", "last_seen_at", "updated_at"])
         events.feeder_changed(feeder)
     return feeder
@@ -399,6 +407,7 @@ def feeder_heartbeat(
         changed = food_level_percent != feeder.food_level_percent
         feeder.food_level_percent, feeder.signal_dbm = food_level_percent, signal_dbm
         feeder.last_seen_at = now or timezone.now()
+        lock_or_404(feeder)
         feeder.save(update_fields=["food_level_percent", "signal_dbm", "last_seen_at", "updated_at"])
         if changed:
             events.feeder_changed(feeder)

@@ -7,13 +7,16 @@ choice, shown next to its field.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
+from apps.api.types import safe_text
 from apps.feeders import selectors
 from apps.feeders.models import Beacon, Feeder, Pet
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
@@ -48,12 +51,30 @@ class GramsField(forms.IntegerField):
         super().__init__(min_value=1, max_value=MAX_PORTION_GRAMS, **kwargs)
 
 
+def _no_control_characters(value: str) -> None:
+    try:
+        safe_text(value)
+    except ValueError as exc:
+        raise forms.ValidationError(f"{exc}.") from None
+
+
+# A history filter's days become local midnights (the end's the day after): the
+# first and last days of the calendar would fall outside it, so they are refused.
+HISTORY_DAYS = [
+    MinValueValidator(dt.date(1, 1, 2), "Give a day after 0001-01-01."),
+    MaxValueValidator(dt.date(9999, 12, 30), "Give a day before 9999-12-31."),
+]
+
+
 class WebForm(forms.Form):
-    """Labels without Django's trailing colon."""
+    """Labels without Django's trailing colon; text without control characters, as the API's."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.append(_no_control_characters)
 
 
 class OwnerForm(WebForm):
@@ -175,8 +196,12 @@ class HistoryFilterForm(OwnerForm):
     feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(
         queryset=Feeder.objects.none(), required=False, empty_label="All feeders"
     )
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=HISTORY_DAYS
+    )
+    until = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}), validators=HISTORY_DAYS
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,13 +9,14 @@ from pydantic import Field
 from apps.api.messages.auth import device_caller, owner_caller
 from apps.api.messages.core import ANYONE, CallerKind, Context, Message, MessageError, registry
 from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
+from apps.api.types import SafeText
 
 
 class Authenticate(Message):
     """Authenticate a socket that could not send credentials in its handshake: the
     device token on /ws/device/, the app token on /ws/app/. Must come first."""
 
-    token: str = Field(min_length=1, max_length=512)
+    token: SafeText = Field(min_length=1, max_length=512)  # an app token is looked up in the database
 
 
 class Authenticated(Message):
