@@ -24,7 +24,10 @@ retry on a connection error, so the first command after a Redis restart
 reconnects instead of failing on a pooled connection the server closed.
 While Redis is away, channels_redis logs a traceback every second from its
 receive task; OutageNotice turns that into one line every
-OUTAGE_NOTICE_EVERY seconds.
+OUTAGE_NOTICE_EVERY seconds. It also drops the traceback channels_redis logs
+when a cancelled receive's unsubscribe is cancelled in turn (a socket's
+teardown cancels until done; a stopping process cancels every task): the
+subscription is dropped with the process or ignored, nothing is lost.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 
 RECANCEL_EVERY = 0.05  # seconds between cancellations of a task that ignored one
 OUTAGE_NOTICE_EVERY = 30.0  # seconds between "Redis connection lost" lines during an outage
-RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log message
+RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log messages
+CLEANUP_FAILED = "Unexpected exception while cleaning-up channel:"
 
 
 async def cancel_until_done(task: asyncio.Future[Any]) -> None:
@@ -71,13 +75,18 @@ class RedisChannelLayer(RedisPubSubChannelLayer):
 
 
 class OutageNotice(logging.Filter):
-    """One short warning per OUTAGE_NOTICE_EVERY for channels_redis' receive-task tracebacks."""
+    """One short warning per OUTAGE_NOTICE_EVERY for channels_redis' receive-task tracebacks;
+    none for a cancelled clean-up."""
 
     def __init__(self) -> None:
         super().__init__()
         self.last = -math.inf
+        self.dropped = 0  # cancelled clean-ups not logged
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == CLEANUP_FAILED and record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            self.dropped += 1
+            return False
         if record.msg != RECEIVE_TASK_FAILED or not record.exc_info:
             return True
         now = time.monotonic()

@@ -200,3 +200,28 @@ def test_an_outage_is_one_log_line_not_a_traceback_a_second(tcp_redis: TcpRedis)
     assert records[0].levelno == logging.WARNING
     assert records[0].getMessage().startswith("channel layer: Redis connection lost")
     assert records[0].exc_info is None
+
+
+def test_a_process_stopping_with_receives_pending_logs_no_traceback() -> None:
+    """channels_redis logs a cancelled receive's cancelled unsubscribe; OutageNotice drops it (pinned here)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("channels_redis.pubsub")
+    notice = next(f for f in logger.filters if isinstance(f, OutageNotice))
+    dropped = notice.dropped
+    logger.addHandler(handler)
+
+    async def scenario() -> None:
+        web = layer()
+        receives = [asyncio.ensure_future(web.receive(await web.new_channel())) for _ in range(20)]
+        await asyncio.sleep(0.2)
+        for receive in receives:  # as sockets' teardowns do; asyncio.run then cancels their clean-ups
+            receive.cancel()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(handler)
+    assert records == []
+    assert notice.dropped > dropped
