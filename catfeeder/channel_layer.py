@@ -36,11 +36,13 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 RECANCEL_EVERY = 0.05  # seconds between cancellations of a task that ignored one
+SUBSCRIBE_RETRY_AFTER = 0.2  # seconds before a failed subscription is tried again
 OUTAGE_NOTICE_EVERY = 30.0  # seconds between "Redis connection lost" lines during an outage
 RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log messages
 CLEANUP_FAILED = "Unexpected exception while cleaning-up channel:"
@@ -65,13 +67,47 @@ async def cancel_until_done(task: asyncio.Future[Any]) -> None:
         raise asyncio.CancelledError
 
 
-class RedisChannelLayer(RedisPubSubChannelLayer):
+class RedisChannelLayer:
+    """channels_redis' RedisPubSubChannelLayer, with a second try for a socket's subscriptions.
+
+    Its subscriptions share one connection per host with the task that reads
+    messages off it. When both find that connection dead at once (Redis has
+    just restarted and the event loop was too busy to notice first), both
+    reconnect it and one fails (redis-py reads the handshake's replies in two
+    places); the next try finds it connected. A second failure is the
+    caller's to answer.
+    """
+
+    extensions = ["groups", "flush"]
+
+    def __init__(self, **config: Any) -> None:
+        self.layer = RedisPubSubChannelLayer(**config)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.layer, name)  # send, receive, group_send, group_discard, flush, ...
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        name: str = await again(lambda: self.layer.new_channel(prefix))
+        return name
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await again(lambda: self.layer.group_add(group, channel))
+
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each (group, message), in order (a worker delivering a batch of commands).
 
         Each is one PUBLISH on the layer's connection to the group's host."""
         for group, message in sends:
-            await self.group_send(group, message)
+            await self.layer.group_send(group, message)
+
+
+async def again(call: Callable[[], Awaitable[Any]]) -> Any:
+    """`call()`, and once more after SUBSCRIBE_RETRY_AFTER if it fails."""
+    try:
+        return await call()
+    except Exception:  # noqa: BLE001 - whatever the race raised; the second try tells
+        await asyncio.sleep(SUBSCRIBE_RETRY_AFTER)
+        return await call()
 
 
 class OutageNotice(logging.Filter):

@@ -44,7 +44,7 @@ def tcp_redis() -> Iterator[TcpRedis]:
 
 def test_the_project_layer_is_channels_redis_pubsub_layer_with_a_retry() -> None:
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "catfeeder.channel_layer.RedisChannelLayer"
-    assert issubclass(RedisChannelLayer, RedisPubSubChannelLayer)
+    assert isinstance(layer().layer, RedisPubSubChannelLayer)
     host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
     assert host["retry"].get_retries() >= 1
 
@@ -225,3 +225,25 @@ def test_a_process_stopping_with_receives_pending_logs_no_traceback() -> None:
         logger.removeHandler(handler)
     assert records == []
     assert notice.dropped > dropped
+
+
+def test_subscriptions_work_at_once_after_a_restart_the_event_loop_did_not_see(tcp_redis: TcpRedis) -> None:
+    """The loop is blocked while Redis restarts: the receive task and a socket's subscription find the
+    dead connection together and race to reconnect it; the subscription's second try succeeds."""
+
+    async def scenario() -> list[str]:
+        web, worker = (RedisChannelLayer(hosts=[channel_layer_host(tcp_redis.url)]) for _ in range(2))
+        await web.new_channel()
+        await asyncio.sleep(0.3)  # its receive task is reading
+        tcp_redis.restart()  # blocking: the loop sees nothing meanwhile
+        got = []
+        for n in range(3):
+            channel = await web.new_channel()
+            await web.group_add(f"blind-{n}", channel)
+            await worker.group_send(f"blind-{n}", {"type": "t", "n": n})
+            got.append(f"{(await asyncio.wait_for(web.receive(channel), PATIENCE))['n']}")
+        for each in (web, worker):
+            await each.flush()
+        return got
+
+    assert asyncio.run(scenario()) == ["0", "1", "2"]
