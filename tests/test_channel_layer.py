@@ -20,7 +20,7 @@ import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from catfeeder.channel_layer import OutageNotice, RedisChannelLayer
+from catfeeder.channel_layer import GROUP_CHANNEL, OutageNotice, RedisChannelLayer, host_index
 from catfeeder.redis_options import channel_layer_host
 from tests.support.tcp_redis import TcpRedis
 
@@ -247,3 +247,36 @@ def test_subscriptions_work_at_once_after_a_restart_the_event_loop_did_not_see(t
         return got
 
     assert asyncio.run(scenario()) == ["0", "1", "2"]
+
+
+def test_group_send_many_uses_the_groups_channel_and_host_of_channels_redis(tcp_redis: TcpRedis) -> None:
+    """Pins GROUP_CHANNEL and host_index: over two hosts, every group's members get their events
+    from group_send_many's pipelines as from the layer's own group_send."""
+    second = TcpRedis()
+    second.start()
+
+    async def scenario() -> tuple[list[Any], list[Any], set[int]]:
+        hosts = [channel_layer_host(tcp_redis.url), channel_layer_host(second.url)]
+        web, worker = RedisChannelLayer(hosts=hosts, prefix="pin"), RedisChannelLayer(hosts=hosts, prefix="pin")
+        groups = [f"pin-{n}" for n in range(12)]
+        channels = []
+        for group in groups:
+            channel = await web.new_channel()
+            await web.group_add(group, channel)
+            channels.append(channel)
+        await worker.group_send_many([(group, {"type": "t", "group": group}) for group in groups])
+        ours = [(await asyncio.wait_for(web.receive(c), PATIENCE))["group"] for c in channels]
+        for group in groups:
+            await worker.layer.group_send(group, {"type": "t", "group": group})
+        theirs = [(await asyncio.wait_for(web.receive(c), PATIENCE))["group"] for c in channels]
+        used = {host_index(GROUP_CHANNEL.format(prefix="pin", group=g), 2) for g in groups}
+        for each in (web, worker):
+            await each.flush()
+        return ours, theirs, used
+
+    try:
+        ours, theirs, used = asyncio.run(scenario())
+    finally:
+        second.stop()
+    assert ours == theirs == [f"pin-{n}" for n in range(12)]
+    assert used == {0, 1}  # both hosts took part
