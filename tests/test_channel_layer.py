@@ -20,7 +20,7 @@ import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from catfeeder.channel_layer import OutageNotice, RedisChannelLayer
+from catfeeder.channel_layer import GROUP_CHANNEL, OutageNotice, RedisChannelLayer, host_index
 from catfeeder.redis_options import channel_layer_host
 from tests.support.tcp_redis import TcpRedis
 
@@ -44,7 +44,7 @@ def tcp_redis() -> Iterator[TcpRedis]:
 
 def test_the_project_layer_is_channels_redis_pubsub_layer_with_a_retry() -> None:
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "catfeeder.channel_layer.RedisChannelLayer"
-    assert issubclass(RedisChannelLayer, RedisPubSubChannelLayer)
+    assert isinstance(layer().layer, RedisPubSubChannelLayer)
     host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
     assert host["retry"].get_retries() >= 1
 
@@ -200,3 +200,83 @@ def test_an_outage_is_one_log_line_not_a_traceback_a_second(tcp_redis: TcpRedis)
     assert records[0].levelno == logging.WARNING
     assert records[0].getMessage().startswith("channel layer: Redis connection lost")
     assert records[0].exc_info is None
+
+
+def test_a_process_stopping_with_receives_pending_logs_no_traceback() -> None:
+    """channels_redis logs a cancelled receive's cancelled unsubscribe; OutageNotice drops it (pinned here)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("channels_redis.pubsub")
+    notice = next(f for f in logger.filters if isinstance(f, OutageNotice))
+    dropped = notice.dropped
+    logger.addHandler(handler)
+
+    async def scenario() -> None:
+        web = layer()
+        receives = [asyncio.ensure_future(web.receive(await web.new_channel())) for _ in range(20)]
+        await asyncio.sleep(0.2)
+        for receive in receives:  # as sockets' teardowns do; asyncio.run then cancels their clean-ups
+            receive.cancel()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(handler)
+    assert records == []
+    assert notice.dropped > dropped
+
+
+def test_subscriptions_work_at_once_after_a_restart_the_event_loop_did_not_see(tcp_redis: TcpRedis) -> None:
+    """The loop is blocked while Redis restarts: the receive task and a socket's subscription find the
+    dead connection together and race to reconnect it; the subscription's second try succeeds."""
+
+    async def scenario() -> list[str]:
+        web, worker = (RedisChannelLayer(hosts=[channel_layer_host(tcp_redis.url)]) for _ in range(2))
+        await web.new_channel()
+        await asyncio.sleep(0.3)  # its receive task is reading
+        tcp_redis.restart()  # blocking: the loop sees nothing meanwhile
+        got = []
+        for n in range(3):
+            channel = await web.new_channel()
+            await web.group_add(f"blind-{n}", channel)
+            await worker.group_send(f"blind-{n}", {"type": "t", "n": n})
+            got.append(f"{(await asyncio.wait_for(web.receive(channel), PATIENCE))['n']}")
+        for each in (web, worker):
+            await each.flush()
+        return got
+
+    assert asyncio.run(scenario()) == ["0", "1", "2"]
+
+
+def test_group_send_many_uses_the_groups_channel_and_host_of_channels_redis(tcp_redis: TcpRedis) -> None:
+    """Pins GROUP_CHANNEL and host_index: over two hosts, every group's members get their events
+    from group_send_many's pipelines as from the layer's own group_send."""
+    second = TcpRedis()
+    second.start()
+
+    async def scenario() -> tuple[list[Any], list[Any], set[int]]:
+        hosts = [channel_layer_host(tcp_redis.url), channel_layer_host(second.url)]
+        web, worker = RedisChannelLayer(hosts=hosts, prefix="pin"), RedisChannelLayer(hosts=hosts, prefix="pin")
+        groups = [f"pin-{n}" for n in range(12)]
+        channels = []
+        for group in groups:
+            channel = await web.new_channel()
+            await web.group_add(group, channel)
+            channels.append(channel)
+        await worker.group_send_many([(group, {"type": "t", "group": group}) for group in groups])
+        ours = [(await asyncio.wait_for(web.receive(c), PATIENCE))["group"] for c in channels]
+        for group in groups:
+            await worker.layer.group_send(group, {"type": "t", "group": group})
+        theirs = [(await asyncio.wait_for(web.receive(c), PATIENCE))["group"] for c in channels]
+        used = {host_index(GROUP_CHANNEL.format(prefix="pin", group=g), 2) for g in groups}
+        for each in (web, worker):
+            await each.flush()
+        return ours, theirs, used
+
+    try:
+        ours, theirs, used = asyncio.run(scenario())
+    finally:
+        second.stop()
+    assert ours == theirs == [f"pin-{n}" for n in range(12)]
+    assert used == {0, 1}  # both hosts took part
