@@ -42,8 +42,13 @@ def web_command(fd: int) -> list[str]:
 
 
 def web_workers_default() -> int:
-    """How many web processes serve starts unless told (WEB_WORKERS; also what bench/ measures)."""
-    return int(os.environ.get("WEB_WORKERS", "1"))
+    """How many web processes serve starts unless told (WEB_WORKERS; also what bench/ measures).
+
+    Two: a process runs Python on one core at a time (the GIL), and on a
+    2-core machine one web process served the REST API at about half the rate
+    of a gunicorn with several (bench/rest_read.py).
+    """
+    return int(os.environ.get("WEB_WORKERS", "2"))
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
