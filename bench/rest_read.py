@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -72,8 +73,8 @@ class Gunicorn:
         ]  # fmt: skip
 
 
-# The best of --tune on this 2-core machine (see the README's Benchmarks section).
-BEST = {"drf": Gunicorn(3, "gthread", 4), "ninja": Gunicorn(3, "gthread", 4)}
+# The best of --tune on this 2-core machine (median of two alternating rounds; see the README's Benchmarks).
+BEST = {"drf": Gunicorn(2), "ninja": Gunicorn(2, "gthread", 4)}
 CANDIDATES = [Gunicorn(n) for n in (2, 3, 4, 5)] + [Gunicorn(n, "gthread", 4) for n in (2, 3, 4)]
 
 
@@ -111,7 +112,7 @@ def gunicorn_start(setup: Gunicorn, env: dict[str, str]) -> tuple[subprocess.Pop
 
 
 def gunicorn_stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
+    server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (SIGTERM waits out kept-alive connections)
     server.wait(30)
 
 
@@ -154,7 +155,8 @@ def main() -> None:
     args = parser.parse_args()
 
     env = bench_env()
-    ours_env = {**env, "DJANGO_SETTINGS_MODULE": "catfeeder.settings.base"}  # exactly the product's settings
+    # Exactly the product's settings, its request log included (INFO: a line per request, console and file).
+    ours_env = {**env, "DJANGO_SETTINGS_MODULE": "catfeeder.settings.base", "DJANGO_LOG_LEVEL": "INFO"}
     os.environ.update({**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"})
     from apps.ops.management.commands.serve import web_workers_default
     from catfeeder.embedded_redis import EmbeddedRedis
