@@ -78,6 +78,14 @@ BEST = {"drf": Gunicorn(2), "ninja": Gunicorn(2, "gthread", 4)}
 CANDIDATES = [Gunicorn(n) for n in (2, 3, 4, 5)] + [Gunicorn(n, "gthread", 4) for n in (2, 3, 4)]
 
 
+def web_workers_default() -> int:
+    """How many web processes `serve` starts unless told: WEB_WORKERS, else its documented default."""
+    from apps.ops.settings_catalog import CATALOG
+
+    default = next(variable.default for variable in CATALOG if variable.name == "WEB_WORKERS")
+    return int(os.environ.get("WEB_WORKERS", default))
+
+
 def prepare_data() -> str:
     """Migrate (the product's tables and DRF's token table), the owner and 20 feeders; the owner's DRF token."""
     owner = owner_create()
@@ -158,7 +166,6 @@ def main() -> None:
     # Exactly the product's settings, its request log included (INFO: a line per request, console and file).
     ours_env = {**env, "DJANGO_SETTINGS_MODULE": "catfeeder.settings.base", "DJANGO_LOG_LEVEL": "INFO"}
     os.environ.update({**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"})
-    from apps.ops.management.commands.serve import web_workers_default
     from catfeeder.embedded_redis import EmbeddedRedis
     from catfeeder.testing import free_port, http_ok, wait_until
 

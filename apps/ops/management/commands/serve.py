@@ -41,16 +41,6 @@ def web_command(fd: int) -> list[str]:
     return [sys.executable, "-m", "apps.ops.webserver", "--fd", str(fd), "--timeout-graceful-shutdown", str(WEB_DRAIN)]
 
 
-def web_workers_default() -> int:
-    """How many web processes serve starts unless told (WEB_WORKERS; also what bench/ measures).
-
-    Two: a process runs Python on one core at a time (the GIL), and on a
-    2-core machine one web process served the REST API at about half the rate
-    of a gunicorn with several (bench/rest_read.py).
-    """
-    return int(os.environ.get("WEB_WORKERS", "2"))
-
-
 def listen_socket(host: str, port: int) -> socket.socket:
     """Bind the web port here, so a busy port is one clear line, not a traceback.
 
@@ -109,7 +99,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("WEB_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
-        parser.add_argument("--web-workers", type=int, default=web_workers_default())
+        # Two: a process runs Python on one core at a time (the GIL); on a 2-core machine one web
+        # process served the REST API at about half the rate of gunicorn with two (bench/rest_read.py).
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
         parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2")))
         parser.add_argument(
             "--reload",
