@@ -10,7 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.base")
 
 django_wsgi_app = get_wsgi_application()  # sets Django up before consumers import models
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
@@ -18,12 +17,13 @@ from catfeeder.http_limits import ConcurrencyLimit, RequestBody  # noqa: E402
 from catfeeder.routing import websocket_urlpatterns  # noqa: E402
 from catfeeder.runtime.request_deadline import RequestDeadline  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
+from catfeeder.wsgi_bridge import WsgiBridge  # noqa: E402
 
 # --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
 # isort: split
 from apps.api.messages.http import MessagePath  # noqa: E402
 
-django_http = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+django_http = WsgiBridge(django_wsgi_app, threads=settings.WEB_THREADS, max_body=settings.HTTP_MAX_UPLOAD_BYTES)
 http = MessagePath(django_http)  # type: ignore[arg-type]
 # --- end issue 5 ------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ schedules = Router(tags=["schedules"])
 commands = Router(tags=["commands"])
 
 NO_CONTENT = responses({204: None})
+FEEDER_OUT_FIELDS = list(FeederOut.model_fields)
 
 
 # Objects named in a request body: someone else's and a missing one look alike (422).
@@ -83,7 +84,8 @@ def _feeder_ref(user: User, feeder_id: int) -> Feeder:
 @feeders.get("", response=responses({200: list[FeederOut]}), summary="List my feeders")
 @paginate
 def feeder_list(request: HttpRequest, filters: Query[FeederFilter]) -> Any:
-    return selectors.feeder_list(user=owner(request), **filters.model_dump())
+    # Rows as dicts of the answer's fields: building 20 model instances was a tenth of the list's read and check.
+    return selectors.feeder_list(user=owner(request), **filters.model_dump()).values(*FEEDER_OUT_FIELDS)
 
 
 @feeders.post("", response=responses({201: FeederOut}), summary="Register a feeder")

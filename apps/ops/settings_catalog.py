@@ -110,7 +110,7 @@ CATALOG = [
     Variable("DEFAULT_FROM_EMAIL", "Cat Feeder <noreply@localhost>", _text),
     Variable("WEB_HOST", "127.0.0.1", _text),
     Variable("WEB_PORT", "8000", _int),
-    Variable("WEB_WORKERS", "1", _int),
+    Variable("WEB_WORKERS", "2", _int),
     Variable("CELERY_WORKER_CONCURRENCY", "2", _int),
     Variable("SESSION_AGE_DAYS", "14", _int),
     Variable("TRUSTED_PROXY_COUNT", "0", _int),

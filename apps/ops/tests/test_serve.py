@@ -43,7 +43,7 @@ def test_serve_runs_every_child_restarts_a_dead_one_and_stops_all_on_sigterm(tmp
         wait_until(lambda: "beat heartbeat at" in log.read_text(), timeout=60, what="beat heartbeat run")
 
         first = started_pids(log.read_text())
-        assert set(first) == {"redis", "worker", "beat", "web"}
+        assert set(first) == {"redis", "worker", "beat", "web1", "web2"}  # WEB_WORKERS: 2
         assert re.search(r"\d+ API operations, \d+ other HTTP routes, \d+ WebSocket routes", log.read_text())
         worker_tree = [first["worker"][0], *(c.pid for c in psutil.Process(first["worker"][0]).children())]
 

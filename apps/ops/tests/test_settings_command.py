@@ -36,7 +36,7 @@ def test_each_value_says_where_it_came_from_and_secrets_stay_hidden(tmp_path: Pa
 def test_dump_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     call_command("settings", "--dump", "--env-file", str(tmp_path / ".env"))
     data = json.loads(capsys.readouterr().out)
-    assert data["WEB_WORKERS"] == {"value": "1", "source": "default"}
+    assert data["WEB_WORKERS"] == {"value": "2", "source": "default"}
 
 
 def test_store_validates_then_writes_env_keeping_other_lines(tmp_path: Path) -> None:
