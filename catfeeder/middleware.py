@@ -59,8 +59,9 @@ class ErrorResponseMiddleware:
 class BodyLimitMiddleware:
     """413 for a request whose declared body is over its cap, before any of it is read.
 
-    Bodies reach Django lazily (a2wsgi streams them), so this answers before
-    the body is buffered. Multipart uploads have their own, larger cap; other
+    The web process's body reader (catfeeder.http_limits) refuses such a body
+    before Django; this keeps the same answer under any other server
+    (runserver, a WSGI server, the test client). Multipart uploads have their own, larger cap; other
     bodies are capped by DATA_UPLOAD_MAX_MEMORY_SIZE, which Django also
     enforces itself when a view reads the body.
     """

@@ -1,4 +1,4 @@
-"""The body limits in front of both of Django's doors: a2wsgi's WSGI bridge and Django's ASGI handler.
+"""The body limits in front of both of Django's doors: our WSGI bridge and Django's ASGI handler.
 
 Either way a chunked body reaches the view whole (the limits give it its
 length), and the view's thread never waits for the network.
@@ -10,11 +10,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from a2wsgi import WSGIMiddleware
 from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 
 from catfeeder.http_limits import RequestBody
+from catfeeder.wsgi_bridge import WsgiBridge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,11 +50,11 @@ async def call(
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
-@pytest.fixture(params=["a2wsgi", "django-asgi"])
+@pytest.fixture(params=["wsgi-bridge", "django-asgi"])
 def django_app(request: pytest.FixtureRequest, settings: Any) -> Any:
     settings.ROOT_URLCONF = "tests.support.echo_urls"
-    if request.param == "a2wsgi":
-        return WSGIMiddleware(get_wsgi_application(), workers=2)  # type: ignore[arg-type]
+    if request.param == "wsgi-bridge":
+        return WsgiBridge(get_wsgi_application(), threads=2, max_body=10**6)
     return ASGIHandler()
 
 

@@ -133,7 +133,7 @@ def request_log_fields(request: HttpRequest) -> None:
     The user only when something already looked it up: a log line must not
     cost a session query.
     """
-    scope = getattr(request, "scope", None) or request.META.get("asgi.scope")  # Django's ASGI, or a2wsgi's WSGI
+    scope = getattr(request, "scope", None) or request.META.get("asgi.scope")  # Django's ASGI, or our WSGI bridge
     fields = scope.get(LOG_FIELDS) if isinstance(scope, dict) else None
     if fields is None:  # the test client, a WSGI server: no log line to fill
         return
