@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -38,7 +37,6 @@ logger = logging.getLogger("apps.ops.webserver")
 
 HEARTBEAT = 5.0  # seconds between registry updates
 GROUP = "ops.web"  # every web instance listens here
-GROUP_REFRESH = 12  # heartbeats between group_add calls (channels_redis expires group members)
 RETRY = 1.0  # seconds before listening again after a channel layer error
 
 
@@ -95,39 +93,17 @@ class InstanceServer(uvicorn.Server):
             await client.aclose()
 
     async def _heartbeat(self) -> None:
-        beats = 0
         while True:
             await self._publish()
-            if beats % GROUP_REFRESH == 0 and self.instance.channel_name:
-                with contextlib.suppress(Exception):
-                    await self._layer().group_add(GROUP, self.instance.channel_name)
-            beats += 1
             await asyncio.sleep(HEARTBEAT)
 
     # -- control -------------------------------------------------------------
     def _layer(self) -> Any:
-        """A channel layer of the listener's own, reading longer than channels_redis blocks.
-
-        redis-py 8 times every read out after 5 s by default: exactly how long
-        channels_redis blocks in BZPOPMIN, so an idle receive fails every 5 s
-        (see the report on issue 7). This one reads for up to 15 s, as the
-        project's layer does, and gives up connecting after 2 s. Its receive()
-        ends when cancelled (catfeeder/channel_layer.py): the process's exit
-        waits for this task.
-        """
+        """The project's channel layer (None without one): its receive() ends when cancelled."""
         if self.layer is None:
             from channels.layers import get_channel_layer
-            from channels_redis.core import RedisChannelLayer as AnyRedisChannelLayer
-            from django.conf import settings
 
-            from catfeeder.channel_layer import RedisChannelLayer
-
-            default = get_channel_layer()
-            if not isinstance(default, AnyRedisChannelLayer):
-                self.layer = default
-            else:
-                hosts = [{"address": settings.REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]
-                self.layer = RedisChannelLayer(hosts=hosts, prefix=default.prefix, expiry=default.expiry)
+            self.layer = get_channel_layer()
         return self.layer
 
     async def _listen(self) -> None:
