@@ -42,7 +42,7 @@ class Answer:
     status: int = 500
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
-    streamed: bool = False  # the thread sent it already, part by part
+    streamed: bool = False  # the thread sent all but its end already, part by part
 
 
 class Disconnected(Exception):
@@ -70,9 +70,11 @@ class WsgiBridge:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()  # the request's correlation id and log fields
         answer: Answer = await loop.run_in_executor(self.executor, context.run, self.respond, environ, loop, send)
-        if not answer.streamed:
-            await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-            await send({"type": "http.response.body", "body": answer.body})
+        if answer.streamed:  # its end goes out once the thread has closed it (request_finished has run)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def body_read(self, receive: Receive) -> bytes | None:
         """The whole body, or None past max_body."""
@@ -140,7 +142,6 @@ class WsgiBridge:
         for chunk in rest:
             if chunk:
                 call({"type": "http.response.body", "body": chunk, "more_body": True})
-        call({"type": "http.response.body", "body": b""})
 
 
 def write_unsupported(data: bytes) -> None:
