@@ -1,4 +1,4 @@
-"""Real peers for the account flows: an SMTP server and a mail worker, an OIDC provider."""
+"""Real peers: an SMTP server and a mail worker, an OIDC provider, a Redis of the test's own."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings
 from catfeeder.testing import CeleryWorker, process_env
 from tests.support.oidc import OidcProvider
 from tests.support.smtp import SmtpServer
+from tests.support.tcp_redis import TcpRedis
 
 
 @dataclass
@@ -67,3 +68,12 @@ def oidc_provider(process_logs: Path) -> Iterator[OidcProvider]:
     provider = OidcProvider(config=config, env=process_env(), log_dir=process_logs)
     yield provider
     provider.stop()
+
+
+@pytest.fixture
+def tcp_redis() -> Iterator[TcpRedis]:
+    """A redis-server of the test's own on a free TCP port, to stop, hang or restart."""
+    server = TcpRedis()
+    server.start()
+    yield server
+    server.stop()

@@ -6,7 +6,6 @@ Pins what catfeeder/cache.py relies on: Django builds a cache pool with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextvars import copy_context
 from typing import Any
 
@@ -18,14 +17,6 @@ from django.core.cache.backends.redis import RedisCache
 from catfeeder.cache import SharedConnectionPool
 from catfeeder.redis_options import cache_options
 from tests.support.tcp_redis import TcpRedis
-
-
-@pytest.fixture
-def tcp_redis() -> Iterator[TcpRedis]:
-    server = TcpRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def pools_of(location: str) -> list[Any]:

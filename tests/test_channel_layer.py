@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,14 +31,6 @@ pytestmark = pytest.mark.usefixtures("redis_url")
 
 def layer() -> RedisChannelLayer:
     return RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
-
-
-@pytest.fixture
-def tcp_redis() -> Iterator[TcpRedis]:
-    server = TcpRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_the_project_layer_is_channels_redis_pubsub_layer_with_a_retry() -> None:

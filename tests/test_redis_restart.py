@@ -30,14 +30,6 @@ OLD_SOCKETS = 3
 
 
 @pytest.fixture
-def tcp_redis() -> Iterator[TcpRedis]:
-    server = TcpRedis()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def server(tcp_redis: TcpRedis, process_logs: Path) -> Iterator[AsgiServer]:
     web = AsgiServer(env=process_env(REDIS_URL=tcp_redis.url), log_dir=process_logs)
     yield web

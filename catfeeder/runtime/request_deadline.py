@@ -37,6 +37,7 @@ from django.conf import settings
 from apps.api.problems import DATABASE_DOWN, UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
 from apps.ops.correlation import correlation_id_get, new_correlation_id
 from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_last
+from catfeeder import http_limits
 from catfeeder.errors import API_PREFIXES, error_page
 
 logger = logging.getLogger(__name__)
@@ -48,13 +49,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Django's middleware never sees these answers: the security headers it would add.
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cache-control", b"no-store"),
-]
+SECURITY_HEADERS = [*http_limits.SECURITY_HEADERS, (b"cache-control", b"no-store")]
 PAGE_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"  # the page's own <style>
 PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
