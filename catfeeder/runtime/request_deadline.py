@@ -56,15 +56,19 @@ PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
 ALWAYS_SERVED = ("/health", "/metrics", "/static/")  # need no database; the probes report the outage
 
 
-@dataclass
-class _Progress:
-    timer: asyncio.TimerHandle | None = None
-    started: bool = False  # the application began its answer
-    finished: bool = False  # the application returned
-    refusal: asyncio.Task[None] | None = None  # the 503 sent instead
-    body_done: bool = False  # the client's body has all arrived
+SWEEP = 0.25  # seconds between looks at the answers not begun: how late past the deadline a 503 may be
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One request whose answer has not begun."""
+
+    scope: Scope
+    send: Send
+    deadline: float  # loop time; moved on by the time spent waiting for the client's body
     client_since: float | None = None  # the application waits for the client's body since then (loop time)
-    client_waited: float = 0.0  # seconds spent waiting for the client's body, finished waits only
+    body_done: bool = False  # the client's body has all arrived
+    refusal: asyncio.Task[None] | None = None  # the 503 sent instead
 
 
 class RequestDeadline:
@@ -72,6 +76,10 @@ class RequestDeadline:
         self.app = app
         self.seconds = seconds
         self.server = f"catfeeder/{settings.CATFEEDER_VERSION}".encode()
+        # One sweep for all requests, not a timer each: this runs on every request, and a
+        # timer per request cost about a fifth of a typed message's time in the web process.
+        self.pending: set[_Pending] = set()
+        self.sweeper: asyncio.AbstractEventLoop | None = None  # the loop a sweep is booked on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,57 +92,54 @@ class RequestDeadline:
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
-        progress = _Progress()
-        arrived = loop.time()
+        pending = _Pending(scope, send, deadline=loop.time() + self.seconds)
 
         async def timed_receive() -> Message:
-            if progress.body_done:
+            if pending.body_done:
                 return await receive()
-            progress.client_since = loop.time()
+            pending.client_since = since = loop.time()
             try:
                 message = await receive()
             finally:
-                progress.client_waited += loop.time() - progress.client_since
-                progress.client_since = None
+                pending.deadline += loop.time() - since
+                pending.client_since = None
             if message["type"] != "http.request" or not message.get("more_body", False):
-                progress.body_done = True
+                pending.body_done = True
             return message
 
         async def guarded_send(message: Message) -> None:
-            if progress.refusal is not None:
+            if pending.refusal is not None:
                 return  # the client has had its 503
             if message["type"] == "http.response.start":
-                progress.started = True
+                self.pending.discard(pending)
             await send(message)
 
-        def expire() -> None:
-            if progress.started or progress.finished:
-                return
-            if progress.client_since is not None:  # the client is the slow one: look again later
-                progress.timer = loop.call_later(self.seconds, expire)
-                return
-            left = self.seconds - (loop.time() - arrived - progress.client_waited)
-            if left > 0:
-                progress.timer = loop.call_later(left, expire)
-                return
-            detail = f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
-            progress.refusal = loop.create_task(self.refuse(scope, send, detail))
-
-        # The application runs in this task, as without the deadline (a timer, not a task
-        # of its own: this runs on every request); a refusal is sent from a task of its own.
-        progress.timer = loop.call_later(self.seconds, expire)
+        self.pending.add(pending)
+        if self.sweeper is not loop:  # none booked (or on a loop that is gone: tests run several)
+            self.sweeper = loop
+            loop.call_later(SWEEP, self.sweep, loop)
         try:
             await self.app(scope, timed_receive, guarded_send)
         except Exception:
-            if progress.refusal is None:
+            if pending.refusal is None:
                 raise
             logger.warning("an answer past its deadline failed", exc_info=True)
         finally:
-            progress.finished = True
-            if progress.timer is not None:
-                progress.timer.cancel()
-            if progress.refusal is not None:
-                await progress.refusal
+            self.pending.discard(pending)
+            if pending.refusal is not None:
+                await pending.refusal
+
+    def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Answer 503 for every request past its deadline; look again while any are pending."""
+        now = loop.time()
+        for pending in [p for p in self.pending if p.deadline <= now and p.client_since is None]:
+            self.pending.discard(pending)
+            detail = f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
+            pending.refusal = loop.create_task(self.refuse(pending.scope, pending.send, detail))
+        if self.pending:
+            loop.call_later(SWEEP, self.sweep, loop)
+        else:
+            self.sweeper = None
 
     async def refuse(self, scope: Scope, send: Send, detail: str) -> None:
         correlation_id = correlation_id_get() or new_correlation_id()
