@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.api.problems import DATABASE_DOWN, UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
-from apps.ops.correlation import correlation_id_get, new_correlation_id
+from apps.ops.correlation import correlation_id_get, correlation_scope, new_correlation_id
 from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_last
 from catfeeder import http_limits
 from catfeeder.errors import API_PREFIXES, error_page
@@ -66,6 +66,7 @@ class _Pending:
     scope: Scope
     send: Send
     deadline: float  # loop time; moved on by the time spent waiting for the client's body
+    correlation_id: str | None  # the sweep runs in no request's context: the 503 must carry this one's
     client_since: float | None = None  # the application waits for the client's body since then (loop time)
     body_done: bool = False  # the client's body has all arrived
     refusal: asyncio.Task[None] | None = None  # the 503 sent instead
@@ -92,7 +93,7 @@ class RequestDeadline:
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
-        pending = _Pending(scope, send, deadline=loop.time() + self.seconds)
+        pending = _Pending(scope, send, deadline=loop.time() + self.seconds, correlation_id=correlation_id_get())
 
         async def timed_receive() -> Message:
             if pending.body_done:
@@ -135,14 +136,14 @@ class RequestDeadline:
         for pending in [p for p in self.pending if p.deadline <= now and p.client_since is None]:
             self.pending.discard(pending)
             detail = f"No answer within {self.seconds:g}s: a service it needs is slow or unavailable."
-            pending.refusal = loop.create_task(self.refuse(pending.scope, pending.send, detail))
+            pending.refusal = loop.create_task(self.refuse(pending.scope, pending.send, detail, pending.correlation_id))
         if self.pending:
             loop.call_later(SWEEP, self.sweep, loop)
         else:
             self.sweeper = None
 
-    async def refuse(self, scope: Scope, send: Send, detail: str) -> None:
-        correlation_id = correlation_id_get() or new_correlation_id()
+    async def refuse(self, scope: Scope, send: Send, detail: str, correlation_id: str | None = None) -> None:
+        correlation_id = correlation_id or correlation_id_get() or new_correlation_id()
         path = str(scope.get("path", ""))
         if path.startswith(API_PREFIXES):
             body = json.dumps(
@@ -152,7 +153,8 @@ class RequestDeadline:
         else:
             body = error_page(503, detail, correlation_id=correlation_id).encode()
             headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-security-policy", PAGE_CSP)]
-        logger.warning("%s %s: %s", scope.get("method", "GET"), path, detail)
+        with correlation_scope(correlation_id):  # the sweep's task runs in another request's context
+            logger.warning("%s %s: %s", scope.get("method", "GET"), path, detail)
         headers += [
             *SECURITY_HEADERS,
             (b"retry-after", str(UNAVAILABLE_RETRY_AFTER).encode()),
