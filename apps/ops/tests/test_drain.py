@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -118,9 +119,7 @@ def test_the_admin_drain_turns_ready_503_closes_sockets_with_1001_and_exits_0(
     admin = Client()
     admin.force_login(superuser)
     try:
-        wait_until(lambda: any(i["pid"] == server.popen.pid and i["channel"] for i in web_instances_list()),
-                   timeout=15, what="instance registered")  # fmt: skip
-        [instance] = [i for i in web_instances_list() if i["pid"] == server.popen.pid]
+        instance = registered_instance(server.popen.pid)
         ready_503_after: list[float] = []
 
         def drain() -> None:
@@ -180,9 +179,7 @@ def test_a_request_that_arrives_during_a_drain_gets_503_at_once(process_logs: Pa
     admin = Client()
     admin.force_login(superuser)
     try:
-        wait_until(lambda: any(i["pid"] == server.popen.pid and i["channel"] for i in web_instances_list()),
-                   timeout=15, what="instance registered")  # fmt: skip
-        [instance] = [i for i in web_instances_list() if i["pid"] == server.popen.pid]
+        instance = registered_instance(server.popen.pid)
         admin.post("/admin/ops/servicestatus/controls/web-drain/", {"target": instance["id"]})
         wait_until(lambda: status_of(f"{server.url}/health/ready") == 503, timeout=30, what="ready 503")
         try:
@@ -202,3 +199,11 @@ def test_a_request_that_arrives_during_a_drain_gets_503_at_once(process_logs: Pa
     assert refused.headers["X-Request-ID"]
     assert live == 200  # probes still answer: readiness says why
     assert code == 0
+
+
+def registered_instance(pid: int) -> dict[str, Any]:
+    """The registry's entry of the web process `pid`, once it listens for controls."""
+    wait_until(lambda: any(i["pid"] == pid and i["channel"] for i in web_instances_list()),
+               timeout=15, what="instance registered")  # fmt: skip
+    [instance] = [i for i in web_instances_list() if i["pid"] == pid]
+    return instance
