@@ -7,7 +7,7 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test soak lint fmt migrations-check check-deploy bench lock ci clean
+.PHONY: help install run test soak lint fmt migrations-check settings-docs check-deploy bench lock ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ fmt: install ## Format and auto-fix with ruff
 
 migrations-check: install ## Fail if a model change has no migration
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+settings-docs: install ## Rewrite .env.example and the configuration tables from catfeeder/settings/variables.py
+	$(BIN)/python manage.py settings --write-docs
 
 check-deploy: install ## Django's deployment checks with production values: no warning allowed
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \

@@ -100,12 +100,10 @@ class ServeCommand(BaseCommand):
     help = "Run web, worker, beat (and the embedded Redis when no REDIS_URL is set) as one supervised group."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("WEB_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
-        # Two: a process runs Python on one core at a time (the GIL); on a 2-core machine one web
-        # process served the REST API at about half the rate of gunicorn with two (bench/rest_read.py).
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2")))
+        parser.add_argument("--host", default=settings.WEB_HOST)
+        parser.add_argument("--port", type=int, default=settings.WEB_PORT)
+        parser.add_argument("--web-workers", type=int, default=settings.WEB_WORKERS)
+        parser.add_argument("--concurrency", type=int, default=settings.CELERY_WORKER_CONCURRENCY)
         parser.add_argument(
             "--reload",
             action="store_true",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import environ
 
-from catfeeder.settings.base import _social_providers
+from catfeeder.settings.accounts import social_providers
+from catfeeder.settings.environment import Environment
 
 
 def providers(**variables: str) -> dict[str, dict[str, object]]:
     env = environ.Env()
     env.ENVIRON = variables  # type: ignore[assignment]
-    return _social_providers(env)
+    return social_providers(Environment(env))
 
 
 def test_no_variables_configure_no_apps() -> None:

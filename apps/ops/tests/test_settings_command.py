@@ -1,21 +1,20 @@
 from __future__ import annotations
 
 import json
-import re
 import stat
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.ops.settings_catalog import CATALOG, settings_effective
-from catfeeder.testing import BASE_DIR
+from apps.ops.settings_catalog import settings_effective
+from catfeeder.settings.variables import VARIABLES
 
 
-def test_the_catalog_and_env_example_name_the_same_variables() -> None:
-    example = (BASE_DIR / ".env.example").read_text()
-    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
-    assert {v.name for v in CATALOG} == listed  # a name missing here is still shown, as plain text
+def test_the_catalog_lists_every_declared_variable_once() -> None:
+    rows = settings_effective(env_file=Path("/nonexistent/.env"), environment={})
+    assert [row.name for row in rows] == [v.name for v in VARIABLES]
+    assert {row.source for row in rows} == {"default"}
 
 
 def test_each_value_says_where_it_came_from_and_secrets_stay_hidden(tmp_path: Path) -> None:
@@ -66,3 +65,21 @@ def test_store_refuses_a_bad_value_and_writes_nothing(tmp_path: Path, assignment
     with pytest.raises(CommandError, match=message):
         call_command("settings", "--store", assignment, "--env-file", str(env_file))
     assert not env_file.exists()
+
+
+def test_check_docs_passes_when_the_generated_files_follow_the_declaration(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("settings", "--check-docs")  # raises CommandError naming the stale files otherwise
+    assert capsys.readouterr().out == ""
+
+
+def test_the_table_masks_secrets_and_shows_defaults_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPS_TOKEN", raising=False)
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("OPS_TOKEN=letmein\n")
+    call_command("settings", "--env-file", str(env_file))
+    lines = {line.split()[0]: line.split(maxsplit=2)[1:] for line in capsys.readouterr().out.splitlines()}
+    assert lines["OPS_TOKEN"] == [".env", "********"]
+    assert lines["S3_BUCKET"] == ["default", "none: files in var/media"]
