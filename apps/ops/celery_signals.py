@@ -1,4 +1,4 @@
-"""Celery hooks: workers announce themselves; tasks carry the correlation id.
+"""Celery hooks: workers announce themselves; tasks carry the correlation id and are counted.
 
 Beat announces itself when it takes its lock (apps.tasks.beat).
 
@@ -13,6 +13,7 @@ from typing import Any
 from celery import signals
 
 from apps.ops.correlation import HEADER, correlation_id_get, correlation_reset, correlation_set, new_correlation_id
+from apps.ops.metrics import task_observe
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ def bind_correlation_id(task_id: str | None = None, task: Any = None, **kwargs: 
     value = getattr(request, HEADER, None)
     if task_id:
         _tokens[task_id] = correlation_set(value or new_correlation_id())
+
+
+@signals.task_postrun.connect
+def count_task(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
+    task_observe(task=getattr(task, "name", None) or "unknown", state=state or "unknown")
 
 
 @signals.task_postrun.connect
