@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from celery import signals
+from redis import RedisError
 
 from apps.ops.correlation import HEADER, correlation_id_get, correlation_reset, correlation_set, new_correlation_id
 from apps.ops.metrics import task_observe
@@ -60,7 +61,7 @@ def announce_worker(sender: Any = None, **kwargs: Any) -> None:
 
     try:
         worker_record(hostname=sender.hostname)
-    except Exception as exc:  # noqa: BLE001 - the registry is a convenience; the worker must start
+    except RedisError as exc:  # the registry is a convenience: the worker starts with Redis down too
         logger.warning("cannot register the worker: %s", exc)
 
 
@@ -72,5 +73,5 @@ def announce_worker_stopped(sender: Any = None, **kwargs: Any) -> None:
     if hostname:
         try:
             worker_record(hostname=hostname, stopped=True)
-        except Exception as exc:  # noqa: BLE001
+        except RedisError as exc:  # nor does a worker's stop wait on the registry
             logger.warning("cannot mark the worker stopped: %s", exc)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from redis import RedisError
 
 from apps.ops.health import overall_status
 from apps.ops.instance import current_instance
@@ -99,7 +100,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
 def _instances_or_none() -> list[dict[str, object]]:
     try:
         return web_instances_list()
-    except Exception as exc:  # noqa: BLE001 - Redis down: the web families are empty, the rest stands
+    except RedisError as exc:  # Redis down: the web families are empty, the rest stands
         logger.warning("web instances unavailable for metrics: %s", exc)
         return []
 
