@@ -7,20 +7,30 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test soak lint fmt migrations-check settings-docs check-deploy bench lock ci clean
+.PHONY: help install install-runtime run test soak lint fmt migrations-check settings-docs check-deploy bench lock screenshots ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The virtualenv is rebuilt only when a requirements file changes.
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The virtualenv is brought up to date only when a requirements file changes. Two stamps:
+# serving needs the runtime set alone; tests and tools add the development set (mypy, moto,
+# playwright, ...), which includes the runtime one.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+$(BIN)/.installed-runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
-install: $(BIN)/.installed ## Create .venv and install the pinned dependencies
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $@
 
-run: install ## Migrate, collect static files, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
+install: $(BIN)/.installed ## Create .venv and install the pinned runtime and development dependencies
+
+install-runtime: $(BIN)/.installed-runtime ## Create .venv and install the pinned runtime dependencies only
+
+run: install-runtime ## Migrate, collect static files, then start web + worker + beat (+ embedded Redis): make run HOST=0.0.0.0 PORT=8080
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input -v0
 	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
@@ -40,13 +50,13 @@ fmt: install ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-migrations-check: install ## Fail if a model change has no migration
+migrations-check: install-runtime ## Fail if a model change has no migration
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-settings-docs: install ## Rewrite .env.example and the configuration tables from catfeeder/settings/variables.py
+settings-docs: install-runtime ## Rewrite .env.example and the configuration tables from catfeeder/settings/variables.py
 	$(BIN)/python manage.py settings --write-docs
 
-check-deploy: install ## Django's deployment checks with production values: no warning allowed
+check-deploy: install-runtime ## Django's deployment checks with production values: no warning allowed
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
 	DJANGO_ALLOWED_HOSTS=feeders.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
@@ -60,6 +70,9 @@ lock: install ## Re-pin requirements*.txt from requirements*.in
 
 ci: ## What CI runs: tests on both paths, lint, types, migrations
 	bash .ci/run
+
+screenshots: install browser ## Refresh the README's pictures in docs/screenshots/ (tests write theirs under var/)
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_web_browser.py -q $(ARGS)
 
 clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 	rm -rf $(VENV) var

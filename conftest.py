@@ -119,7 +119,7 @@ def clean_rate_limits() -> None:
         _client().delete(key)
 
 
-# -- Storage (issue 9): an S3 server on loopback behind the real django-storages backend --
+# -- Storage: an S3 server on loopback behind the real django-storages backend --
 S3_TEST_KEYS = {"access_key": "test-key", "secret_key": "test-secret", "region_name": "us-east-1"}
 
 

@@ -2,8 +2,8 @@
 
 A copy of the devreload demo project is served by `manage.py runserver` (its
 own embedded Redis and SQLite in a temporary directory); each round edits a
-file and waits for the page to show it. Reference: issue 10 asks for a CSS
-edit applied within 1 s, without a navigation.
+file and waits for the page to show it. Reference: a CSS edit applied within
+1 s, without a navigation (what a developer expects of live reload).
 """
 
 from __future__ import annotations

@@ -19,13 +19,13 @@ from catfeeder.runtime.request_deadline import RequestDeadline  # noqa: E402
 from catfeeder.websocket_fallback import websocket_fallback  # noqa: E402
 from catfeeder.wsgi_bridge import WsgiBridge  # noqa: E402
 
-# --- issue 5: /api/messages/ takes a lean path before Django (apps/api/messages/http.py) ---
+# /api/messages/ takes a lean path before Django: token and anonymous calls need none of its
+# request machinery, which costs far more than a small message (apps/api/messages/http.py).
 # isort: split
 from apps.api.messages.http import MessagePath  # noqa: E402
 
 django_http = WsgiBridge(django_wsgi_app, threads=settings.WEB_THREADS, max_body=settings.HTTP_MAX_UPLOAD_BYTES)
 http = MessagePath(django_http)  # type: ignore[arg-type]
-# --- end issue 5 ------------------------------------------------------------------------
 
 protocols = ProtocolTypeRouter(
     {

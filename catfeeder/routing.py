@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import URLPattern, path
 
-# --- issue 5: the message sockets -------------------------------------------------
+# --- The typed-message sockets: feeders, and owners' apps and pages ----------------
 from apps.feeders.consumers import AppSocket, DeviceSocket
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/device/", DeviceSocket.as_asgi()),
     path("ws/app/", AppSocket.as_asgi()),  # reads the session itself: no middleware wrapping every frame
 ]
-# --- end issue 5 -------------------------------------------------------------------
 
 # --- Development live reload (apps.devreload): DEBUG only, decided at import ---
 if settings.DEBUG:

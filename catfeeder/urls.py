@@ -11,17 +11,17 @@ from catfeeder import errors
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
-    # issue 5: messages over HTTP for session callers and WSGI (the ASGI app answers the rest first)
+    # Typed messages over HTTP for session callers and WSGI (the ASGI app answers the rest first)
     path("api/messages/<str:name>", message_view, name="message"),
     path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     path("api/", api.urls),
-    path("accounts/", include("apps.accounts.urls")),  # issue 3: profile, deletion, ending one session
+    path("accounts/", include("apps.accounts.urls")),  # profile, deletion, ending one session
     path("accounts/", include("allauth.urls")),
     # No phone numbers here. allauth mounts its phone endpoints regardless, and
     # one of them answers an anonymous DELETE with a 500 (allauth 65.21).
     re_path(r"^_allauth/(?:app|browser)/v1/(?:account/phone|auth/phone/.*)$", errors.not_routed),
     path("_allauth/", include("allauth.headless.urls")),
-    path("", include("apps.web.urls")),  # issue 11: the owner pages
+    path("", include("apps.web.urls")),  # the owner pages
 ]
 
 handler400 = "catfeeder.errors.bad_request"

@@ -45,7 +45,7 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-# -- pet photos (issue 9): a stored photo with its thumbnails, and multipart bodies --
+# -- pet photos: a stored photo with its thumbnails, and multipart bodies --
 def own_photo(pet: Pet) -> PetPhoto:
     from apps.feeders import photos
 

@@ -16,8 +16,8 @@ USER_EDITABLE_FIELDS = frozenset({"name", "time_zone"})
 
 # Sent once an account deletion has committed, with `user_id` and `email`.
 # The database rows are gone by then (the owner's feeders, pets and the rest
-# cascade from the user); files are not rows: the photos app (issue 9)
-# connects here to delete the owner's photos from storage.
+# cascade from the user); files are not rows: the photos app connects here
+# to delete the owner's photos from storage.
 user_deleted = Signal()
 
 

@@ -80,7 +80,7 @@ def _email_enqueue(email: OutgoingEmail) -> None:
     message = asdict(email)
     try:
         _email_queue(message)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the broker's client raises, the mail is held, not lost
         # The broker is down: the owner's action stands (never a 500 for it) and the mail waits
         # in the database. Bodies hold one-time links and are never logged.
         what = f"the mail {email.subject!r} to {', '.join(email.to)}"
@@ -119,7 +119,7 @@ def held_emails_requeue(*, batch: int = 100) -> int:
             for row in rows:
                 try:
                     _email_queue(row.message)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any refusal: the row stays for the next run
                     logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
                     refused = True
                     break

@@ -1,4 +1,4 @@
-"""Celery hooks: workers announce themselves; tasks carry the correlation id.
+"""Celery hooks: workers announce themselves; tasks carry the correlation id and are counted.
 
 Beat announces itself when it takes its lock (apps.tasks.beat).
 
@@ -11,8 +11,10 @@ import logging
 from typing import Any
 
 from celery import signals
+from redis import RedisError
 
 from apps.ops.correlation import HEADER, correlation_id_get, correlation_reset, correlation_set, new_correlation_id
+from apps.ops.metrics import task_observe
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,11 @@ def bind_correlation_id(task_id: str | None = None, task: Any = None, **kwargs: 
 
 
 @signals.task_postrun.connect
+def count_task(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
+    task_observe(task=getattr(task, "name", None) or "unknown", state=state or "unknown")
+
+
+@signals.task_postrun.connect
 def unbind_correlation_id(task_id: str | None = None, **kwargs: Any) -> None:
     token = _tokens.pop(task_id or "", None)
     if token is not None:
@@ -54,7 +61,7 @@ def announce_worker(sender: Any = None, **kwargs: Any) -> None:
 
     try:
         worker_record(hostname=sender.hostname)
-    except Exception as exc:  # noqa: BLE001 - the registry is a convenience; the worker must start
+    except RedisError as exc:  # the registry is a convenience: the worker starts with Redis down too
         logger.warning("cannot register the worker: %s", exc)
 
 
@@ -66,5 +73,5 @@ def announce_worker_stopped(sender: Any = None, **kwargs: Any) -> None:
     if hostname:
         try:
             worker_record(hostname=hostname, stopped=True)
-        except Exception as exc:  # noqa: BLE001
+        except RedisError as exc:  # nor does a worker's stop wait on the registry
             logger.warning("cannot mark the worker stopped: %s", exc)

@@ -1,8 +1,8 @@
 """This web process as an instance of the web service: identity, sockets, drain.
 
 One `WebInstance` per process, created on first use. The ASGI middleware
-(`catfeeder.runtime.middleware`) counts requests and tracks open WebSockets in it; the
-runner (`catfeeder.runtime.webserver`) publishes it to Redis on every heartbeat and
+(`catfeeder.runtime.middleware`) counts requests through it (into `apps.ops.metrics`) and
+tracks open WebSockets in it; the runner (`catfeeder.runtime.webserver`) publishes it to Redis on every heartbeat and
 drains it on command; `/health/ready` reads `draining` from it.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,24 +19,9 @@ from typing import Any
 
 from django.conf import settings
 
-# Upper bounds of the request duration histogram, in seconds (Prometheus style).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from apps.ops.metrics import http_request_observe
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class RequestStats:
-    count: int = 0
-    seconds: float = 0.0
-    buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
-
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.seconds += seconds
-        for i, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.buckets[i] += 1
 
 
 @dataclass
@@ -61,12 +45,9 @@ class WebInstance:
         self.in_flight = 0
         self.sockets: dict[int, OpenSocket] = {}
         self.sockets_refused = 0
-        self.requests: dict[tuple[str, int], RequestStats] = {}  # (method, status) -> stats
-        self.lock = threading.Lock()
 
     def observe_request(self, *, method: str, status: int, seconds: float) -> None:
-        with self.lock:
-            self.requests.setdefault((method, status), RequestStats()).observe(seconds)
+        http_request_observe(instance=self.id, method=method, status=status, seconds=seconds)
 
     def start_draining(self, reason: str) -> bool:
         """Readiness turns 503 and new sockets are refused from now on. False if already draining."""
@@ -77,11 +58,6 @@ class WebInstance:
 
     def snapshot(self) -> dict[str, Any]:
         """What the registry keeps about this instance (JSON-ready)."""
-        with self.lock:
-            requests = [
-                {"method": m, "status": s, "count": st.count, "seconds": st.seconds, "buckets": st.buckets}
-                for (m, s), st in sorted(self.requests.items())
-            ]
         return {
             "id": self.id,
             "host": self.host,
@@ -95,7 +71,6 @@ class WebInstance:
             "sockets": len(self.sockets),
             "sockets_refused": self.sockets_refused,
             "in_flight": self.in_flight,
-            "requests": requests,
         }
 
 

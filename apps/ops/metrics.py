@@ -1,40 +1,63 @@
-"""`/metrics` in the Prometheus text format (0.0.4), written by hand: a few dozen lines.
+"""`/metrics` through prometheus_client, in its multiprocess mode under `manage.py serve`.
 
-Everything comes from the registry: check results, the web instances'
-heartbeats (request counts and latency histograms, sockets, in flight) and
-the broker's queue lengths. So any instance answers for the whole system,
-and a scrape never depends on which instance the load balancer picked.
+Two kinds of figures:
 
-Other apps add their own families with `metrics_register`; feedings by
-status (feed commands per status) are registered here, by model name.
+- Counted where they happen: HTTP requests (web processes) and tasks (Celery
+  workers). Under `manage.py serve` the supervisor gives every child one
+  PROMETHEUS_MULTIPROC_DIR, each process writes its counts there, and a scrape
+  of any web process adds up every process of the host (MultiProcessCollector).
+  Without that directory (tests, runserver) this process's default registry is read.
+- Read at scrape time, for the whole system: check results, the web instances'
+  sockets, in-flight requests and drain state from their registry heartbeats,
+  the broker's queue lengths, and the families other apps add with
+  `metrics_register` (feed commands per status is registered here, by model name).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+
+from django.apps import apps
+from django.db.models import Count
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from apps.ops.health import CheckResult, Status
-from apps.ops.instance import LATENCY_BUCKETS
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # generate_latest writes the classic text format
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable, read when it is imported
 logger = logging.getLogger(__name__)
 
+# Upper bounds of the request duration histogram, in seconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-@dataclass
-class Family:
-    name: str
-    kind: str  # gauge, counter, histogram
-    help: str
-    samples: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
+# Counters keep a dead process's counts in the directory: a total never goes back when a web
+# process restarts. `instance` is the web process (WebInstance.id), as before this module used
+# prometheus_client; sum over it for the host.
+HTTP_REQUESTS = Counter(
+    "catfeeder_http_requests", "HTTP requests answered, per instance.", ["instance", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "catfeeder_http_request_duration_seconds", "HTTP request durations.", ["instance"], buckets=LATENCY_BUCKETS
+)
+TASKS = Counter("catfeeder_celery_tasks", "Celery tasks finished, by task and final state.", ["task", "state"])
 
-    def add(self, value: float, suffix: str = "", **labels: str) -> Family:
-        self.samples.append((suffix, labels, value))
-        return self
+
+def http_request_observe(*, instance: str, method: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(instance=instance, method=method, status=str(status)).inc()
+    HTTP_DURATION.labels(instance=instance).observe(seconds)
 
 
-MetricsSource = Callable[[], Iterable[Family]]
+def task_observe(*, task: str, state: str) -> None:
+    TASKS.labels(task=task, state=state).inc()
+
+
+MetricsSource = Callable[[], Iterable[Metric]]
 _sources: dict[str, MetricsSource] = {}
 
 
@@ -43,102 +66,115 @@ def metrics_register(name: str, source: MetricsSource) -> None:
     _sources[name] = source
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=labels)
 
 
-def _number(value: float) -> str:
-    if value == float("inf"):
-        return "+Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-def render(families: Iterable[Family]) -> str:
-    lines = []
-    for family in families:
-        lines.append(f"# HELP {family.name} {family.help}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for suffix, labels, value in family.samples:
-            text = ",".join(f'{key}="{_escape(str(val))}"' for key, val in labels.items())
-            lines.append(f"{family.name}{suffix}{{{text}}} {_number(value)}" if text else
-                         f"{family.name}{suffix} {_number(value)}")  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def check_families(results: list[CheckResult]) -> list[Family]:
-    status = Family("catfeeder_check_status", "gauge", "1 for the status each service is in (ok, degraded, down).")
-    latency = Family("catfeeder_check_latency_seconds", "gauge", "How long the last check of each service took.")
-    critical = Family("catfeeder_check_critical", "gauge", "1 when the service decides readiness.")
+def check_families(results: list[CheckResult]) -> list[Metric]:
+    status = _gauge(
+        "catfeeder_check_status", "1 for the status each service is in (ok, degraded, down).", "service", "status"
+    )
+    latency = _gauge("catfeeder_check_latency_seconds", "How long the last check of each service took.", "service")
+    critical = _gauge("catfeeder_check_critical", "1 when the service decides readiness.", "service")
     for result in results:
         for each in Status:
-            status.add(1 if result.status is each else 0, service=result.name, status=each.value)
-        latency.add(round(result.latency_ms / 1000, 6), service=result.name)
-        critical.add(1 if result.critical else 0, service=result.name)
-    families = [status, latency, critical]
+            status.add_metric([result.name, each.value], 1 if result.status is each else 0)
+        latency.add_metric([result.name], round(result.latency_ms / 1000, 6))
+        critical.add_metric([result.name], 1 if result.critical else 0)
+    families: list[Metric] = [status, latency, critical]
     by_name = {r.name: r for r in results}
     if "broker" in by_name and by_name["broker"].data.get("queues") is not None:
-        queues = Family("catfeeder_queue_length", "gauge", "Tasks waiting in each broker queue.")
+        queues = _gauge("catfeeder_queue_length", "Tasks waiting in each broker queue.", "queue")
         for queue, length in by_name["broker"].data["queues"].items():
-            queues.add(length, queue=queue)
+            queues.add_metric([queue], length)
         families.append(queues)
     if "workers" in by_name:
-        workers = Family("catfeeder_worker_active_tasks", "gauge", "Tasks running on each answering worker.")
+        workers = _gauge("catfeeder_worker_active_tasks", "Tasks running on each answering worker.", "worker")
         for component in by_name["workers"].components:
             if component.status is Status.OK:
-                workers.add(len(component.data.get("active", [])), worker=component.name)
+                workers.add_metric([component.name], len(component.data.get("active", [])))
         families.append(workers)
     if "beat" in by_name and by_name["beat"].data.get("tick_age") is not None:
-        families.append(Family("catfeeder_beat_tick_age_seconds", "gauge", "Seconds since beat's last heartbeat.")
-                        .add(by_name["beat"].data["tick_age"]))  # fmt: skip
+        age = _gauge("catfeeder_beat_tick_age_seconds", "Seconds since beat's last heartbeat.")
+        families.append(age)
+        age.add_metric([], by_name["beat"].data["tick_age"])
     return families
 
 
-def web_families(instances: list[dict[str, object]]) -> list[Family]:
-    requests = Family("catfeeder_http_requests_total", "counter", "HTTP requests answered, per instance.")
-    duration = Family("catfeeder_http_request_duration_seconds", "histogram", "HTTP request durations.")
-    sockets = Family("catfeeder_websockets_open", "gauge", "Open WebSockets per web instance.")
-    in_flight = Family("catfeeder_http_requests_in_flight", "gauge", "HTTP requests being answered now.")
-    draining = Family("catfeeder_web_draining", "gauge", "1 while a web instance drains.")
+def web_families(instances: list[dict[str, object]]) -> list[Metric]:
+    """What the web instances' heartbeats say now: a gauge is a state, so it comes from the registry."""
+    sockets = _gauge("catfeeder_websockets_open", "Open WebSockets per web instance.", "instance")
+    in_flight = _gauge("catfeeder_http_requests_in_flight", "HTTP requests being answered now.", "instance")
+    draining = _gauge("catfeeder_web_draining", "1 while a web instance drains.", "instance")
     for item in instances:
         if item.get("state") not in ("running", "draining"):
             continue
         name = str(item["id"])
-        sockets.add(float(item["sockets"]), instance=name)  # type: ignore[arg-type]
-        in_flight.add(float(item["in_flight"]), instance=name)  # type: ignore[arg-type]
-        draining.add(1 if item.get("draining") else 0, instance=name)
-        buckets = [0] * len(LATENCY_BUCKETS)
-        count, total = 0, 0.0
-        for row in item.get("requests", []):  # type: ignore[attr-defined]
-            requests.add(row["count"], instance=name, method=row["method"], status=str(row["status"]))
-            buckets = [a + b for a, b in zip(buckets, row["buckets"], strict=True)]
-            count, total = count + row["count"], total + row["seconds"]
-        for bound, n in zip(LATENCY_BUCKETS, buckets, strict=True):
-            duration.add(n, "_bucket", instance=name, le=_number(bound))
-        duration.add(count, "_bucket", instance=name, le="+Inf")
-        duration.add(total, "_sum", instance=name)
-        duration.add(count, "_count", instance=name)
-    return [requests, duration, sockets, in_flight, draining]
+        sockets.add_metric([name], float(item["sockets"]))  # type: ignore[arg-type]
+        in_flight.add_metric([name], float(item["in_flight"]))  # type: ignore[arg-type]
+        draining.add_metric([name], 1 if item.get("draining") else 0)
+    return [sockets, in_flight, draining]
 
 
-def metrics_collect(*, results: list[CheckResult], instances: list[dict[str, object]]) -> list[Family]:
-    families = check_families(results) + web_families(instances)
-    for name, source in _sources.items():
-        try:
-            families.extend(source())
-        except Exception as exc:  # noqa: BLE001 - one failing source (database down) must not hide the rest
-            logger.warning("metrics source %s failed: %s", name, exc)
-    return families
+class SystemCollector:
+    """The scrape-time families: checks, web instances, and every registered source."""
+
+    def __init__(self, *, results: list[CheckResult], instances: list[dict[str, object]]) -> None:
+        self.results, self.instances = results, instances
+
+    def collect(self) -> Iterator[Metric]:
+        yield from check_families(self.results)
+        yield from web_families(self.instances)
+        for name, source in _sources.items():
+            try:
+                families = list(source())
+            except Exception as exc:  # noqa: BLE001 - one failing source (database down) must not hide the rest
+                logger.warning("metrics source %s failed: %s", name, exc)
+                continue
+            yield from families
 
 
-def feed_commands_family() -> list[Family]:
+class MultiprocessDir:
+    """Where the supervised processes write their counts: empty at the start of every run.
+
+    The operator's PROMETHEUS_MULTIPROC_DIR when set (emptied: counts of a previous run would
+    add up with this one's), else a temporary directory of this run, removed at its end.
+    """
+
+    def __init__(self, given: str | None) -> None:
+        self.owned = not given
+        self.path = given or tempfile.mkdtemp(prefix="catfeeder-metrics-")
+        os.makedirs(self.path, exist_ok=True)
+        for name in os.listdir(self.path):
+            if name.endswith(".db"):  # only prometheus_client's files, whatever else lives there
+                os.remove(os.path.join(self.path, name))
+
+    def process_dead(self, pid: int) -> None:
+        """Drop a dead process's live gauges; its counters stay, so totals never go back."""
+        multiprocess.mark_process_dead(pid, self.path)  # type: ignore[no-untyped-call]  # untyped upstream
+
+    def close(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def metrics_render(*, results: list[CheckResult], instances: list[dict[str, object]]) -> bytes:
+    """One scrape: every process's counts (or this process's alone), then the system's state."""
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+    else:
+        registry.register(REGISTRY)  # not under the supervisor: this process is the only one counting
+    registry.register(SystemCollector(results=results, instances=instances))
+    return generate_latest(registry)
+
+
+def feed_commands_family() -> list[Metric]:
     """Feedings by status: feed commands counted per status (one GROUP BY)."""
-    from django.apps import apps
-    from django.db.models import Count
-
     if not apps.is_installed("apps.feeders"):
         return []
     model = apps.get_model("feeders", "FeedCommand")  # by name: ops does not depend on the domain's code
-    family = Family("catfeeder_feed_commands", "gauge", "Feed commands (feedings) by status.")
+    family = _gauge("catfeeder_feed_commands", "Feed commands (feedings) by status.", "status")
     for row in model.objects.values("status").annotate(n=Count("id")).order_by("status"):
-        family.add(row["n"], status=row["status"])
+        family.add_metric([row["status"]], row["n"])
     return [family]

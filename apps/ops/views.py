@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from redis import RedisError
 
-from apps.ops import metrics as metrics_text
 from apps.ops.health import overall_status
 from apps.ops.instance import current_instance
+from apps.ops.metrics import CONTENT_TYPE, metrics_render
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_shared
 from apps.ops.reports import health_json, health_run
@@ -89,19 +90,17 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     if not await _may_see_details(request):
         return HttpResponse("a token or a staff login is needed\n", status=401, content_type="text/plain")
 
-    def collect() -> str:
-        results = health_run(record=False)
-        families = metrics_text.metrics_collect(results=results, instances=_instances_or_none())
-        return metrics_text.render(families)
+    def collect() -> bytes:
+        return metrics_render(results=health_run(record=False), instances=_instances_or_none())
 
     text = await sync_to_async(collect, thread_sensitive=False)()
-    return HttpResponse(text, content_type=metrics_text.CONTENT_TYPE)
+    return HttpResponse(text, content_type=CONTENT_TYPE)
 
 
 def _instances_or_none() -> list[dict[str, object]]:
     try:
         return web_instances_list()
-    except Exception as exc:  # noqa: BLE001 - Redis down: the web families are empty, the rest stands
+    except RedisError as exc:  # Redis down: the web families are empty, the rest stands
         logger.warning("web instances unavailable for metrics: %s", exc)
         return []
 

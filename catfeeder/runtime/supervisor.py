@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from apps.ops.metrics import MULTIPROC_ENV, MultiprocessDir
 from catfeeder.embedded_redis import die_with_parent
 
 STOP_DEADLINE = 14.0  # seconds from the stop request to the last SIGKILL
@@ -75,6 +76,7 @@ class Supervisor:
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.signals = 0
+        self.metrics: MultiprocessDir | None = None  # the children's prometheus_client directory, per run
 
     # -- output --------------------------------------------------------------
     def say(self, name: str, line: str) -> None:
@@ -138,6 +140,7 @@ class Supervisor:
         code = child.process.poll() if child.process is not None else None
         if code is None:
             return
+        self._reaped(child)
         if now - child.started_at > STABLE_AFTER:
             child.backoff = BACKOFF_FIRST
         self.say("serve", f"{child.spec.name} exited ({describe(code)}); restarting in {child.backoff:.0f}s")
@@ -165,6 +168,10 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
 
+    def _reaped(self, child: Child) -> None:
+        if self.metrics is not None and child.process is not None:
+            self.metrics.process_dead(child.process.pid)
+
     def _stop_stage(self, stage: list[Child], deadline: float) -> bool:
         running = self._alive(stage)
         started = time.monotonic()
@@ -175,11 +182,13 @@ class Supervisor:
             budget = min(started + child.spec.stop_timeout, deadline) - time.monotonic()
             try:
                 code = process.wait(max(budget, 0))
+                self._reaped(child)
                 self.say("serve", f"{child.spec.name} stopped ({describe(code)}) in {time.monotonic() - started:.1f}s")
             except subprocess.TimeoutExpired:
                 self.say("serve", f"{child.spec.name} did not stop in time: killed")
                 self._kill(child)
                 process.wait()
+                self._reaped(child)
                 clean = False
         return clean
 
@@ -197,6 +206,8 @@ class Supervisor:
     # -- the whole life ------------------------------------------------------
     def run(self, on_started: Callable[[], None] | None = None) -> int:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.metrics = MultiprocessDir(self.env.get(MULTIPROC_ENV))
+        self.env = {**self.env, MULTIPROC_ENV: self.metrics.path}  # read by prometheus_client in every child
         try:
             started = self._start_all()
             if started and on_started is not None:
@@ -209,6 +220,7 @@ class Supervisor:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            self.metrics.close()
         if not started and not self.stop_requested.is_set():
             return 1
         self.say("serve", "all stopped" if clean else "stopped, some children had to be killed")

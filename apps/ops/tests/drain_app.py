@@ -20,8 +20,8 @@ SLOW = 3.0  # seconds
 
 
 class Echo(AsyncWebsocketConsumer):
-    # No channel layer: with redis-py 8 an idle channels_redis receive fails after 5 s
-    # (see the issue 7 report), and these sockets only need to stay open and echo.
+    # No channel layer: with redis-py 8 an idle channels_redis receive fails after 5 s,
+    # and these sockets only need to stay open and echo.
     channel_layer_alias = "none"
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

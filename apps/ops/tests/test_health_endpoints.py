@@ -130,21 +130,29 @@ def test_feedings_are_counted_by_status(scraper: Client) -> None:
     for status in ("done", "done", "pending"):
         FeedCommand.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.OWNER, status=status)
     text = scraper.get("/metrics").content.decode()
-    assert 'catfeeder_feed_commands{status="done"} 2' in text
-    assert 'catfeeder_feed_commands{status="pending"} 1' in text
+    assert 'catfeeder_feed_commands{status="done"} 2.0' in text
+    assert 'catfeeder_feed_commands{status="pending"} 1.0' in text
 
 
 def test_metrics_speak_prometheus_text(scraper: Client) -> None:
-    from apps.ops.metrics import Family, metrics_register
+    from prometheus_client.core import GaugeMetricFamily
 
-    metrics_register("feedings", lambda: [Family("catfeeder_feedings", "gauge", "By status.").add(3, status="done")])
+    from apps.ops.metrics import http_request_observe, metrics_register
+
+    feedings = GaugeMetricFamily("catfeeder_feedings", "By status.", labels=["status"])
+    feedings.add_metric(["done"], 3)
+    metrics_register("feedings", lambda: [feedings])
+    # What the ASGI middleware records; without a multiprocess directory this process's registry is read.
+    http_request_observe(instance="test-instance", method="PATCH", status=418, seconds=0.02)
     response = scraper.get("/metrics")
     text = response.content.decode()
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     assert 'catfeeder_check_status{service="database",status="ok"} 1' in text
     assert 'catfeeder_check_latency_seconds{service="cache"}' in text
     assert 'catfeeder_queue_length{queue="celery"}' in text
-    assert 'catfeeder_feedings{status="done"} 3' in text  # another app's family, through the hook
+    assert 'catfeeder_feedings{status="done"} 3.0' in text  # another app's family, through the hook
+    assert 'catfeeder_http_requests_total{instance="test-instance",method="PATCH",status="418"} 1.0' in text
+    assert 'catfeeder_http_request_duration_seconds_bucket{instance="test-instance",le="0.025"} 1.0' in text
     assert "# TYPE catfeeder_feed_commands gauge" in text
 
 
