@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from apps.accounts.auth import owner
 from apps.accounts.models import User
-from apps.api.auth import owner
 from apps.api.problems import responses
 from apps.feeders import selectors, services
 from apps.feeders.errors import InvalidReference

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from apps.api.auth import owner
+from apps.accounts.auth import owner
 from apps.api.problems import responses
 from apps.notifications.models import AlertPreference
 from apps.notifications.schemas import AlertPreferencesIn, AlertPreferencesOut
