@@ -12,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.feeders.models import Feeder
+from apps.notifications.mail import email_queue
 from apps.notifications.models import Alert, AlertKind, AlertPreference, HeldEmail
 
 if TYPE_CHECKING:
@@ -29,9 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# How hard the request tries to hand the message to the broker before giving up.
 LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident
-BROKER_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def email_send(*, email: OutgoingEmail) -> None:
 def _email_enqueue(email: OutgoingEmail) -> None:
     message = asdict(email)
     try:
-        _email_queue(message)
+        email_queue(message)
     except Exception as exc:
         # The broker is down: the owner's action stands (never a 500 for it) and the mail waits
         # in the database. Bodies hold one-time links and are never logged.
@@ -90,17 +90,6 @@ def _email_enqueue(email: OutgoingEmail) -> None:
             logger.exception("could not queue %s, nor hold it in the database: it is lost", what)
             return
         logger.warning("could not queue %s (%s: %s); held until the broker is back", what, type(exc).__name__, exc)
-
-
-def _email_queue(message: dict[str, Any]) -> None:
-    from apps.notifications.tasks import email_send_task
-
-    email_send_task.apply_async(
-        kwargs={"message": message},
-        queue=settings.EMAIL_QUEUE or email_send_task.app.conf.task_default_queue,
-        retry=True,
-        retry_policy=BROKER_RETRY_POLICY,
-    )
 
 
 def held_emails_requeue(*, batch: int = 100) -> int:
@@ -118,7 +107,7 @@ def held_emails_requeue(*, batch: int = 100) -> int:
             refused = False
             for row in rows:
                 try:
-                    _email_queue(row.message)
+                    email_queue(row.message)
                 except Exception as exc:
                     logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
                     refused = True
@@ -128,20 +117,6 @@ def held_emails_requeue(*, batch: int = 100) -> int:
         requeued += len(queued)
         if refused or len(rows) < batch:
             return requeued
-
-
-def email_deliver(*, message: dict[str, Any]) -> None:
-    """Send one queued message through the configured backend (SMTP from EMAIL_URL)."""
-    mail = EmailMultiAlternatives(
-        subject=message["subject"],
-        body=message["text"],
-        from_email=message["from_email"],
-        to=message["to"],
-        headers=message.get("headers") or {},
-    )
-    if message.get("html"):
-        mail.attach_alternative(message["html"], "text/html")
-    mail.send(fail_silently=False)
 
 
 # -- alerts: one mail per incident --------------------------------------------------------
@@ -198,8 +173,6 @@ def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
     Each query reads only feeders whose alert would change, so the cost
     follows incidents, not feeders.
     """
-    from apps.feeders.models import Feeder
-
     now = now or timezone.now()
     counts = {"opened": 0, "closed": 0}
     offline_key = Concat(Value("feeder:"), Cast("pk", CharField()))
@@ -225,7 +198,7 @@ def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _alert_feeder(feeder: Any, kind: AlertKind, *, now: dt.datetime) -> int:
+def _alert_feeder(feeder: Feeder, kind: AlertKind, *, now: dt.datetime) -> int:
     if kind == AlertKind.FEEDER_OFFLINE:
         subject = f"{feeder.name} is offline"
         detail = (
@@ -241,8 +214,6 @@ def _alert_feeder(feeder: Any, kind: AlertKind, *, now: dt.datetime) -> int:
 
 def _alerts_feeder_close(*, now: dt.datetime) -> int:
     """Offline alerts of feeders back online, low-food alerts of feeders refilled (10 points over the line)."""
-    from apps.feeders.models import Feeder
-
     closed = 0
     for kind, back in (
         (AlertKind.FEEDER_OFFLINE, Q(is_online=True)),
