@@ -3,10 +3,11 @@ and decides nothing: it calls one service or selector and answers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.http import Http404
 
-from apps.accounts.models import User
 from apps.api.messages import ANYONE, DEVICES, OWNERS, Caller, CallerKind, Context, MessageError, registry
 from apps.api.messages.dispatch import Error
 from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
@@ -35,6 +36,9 @@ from apps.feeders.protocol import (
     VisitRecorded,
     Welcome,
 )
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 for to_device in (FeedNow, ConfigUpdate):
     registry.push(to_device, routes=("device",))
