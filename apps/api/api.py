@@ -32,6 +32,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from apps.api.auth import owner_auth
+from apps.api.messages.docs import add_openapi_paths
 from apps.api.problems import (
     PROBLEM_CONTENT_TYPE,
     TOO_LARGE,
@@ -71,8 +72,6 @@ class ObjectBodyParser(Parser):
 class CatFeederAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         """Document error responses with the media type they really have, and the message paths."""
-        from apps.api.messages.docs import add_openapi_paths  # issue 5: one path per message
-
         schema = add_openapi_paths(super().get_openapi_schema(*args, **kwargs))
         for operations in schema["paths"].values():
             for operation in operations.values():
