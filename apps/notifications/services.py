@@ -17,12 +17,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.feeders.models import Feeder
 from apps.notifications.mail import email_queue
 from apps.notifications.models import Alert, AlertKind, AlertPreference, HeldEmail
 
@@ -30,8 +27,6 @@ if TYPE_CHECKING:
     from apps.accounts.models import User
 
 logger = logging.getLogger(__name__)
-
-LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident
 
 
 @dataclass(frozen=True)
@@ -161,66 +156,3 @@ def alert_preferences_update(*, owner: User, data: dict[str, bool]) -> AlertPref
         raise ValueError(f"not an alert: {', '.join(sorted(unknown))}")
     preference, _ = AlertPreference.objects.update_or_create(owner=owner, defaults=data)
     return preference
-
-
-def _open_keys(kind: AlertKind) -> dict[str, Alert]:
-    return {a.key: a for a in Alert.objects.filter(kind=kind, closed_at__isnull=True)}
-
-
-def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Open and close the feeder alerts whose state is a fact about a row: offline, low food.
-
-    Each query reads only feeders whose alert would change, so the cost
-    follows incidents, not feeders.
-    """
-    now = now or timezone.now()
-    counts = {"opened": 0, "closed": 0}
-    offline_key = Concat(Value("feeder:"), Cast("pk", CharField()))
-    open_offline = Alert.objects.filter(kind=AlertKind.FEEDER_OFFLINE, key=OuterRef("key_"), closed_at__isnull=True)
-    silent = (
-        Feeder.objects.select_related("owner")
-        .filter(is_online=False, last_seen_at__lt=now - dt.timedelta(seconds=settings.ALERT_OFFLINE_AFTER))
-        .annotate(key_=offline_key)
-        .exclude(Exists(open_offline))
-    )
-    for feeder in silent:
-        counts["opened"] += _alert_feeder(feeder, AlertKind.FEEDER_OFFLINE, now=now)
-    open_low = Alert.objects.filter(kind=AlertKind.LOW_FOOD, key=OuterRef("key_"), closed_at__isnull=True)
-    low = (
-        Feeder.objects.select_related("owner")
-        .filter(food_level_percent__lte=settings.ALERT_LOW_FOOD_PERCENT)
-        .annotate(key_=offline_key)
-        .exclude(Exists(open_low))
-    )
-    for feeder in low:
-        counts["opened"] += _alert_feeder(feeder, AlertKind.LOW_FOOD, now=now)
-    counts["closed"] += _alerts_feeder_close(now=now)
-    return counts
-
-
-def _alert_feeder(feeder: Feeder, kind: AlertKind, *, now: dt.datetime) -> int:
-    if kind == AlertKind.FEEDER_OFFLINE:
-        subject = f"{feeder.name} is offline"
-        detail = (
-            f"Your feeder {feeder.name} has not been in touch since {feeder.last_seen_at:%Y-%m-%d %H:%M} UTC. "
-            "Scheduled meals cannot reach it until it is back online."
-        )
-    else:
-        subject = f"{feeder.name} is running out of food"
-        detail = f"Your feeder {feeder.name} reports {feeder.food_level_percent}% food left. Please refill it."
-    return int(alert_open(owner=feeder.owner, kind=kind, key=f"feeder:{feeder.pk}", subject=subject,
-                          detail=detail, now=now) is not None)  # fmt: skip
-
-
-def _alerts_feeder_close(*, now: dt.datetime) -> int:
-    """Offline alerts of feeders back online, low-food alerts of feeders refilled (10 points over the line)."""
-    closed = 0
-    for kind, back in (
-        (AlertKind.FEEDER_OFFLINE, Q(is_online=True)),
-        (AlertKind.LOW_FOOD, Q(food_level_percent__gte=settings.ALERT_LOW_FOOD_PERCENT + LOW_FOOD_HYSTERESIS)),
-    ):
-        keys = _open_keys(kind)
-        ids = [int(k.split(":", 1)[1]) for k in keys]
-        for feeder_id in Feeder.objects.filter(back, pk__in=ids).values_list("pk", flat=True):
-            closed += alert_close(kind=kind, key=f"feeder:{feeder_id}", now=now)
-    return closed
