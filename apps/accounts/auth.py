@@ -6,11 +6,12 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 
 from apps.accounts.models import User
+from apps.api.auth import request_user
 
 
 def owner(request: HttpRequest) -> User:
     """The authenticated owner making this request (the API's auth layer ran first)."""
-    user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
+    user = request_user(request)
+    if not isinstance(user, User):
         raise AuthenticationError()
     return user

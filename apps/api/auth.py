@@ -29,6 +29,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import AuthenticationError
 from ninja.security import SessionAuth
 
 # An app token's expiry is pushed back to SESSION_COOKIE_AGE from its last use,
@@ -106,6 +107,14 @@ class BrowserSessionAuth(SessionAuth):
 app_token_auth = AppTokenAuth()
 session_auth = BrowserSessionAuth(csrf=True)
 owner_auth: list[Callable[[HttpRequest], Any]] = [app_token_auth, session_auth]
+
+
+def request_user(request: HttpRequest) -> AbstractBaseUser:
+    """The authenticated user making this request (the auth layer ran first), as Django's base user."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):
+        raise AuthenticationError()
+    return user
 
 
 def request_session_key(request: HttpRequest) -> str | None:

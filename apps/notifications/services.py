@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -22,9 +22,6 @@ from django.utils import timezone
 
 from apps.notifications.mail import email_queue
 from apps.notifications.models import Alert, AlertKind, AlertPreference, HeldEmail
-
-if TYPE_CHECKING:
-    from apps.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +113,7 @@ def held_emails_requeue(*, batch: int = 100) -> int:
 
 # -- alerts: one mail per incident --------------------------------------------------------
 def alert_open(
-    *, owner: User, kind: AlertKind, key: str, subject: str, detail: str, now: dt.datetime | None = None
+    *, owner: AbstractBaseUser, kind: AlertKind, key: str, subject: str, detail: str, now: dt.datetime | None = None
 ) -> Alert | None:
     """Open an incident and mail its owner (after commit), unless one is open already.
 
@@ -131,17 +128,18 @@ def alert_open(
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(
-                    owner=owner, kind=kind, key=key, subject=subject[:200], detail=detail, opened_at=now
+                    owner_id=owner.pk, kind=kind, key=key, subject=subject[:200], detail=detail, opened_at=now
                 )
         except IntegrityError:
             return None
-        preference = AlertPreference.objects.filter(owner=owner).first()
+        preference = AlertPreference.objects.filter(owner_id=owner.pk).first()
         if preference is None or preference.wants(kind):
             alert.mailed_at = now
             alert.save(update_fields=["mailed_at"])
             title = f"{settings.PRODUCT_NAME}: {alert.subject}"
             html = email_html_from_text(subject=title, text=detail)
-            email_send(email=OutgoingEmail(to=[owner.email], subject=title, text=detail, html=html))
+            to = str(getattr(owner, owner.get_email_field_name()))  # whatever the user model calls it
+            email_send(email=OutgoingEmail(to=[to], subject=title, text=detail, html=html))
     return alert
 
 
@@ -150,9 +148,9 @@ def alert_close(*, kind: AlertKind, key: str, now: dt.datetime | None = None) ->
     return Alert.objects.filter(kind=kind, key=key, closed_at__isnull=True).update(closed_at=now or timezone.now())
 
 
-def alert_preferences_update(*, owner: User, data: dict[str, bool]) -> AlertPreference:
+def alert_preferences_update(*, owner: AbstractBaseUser, data: dict[str, bool]) -> AlertPreference:
     unknown = set(data) - set(AlertKind.values)
     if unknown:
         raise ValueError(f"not an alert: {', '.join(sorted(unknown))}")
-    preference, _ = AlertPreference.objects.update_or_create(owner=owner, defaults=data)
+    preference, _ = AlertPreference.objects.update_or_create(owner_id=owner.pk, defaults=data)
     return preference
