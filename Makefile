@@ -41,10 +41,11 @@ test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
 soak: install ## The feeding chaos test at length: kill -9 the delivering worker 100 times (CHAOS_KILLS=N to change)
 	CHAOS_KILLS=$${CHAOS_KILLS:-100} $(BIN)/python -m pytest tests/test_feeding_chaos.py -q $(ARGS)
 
-lint: install ## ruff (lint + format check) and mypy
+lint: install ## ruff (lint + format check), mypy and the layer contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install ## Format and auto-fix with ruff
 	$(BIN)/ruff format .

@@ -4,11 +4,12 @@ from allauth.usersessions.models import UserSession
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router
 
+from apps.accounts.auth import owner
 from apps.accounts.models import User
 from apps.accounts.schemas import MeDeleteIn, MeOut, MeUpdateIn, SessionOut
 from apps.accounts.selectors import user_email_verified, user_session_get, user_session_list
 from apps.accounts.services import user_delete, user_session_end, user_sessions_end_all, user_update
-from apps.api.auth import owner, request_session_key
+from apps.api.auth import request_session_key
 from apps.api.problems import Problem, responses
 
 router = Router()

@@ -13,6 +13,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
 
+        from apps.accounts.api import router, sessions_router
+        from apps.api.api import api
+
+        api.add_router("/me/sessions", sessions_router, tags=["me"])  # list, end one, log out everywhere
+        api.add_router("/me", router, tags=["me"])
+
         # After allauth.usersessions' own receiver (an earlier app), which creates the session record.
         user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts-session-client")
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
+from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
 
@@ -24,3 +25,8 @@ def user_session_list(*, user: User) -> list[UserSession]:
 
 def user_session_get(*, user: User, session_id: int) -> UserSession | None:
     return UserSession.objects.filter(user=user, pk=session_id).first()
+
+
+def user_get_active(*, user_id: int) -> User:
+    """An active account by id (a caller known only by its id): 404 once it is gone or disabled."""
+    return get_object_or_404(User, pk=user_id, is_active=True)

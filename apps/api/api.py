@@ -1,5 +1,15 @@
 """The NinjaAPI instance: every REST router mounts here, under /api/.
 
+The framework knows no app's routes: each app mounts its routers when it is
+ready, with ninja's own `add_router` (before the URLconf reads `api.urls`):
+
+    class NotificationsConfig(AppConfig):
+        def ready(self) -> None:
+            from apps.api.api import api
+            from apps.notifications.api import router
+
+            api.add_router("/me/alerts", router, tags=["me"])
+
 Every failure answers RFC 9457 problem+json (see problems.py): validation
 errors with per-field `errors[]`, 404 without saying whether the object
 exists for someone else, and 500 with only a correlation id.
@@ -22,6 +32,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from apps.api.auth import owner_auth
+from apps.api.messages.docs import add_openapi_paths
 from apps.api.problems import (
     PROBLEM_CONTENT_TYPE,
     TOO_LARGE,
@@ -61,8 +72,6 @@ class ObjectBodyParser(Parser):
 class CatFeederAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         """Document error responses with the media type they really have, and the message paths."""
-        from apps.api.messages.docs import add_openapi_paths  # issue 5: one path per message
-
         schema = add_openapi_paths(super().get_openapi_schema(*args, **kwargs))
         for operations in schema["paths"].values():
             for operation in operations.values():
@@ -193,23 +202,6 @@ def build_api() -> CatFeederAPI:
         parser=ObjectBodyParser(),
         throttle=api_throttles(),
     )
-    from apps.accounts.api import router as accounts_router
-    from apps.accounts.api import sessions_router  # issue 3
-    from apps.feeders import api as feeders_api
-    from apps.notifications.api import router as alerts_router
-
-    api.add_router("/me/sessions", sessions_router, tags=["me"])  # issue 3: list, end one, log out everywhere
-    api.add_router("/me/alerts", alerts_router, tags=["me"])  # issue 6: alert mail preferences
-    api.add_router("/me", accounts_router, tags=["me"])
-    api.add_router("/feeders", feeders_api.feeders)
-    api.add_router("/beacons", feeders_api.beacons)
-    api.add_router("/pets", feeders_api.pets)
-    api.add_router("/schedules", feeders_api.schedules)
-    api.add_router("/commands", feeders_api.commands)
-    # -- pet photos (issue 9): /pets/{pet_id}/photos and /photos/... --
-    from apps.feeders.photos_api import router as photos_router
-
-    api.add_router("", photos_router)
     return api
 
 

@@ -25,13 +25,12 @@ from allauth.usersessions.models import UserSession
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import AuthenticationError
 from ninja.security import SessionAuth
-
-from apps.accounts.models import User
 
 # An app token's expiry is pushed back to SESSION_COOKIE_AGE from its last use,
 # with one write per token at most this often.
@@ -45,12 +44,12 @@ def session_store(session_key: str | None = None) -> SessionBase:
     return store
 
 
-def session_user(session: SessionBase) -> User | None:
+def session_user(session: SessionBase) -> AbstractBaseUser | None:
     """The active user logged in on `session`, checked as Django checks a request's."""
     request = HttpRequest()
     request.session = session
     user = get_user(request)
-    return user if isinstance(user, User) and user.is_active else None
+    return user if isinstance(user, AbstractBaseUser) and user.is_active else None
 
 
 class OneReadSessionTokenStrategy(SessionTokenStrategy):
@@ -70,7 +69,7 @@ class OneReadSessionTokenStrategy(SessionTokenStrategy):
 token_strategy = OneReadSessionTokenStrategy()
 
 
-def app_token_session(token: str) -> tuple[User, SessionBase] | None:
+def app_token_session(token: str) -> tuple[AbstractBaseUser, SessionBase] | None:
     """The owner behind an app token and the token's session, or None (unknown, ended, inactive)."""
     session = token_strategy.lookup_session(token) if token else None
     user = session_user(session) if session is not None else None
@@ -91,7 +90,9 @@ class AppTokenAuth(XSessionTokenAuth):
             return None
         user, session = found
         app_token_touch(session)
-        request.user = user  # handlers and selectors read request.user either way
+        # Handlers and selectors read request.user either way. It is an instance of
+        # AUTH_USER_MODEL, which django-stubs types request.user as; the framework only knows its base.
+        request.user = user  # type: ignore[assignment]
         return user
 
 
@@ -108,10 +109,10 @@ session_auth = BrowserSessionAuth(csrf=True)
 owner_auth: list[Callable[[HttpRequest], Any]] = [app_token_auth, session_auth]
 
 
-def owner(request: HttpRequest) -> User:
-    """The authenticated owner making this request (the auth layer ran first)."""
+def request_user(request: HttpRequest) -> AbstractBaseUser:
+    """The authenticated user making this request (the auth layer ran first), as Django's base user."""
     user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
+    if not isinstance(user, AbstractBaseUser):
         raise AuthenticationError()
     return user
 
@@ -121,7 +122,7 @@ def request_session_key(request: HttpRequest) -> str | None:
     return request.headers.get("X-Session-Token") or request.session.session_key
 
 
-def scope_owner_sync(scope: dict[str, Any]) -> User | None:
+def scope_owner_sync(scope: dict[str, Any]) -> AbstractBaseUser | None:
     """The owner behind a WebSocket handshake (the owner socket's door), or None.
 
     An app sends its token in the X-Session-Token header; a browser cannot set

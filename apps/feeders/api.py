@@ -5,14 +5,13 @@ reads handler annotations at run time, and through its pagination wrapper it
 cannot resolve postponed (string) ones.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from apps.accounts.models import User
-from apps.api.auth import owner
+from apps.accounts.auth import owner
 from apps.api.problems import responses
 from apps.feeders import selectors, services
 from apps.feeders.errors import InvalidReference
@@ -46,6 +45,9 @@ from apps.feeders.schemas import (
     VisitOut,
 )  # fmt: skip
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 feeders = Router(tags=["feeders"])
 beacons = Router(tags=["beacons"])
 pets = Router(tags=["pets"])
@@ -57,7 +59,7 @@ FEEDER_OUT_FIELDS = list(FeederOut.model_fields)
 
 
 # Objects named in a request body: someone else's and a missing one look alike (422).
-def _beacon_ref(user: User, beacon_id: int | None) -> Beacon | None:
+def _beacon_ref(user: "User", beacon_id: int | None) -> Beacon | None:
     if beacon_id is None:
         return None
     try:
@@ -66,14 +68,14 @@ def _beacon_ref(user: User, beacon_id: int | None) -> Beacon | None:
         raise InvalidReference("beacon_id", "collar tag") from None
 
 
-def _pet_ref(user: User, pet_id: int) -> Pet:
+def _pet_ref(user: "User", pet_id: int) -> Pet:
     try:
         return selectors.pet_get(user=user, pet_id=pet_id)
     except Http404:
         raise InvalidReference("pet_id", "pet") from None
 
 
-def _feeder_ref(user: User, feeder_id: int) -> Feeder:
+def _feeder_ref(user: "User", feeder_id: int) -> Feeder:
     try:
         return selectors.feeder_get(user=user, feeder_id=feeder_id)
     except Http404:

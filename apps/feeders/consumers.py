@@ -18,11 +18,12 @@ from django.http.request import validate_host
 
 from apps.api.auth import scope_owner_sync
 from apps.api.messages import ANONYMOUS, Caller, CallerKind
-from apps.api.messages.auth import bearer_token, device_caller
+from apps.api.messages.auth import authenticate, bearer_token
 from apps.api.messages.dispatch import encode, run_sync
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events, services
-from apps.feeders.models import FeedCommand
+from apps.feeders.models import FeedCommand, Feeder
+from apps.feeders.principals import caller_feeder
 from apps.feeders.protocol import FeedNow
 
 
@@ -45,20 +46,22 @@ class DeviceSocket(MessageSocket):
         self.connection_id = uuid.uuid4().hex
         self.sent_commands: set[int] = set()  # FeedNow sent on this connection: each at most once
         self.commands_lock = asyncio.Lock()
+        self.feeder: Feeder | None = None  # read once the connection acts for a device
 
     async def handshake(self) -> Caller:
         authorization = header(self.scope, b"authorization")
         if authorization is None:
             return ANONYMOUS
         token = bearer_token(authorization)
-        caller = await run_sync(device_caller, token) if token else None
+        caller = await run_sync(authenticate, CallerKind.DEVICE, token) if token else None
         if caller is None:
             raise Refused
         return caller
 
-    @property
-    def feeder(self) -> Any:
-        return self.caller.feeder
+    async def become(self, caller: Caller) -> None:
+        # Read before the group is joined: its events name the feeder's commands.
+        self.feeder = await run_sync(caller_feeder, caller)
+        await super().become(caller)
 
     async def signed_in(self) -> None:
         # The group was joined first, so a command created from now on is not missed;
@@ -70,7 +73,8 @@ class DeviceSocket(MessageSocket):
         self.start(self.watchdog())
 
     async def signed_out(self) -> None:
-        await run_sync(services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
+        if self.feeder is not None:
+            await run_sync(services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -85,7 +89,7 @@ class DeviceSocket(MessageSocket):
                     if command is not None:
                         await self.send_feed_now(command, again=resend)
         elif kind == events.REVOKE:
-            if self.caller.token_id in event["token_ids"]:
+            if self.caller.credential_id in event["token_ids"]:
                 await self.close(CLOSE_UNAUTHENTICATED)
         else:
             await super().on_event(event)
@@ -134,4 +138,4 @@ class AppSocket(MessageSocket):
             if has_token:
                 raise Refused
             return ANONYMOUS  # a browser with no live session may still Authenticate
-        return Caller(CallerKind.OWNER, user=user)
+        return Caller(CallerKind.OWNER, id=user.pk)

@@ -6,7 +6,7 @@ the feeder's owner. Devices hear about their own feeder only.
 
 from __future__ import annotations
 
-from apps.api.messages import Message, feeder_group, owner_group
+from apps.api.messages import Message, device_group, owner_group
 from apps.api.messages.publish import group_event, group_events_now, group_push, group_push_many, push_event
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
@@ -64,7 +64,7 @@ def command_completed(command: FeedCommand, *, fed: FeedEvent | None, owner_id: 
 
 
 def command_to_device(command: FeedCommand) -> None:
-    group_event(feeder_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
+    group_event(device_group(command.feeder_id), {"type": COMMAND, "command_id": command.pk})
 
 
 def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False) -> None:
@@ -78,14 +78,14 @@ def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False)
     for c in commands:
         feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id}
         event = {"type": COMMAND, "command_id": c.pk, "resend": resend, "feed_now": feed_now}
-        pairs.append((feeder_group(c.feeder_id), event))
+        pairs.append((device_group(c.feeder_id), event))
         pairs.append((owner_group(c.feeder.owner_id), push_event(command_status(c))))
     group_events_now(pairs)
 
 
 def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:
-    group_event(feeder_group(feeder_id), {"type": REVOKE, "token_ids": token_ids})
+    group_event(device_group(feeder_id), {"type": REVOKE, "token_ids": token_ids})
 
 
 def config_to_device(feeder_id: int, config: ConfigUpdate) -> None:
-    group_push(feeder_group(feeder_id), config)
+    group_push(device_group(feeder_id), config)

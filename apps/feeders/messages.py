@@ -3,6 +3,8 @@ and decides nothing: it calls one service or selector and answers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.http import Http404
 
@@ -12,6 +14,7 @@ from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
 from apps.feeders import events, selectors, services
 from apps.feeders.errors import InvalidReference
 from apps.feeders.models import Feeder, FeedSource, Pet
+from apps.feeders.principals import caller_feeder, caller_owner
 from apps.feeders.protocol import (
     Ack,
     CommandResult,
@@ -34,6 +37,9 @@ from apps.feeders.protocol import (
     Welcome,
 )
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
 for to_device in (FeedNow, ConfigUpdate):
     registry.push(to_device, routes=("device",))
 for to_owner in (FeederStatus, VisitRecorded, FedRecorded, CommandStatus):
@@ -42,13 +48,11 @@ registry.push(Error, routes=("device", "app"))
 
 
 def _feeder(context: Context) -> Feeder:
-    assert context.caller.feeder is not None  # noqa: S101 - authorize() let only devices in
-    return context.caller.feeder
+    return caller_feeder(context.caller)  # authorize() let only devices in
 
 
-def _user(context: Context):  # type: ignore[no-untyped-def]
-    assert context.caller.user is not None  # noqa: S101 - authorize() let only owners in
-    return context.caller.user
+def _user(context: Context) -> User:
+    return caller_owner(context.caller)  # authorize() let only owners in
 
 
 # -- pairing -------------------------------------------------------------------------------
@@ -57,7 +61,7 @@ def pair(message: Pair, context: Context) -> Paired:
     if context.route != "http" and context.caller.kind is not CallerKind.ANONYMOUS:
         raise MessageError("already_authenticated", "This socket is authenticated already.", status=409)
     feeder, device_token, token = services.feeder_pair(code=message.code, mac=message.mac)
-    context.sign_in(Caller(CallerKind.DEVICE, feeder=feeder, token_id=device_token.pk))
+    context.sign_in(Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk))
     return Paired(feeder_id=feeder.pk, token=token)
 
 
@@ -75,7 +79,8 @@ def hello(message: Hello, context: Context) -> Welcome:
 @registry.handler(Heartbeat, replies=Ack, callers=DEVICES)
 def heartbeat(message: Heartbeat, context: Context) -> Ack:
     # A long-lived socket re-checks its token here: rotated past its overlap, or revoked.
-    if context.caller.token_id is None or not selectors.device_token_is_live(token_id=context.caller.token_id):
+    token_id = context.caller.credential_id
+    if token_id is None or not selectors.device_token_is_live(token_id=token_id):
         raise MessageError(
             "unauthenticated", "This device token is no longer valid.", status=401, close=CLOSE_UNAUTHENTICATED
         )

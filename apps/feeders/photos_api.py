@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from ninja import File, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from apps.api.auth import owner
+from apps.accounts.auth import owner
 from apps.api.problems import responses
 from apps.feeders import photos, selectors
 from apps.feeders.images import CONTENT_TYPES, THUMBNAIL_CONTENT_TYPE

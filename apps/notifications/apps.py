@@ -7,3 +7,9 @@ class NotificationsConfig(AppConfig):
     name = "apps.notifications"
     label = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from apps.api.api import api
+        from apps.notifications.api import router
+
+        api.add_router("/me/alerts", router, tags=["me"])  # alert mail preferences

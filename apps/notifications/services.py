@@ -12,26 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.notifications.mail import email_queue
 from apps.notifications.models import Alert, AlertKind, AlertPreference, HeldEmail
 
-if TYPE_CHECKING:
-    from apps.accounts.models import User
-
 logger = logging.getLogger(__name__)
-
-# How hard the request tries to hand the message to the broker before giving up.
-LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident
-BROKER_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,7 @@ def email_send(*, email: OutgoingEmail) -> None:
 def _email_enqueue(email: OutgoingEmail) -> None:
     message = asdict(email)
     try:
-        _email_queue(message)
+        email_queue(message)
     except Exception as exc:  # noqa: BLE001 - whatever the broker's client raises, the mail is held, not lost
         # The broker is down: the owner's action stands (never a 500 for it) and the mail waits
         # in the database. Bodies hold one-time links and are never logged.
@@ -90,17 +82,6 @@ def _email_enqueue(email: OutgoingEmail) -> None:
             logger.exception("could not queue %s, nor hold it in the database: it is lost", what)
             return
         logger.warning("could not queue %s (%s: %s); held until the broker is back", what, type(exc).__name__, exc)
-
-
-def _email_queue(message: dict[str, Any]) -> None:
-    from apps.notifications.tasks import email_send_task
-
-    email_send_task.apply_async(
-        kwargs={"message": message},
-        queue=settings.EMAIL_QUEUE or email_send_task.app.conf.task_default_queue,
-        retry=True,
-        retry_policy=BROKER_RETRY_POLICY,
-    )
 
 
 def held_emails_requeue(*, batch: int = 100) -> int:
@@ -118,7 +99,7 @@ def held_emails_requeue(*, batch: int = 100) -> int:
             refused = False
             for row in rows:
                 try:
-                    _email_queue(row.message)
+                    email_queue(row.message)
                 except Exception as exc:  # noqa: BLE001 - any refusal: the row stays for the next run
                     logger.warning("held mail: the broker still refuses (%s: %s)", type(exc).__name__, exc)
                     refused = True
@@ -130,23 +111,9 @@ def held_emails_requeue(*, batch: int = 100) -> int:
             return requeued
 
 
-def email_deliver(*, message: dict[str, Any]) -> None:
-    """Send one queued message through the configured backend (SMTP from EMAIL_URL)."""
-    mail = EmailMultiAlternatives(
-        subject=message["subject"],
-        body=message["text"],
-        from_email=message["from_email"],
-        to=message["to"],
-        headers=message.get("headers") or {},
-    )
-    if message.get("html"):
-        mail.attach_alternative(message["html"], "text/html")
-    mail.send(fail_silently=False)
-
-
 # -- alerts: one mail per incident --------------------------------------------------------
 def alert_open(
-    *, owner: User, kind: AlertKind, key: str, subject: str, detail: str, now: dt.datetime | None = None
+    *, owner: AbstractBaseUser, kind: AlertKind, key: str, subject: str, detail: str, now: dt.datetime | None = None
 ) -> Alert | None:
     """Open an incident and mail its owner (after commit), unless one is open already.
 
@@ -161,17 +128,18 @@ def alert_open(
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(
-                    owner=owner, kind=kind, key=key, subject=subject[:200], detail=detail, opened_at=now
+                    owner_id=owner.pk, kind=kind, key=key, subject=subject[:200], detail=detail, opened_at=now
                 )
         except IntegrityError:
             return None
-        preference = AlertPreference.objects.filter(owner=owner).first()
+        preference = AlertPreference.objects.filter(owner_id=owner.pk).first()
         if preference is None or preference.wants(kind):
             alert.mailed_at = now
             alert.save(update_fields=["mailed_at"])
             title = f"{settings.PRODUCT_NAME}: {alert.subject}"
             html = email_html_from_text(subject=title, text=detail)
-            email_send(email=OutgoingEmail(to=[owner.email], subject=title, text=detail, html=html))
+            to = str(getattr(owner, owner.get_email_field_name()))  # whatever the user model calls it
+            email_send(email=OutgoingEmail(to=[to], subject=title, text=detail, html=html))
     return alert
 
 
@@ -180,76 +148,9 @@ def alert_close(*, kind: AlertKind, key: str, now: dt.datetime | None = None) ->
     return Alert.objects.filter(kind=kind, key=key, closed_at__isnull=True).update(closed_at=now or timezone.now())
 
 
-def alert_preferences_update(*, owner: User, data: dict[str, bool]) -> AlertPreference:
+def alert_preferences_update(*, owner: AbstractBaseUser, data: dict[str, bool]) -> AlertPreference:
     unknown = set(data) - set(AlertKind.values)
     if unknown:
         raise ValueError(f"not an alert: {', '.join(sorted(unknown))}")
-    preference, _ = AlertPreference.objects.update_or_create(owner=owner, defaults=data)
+    preference, _ = AlertPreference.objects.update_or_create(owner_id=owner.pk, defaults=data)
     return preference
-
-
-def _open_keys(kind: AlertKind) -> dict[str, Alert]:
-    return {a.key: a for a in Alert.objects.filter(kind=kind, closed_at__isnull=True)}
-
-
-def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Open and close the feeder alerts whose state is a fact about a row: offline, low food.
-
-    Each query reads only feeders whose alert would change, so the cost
-    follows incidents, not feeders.
-    """
-    from apps.feeders.models import Feeder
-
-    now = now or timezone.now()
-    counts = {"opened": 0, "closed": 0}
-    offline_key = Concat(Value("feeder:"), Cast("pk", CharField()))
-    open_offline = Alert.objects.filter(kind=AlertKind.FEEDER_OFFLINE, key=OuterRef("key_"), closed_at__isnull=True)
-    silent = (
-        Feeder.objects.select_related("owner")
-        .filter(is_online=False, last_seen_at__lt=now - dt.timedelta(seconds=settings.ALERT_OFFLINE_AFTER))
-        .annotate(key_=offline_key)
-        .exclude(Exists(open_offline))
-    )
-    for feeder in silent:
-        counts["opened"] += _alert_feeder(feeder, AlertKind.FEEDER_OFFLINE, now=now)
-    open_low = Alert.objects.filter(kind=AlertKind.LOW_FOOD, key=OuterRef("key_"), closed_at__isnull=True)
-    low = (
-        Feeder.objects.select_related("owner")
-        .filter(food_level_percent__lte=settings.ALERT_LOW_FOOD_PERCENT)
-        .annotate(key_=offline_key)
-        .exclude(Exists(open_low))
-    )
-    for feeder in low:
-        counts["opened"] += _alert_feeder(feeder, AlertKind.LOW_FOOD, now=now)
-    counts["closed"] += _alerts_feeder_close(now=now)
-    return counts
-
-
-def _alert_feeder(feeder: Any, kind: AlertKind, *, now: dt.datetime) -> int:
-    if kind == AlertKind.FEEDER_OFFLINE:
-        subject = f"{feeder.name} is offline"
-        detail = (
-            f"Your feeder {feeder.name} has not been in touch since {feeder.last_seen_at:%Y-%m-%d %H:%M} UTC. "
-            "Scheduled meals cannot reach it until it is back online."
-        )
-    else:
-        subject = f"{feeder.name} is running out of food"
-        detail = f"Your feeder {feeder.name} reports {feeder.food_level_percent}% food left. Please refill it."
-    return int(alert_open(owner=feeder.owner, kind=kind, key=f"feeder:{feeder.pk}", subject=subject,
-                          detail=detail, now=now) is not None)  # fmt: skip
-
-
-def _alerts_feeder_close(*, now: dt.datetime) -> int:
-    """Offline alerts of feeders back online, low-food alerts of feeders refilled (10 points over the line)."""
-    from apps.feeders.models import Feeder
-
-    closed = 0
-    for kind, back in (
-        (AlertKind.FEEDER_OFFLINE, Q(is_online=True)),
-        (AlertKind.LOW_FOOD, Q(food_level_percent__gte=settings.ALERT_LOW_FOOD_PERCENT + LOW_FOOD_HYSTERESIS)),
-    ):
-        keys = _open_keys(kind)
-        ids = [int(k.split(":", 1)[1]) for k in keys]
-        for feeder_id in Feeder.objects.filter(back, pk__in=ids).values_list("pk", flat=True):
-            closed += alert_close(kind=kind, key=f"feeder:{feeder_id}", now=now)
-    return closed

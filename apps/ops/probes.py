@@ -13,14 +13,18 @@ import json
 import uuid
 from typing import Any
 
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import Storage, default_storage, storages
+from django.core.mail import get_connection
 from django.db import connection
 from django.utils import timezone
 
 from apps.ops import selectors
 from apps.ops.health import Check, Component, Outcome, Status, check_register
+from catfeeder.celery import app
 from catfeeder.storage import storage_canary_check
 
 BROKER_CONNECT_TIMEOUT = 1.5  # seconds
@@ -50,8 +54,6 @@ def probe_cache() -> Outcome:
 
 def broker_connection() -> Any:
     """A broker connection that gives up quickly instead of retrying for minutes."""
-    from catfeeder.celery import app
-
     conn = app.connection_for_write(
         connect_timeout=BROKER_CONNECT_TIMEOUT,
         transport_options={"max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0},
@@ -61,8 +63,6 @@ def broker_connection() -> Any:
 
 
 def broker_queue_lengths(conn: Any) -> dict[str, int]:
-    from catfeeder.celery import app
-
     names = {q.name for q in app.amqp.queues.values()} or {app.conf.task_default_queue}
     lengths = {}
     for name in sorted(names):
@@ -81,8 +81,6 @@ def probe_broker() -> Outcome:
 
 
 def probe_workers() -> Outcome:
-    from catfeeder.celery import app
-
     known = selectors.workers_known()
     expected = sum(1 for info in known.values() if not info.get("stopped_at"))
     with broker_connection() as conn:
@@ -146,8 +144,6 @@ def probe_beat() -> Outcome:
 
 
 def probe_channel_layer() -> Outcome:
-    from channels.layers import channel_layers
-
     async def round_trip() -> bool:
         layer = channel_layers.make_backend(channels_default_alias())
         try:
@@ -168,8 +164,6 @@ def probe_channel_layer() -> Outcome:
 
 
 def channels_default_alias() -> str:
-    from channels import DEFAULT_CHANNEL_LAYER
-
     return str(DEFAULT_CHANNEL_LAYER)
 
 
@@ -199,8 +193,6 @@ def probe_storage() -> Outcome:
 
 
 def probe_mail() -> Outcome:
-    from django.core.mail import get_connection
-
     backend = settings.EMAIL_BACKEND
     if not backend.endswith("smtp.EmailBackend"):
         return Outcome(Status.OK, f"{backend.rsplit('.', 2)[-2]} backend (no server to check)")

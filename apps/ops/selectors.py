@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from apps.ops.models import Maintenance, PeriodicPause, ServiceStatus, StatusChange
 from apps.ops.redis import BEAT_KEY, WEB_KEY, WORKERS_KEY, redis_client
-from apps.ops.services import BEAT_TICK_KEY
 
 logger = logging.getLogger(__name__)
+
+BEAT_TICK_KEY = "ops:beat:last_tick"  # in the cache: when beat last ran its heartbeat job
 
 WEB_LOST_AFTER = 20  # seconds without a heartbeat before an instance counts as lost (4 heartbeats)
 WEB_FORGET_AFTER = 600  # seconds after which a stopped or lost instance leaves the list

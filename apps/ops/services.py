@@ -8,17 +8,26 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask, PeriodicTasks
+
+from apps.ops.health import CheckResult, checks_run
+from apps.ops.models import AuditEntry, Maintenance, PeriodicPause, ServiceStatus, StatusChange
+from apps.ops.probes import WORKER_PING_TIMEOUT, broker_connection
+from apps.ops.redis import BEAT_KEY, WORKERS_KEY, redis_client
+from apps.ops.selectors import BEAT_TICK_KEY, maintenance_cache, web_instances_list
+from catfeeder.celery import app
+from catfeeder.runtime.webserver import GROUP
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
-    from apps.ops.health import CheckResult
 
 logger = logging.getLogger(__name__)
 
-BEAT_TICK_KEY = "ops:beat:last_tick"
 BEAT_TICK_TTL = 24 * 3600  # seconds: an old tick still tells "beat stopped at …"
 # Operations' own jobs: beat's pulse keeps the beat check honest, the recorder keeps the history.
 UNPAUSABLE_TASKS = {"apps.tasks.tasks.beat_heartbeat_task", "apps.tasks.tasks.service_statuses_record_task"}
@@ -30,15 +39,11 @@ def beat_tick_record(*, at: datetime) -> None:
 
 # -- registries of processes (Redis) ------------------------------------------
 def beat_process_record(*, host: str, pid: int) -> None:
-    from apps.ops.redis import BEAT_KEY, redis_client
-
     started = datetime.now(UTC).isoformat()
     redis_client().set(BEAT_KEY, json.dumps({"host": host, "pid": pid, "started_at": started}))
 
 
 def worker_record(*, hostname: str, stopped: bool = False) -> None:
-    from apps.ops.redis import WORKERS_KEY, redis_client
-
     now = datetime.now(UTC).isoformat()
     info = {"host": socket.gethostname(), "pid": os.getpid(), "seen_at": now, "stopped_at": now if stopped else None}
     redis_client().hset(WORKERS_KEY, hostname, json.dumps(info))
@@ -51,8 +56,6 @@ def service_statuses_record(*, results: Iterable[CheckResult]) -> list[str]:
     The update is a compare-and-set on the previous status, so two processes
     recording the same flip at once write it once.
     """
-    from apps.ops.models import ServiceStatus, StatusChange
-
     changed = []
     for result in results:
         fields = {"detail": result.detail[:2000], "latency_ms": result.latency_ms, "critical": result.critical}
@@ -82,8 +85,6 @@ def service_statuses_record(*, results: Iterable[CheckResult]) -> list[str]:
 
 def service_statuses_refresh() -> list[str]:
     """Run every check now and record the statuses; returns the services whose status changed."""
-    from apps.ops.health import checks_run
-
     return service_statuses_record(results=checks_run())
 
 
@@ -91,8 +92,6 @@ def service_statuses_refresh() -> list[str]:
 def audit_record(
     *, actor: User | None, action: str, target: str = "", result: str, detail: str = "", ip: str | None = None
 ) -> None:
-    from apps.ops.models import AuditEntry
-
     label = actor.email if actor is not None else "system"
     AuditEntry.objects.create(
         actor=actor, actor_label=label, action=action, target=target, result=result, detail=detail[:4000], ip=ip
@@ -103,9 +102,6 @@ def audit_record(
 
 # -- controls ------------------------------------------------------------------------
 def maintenance_set(*, enabled: bool, by: str, message: str = "", retry_after: int = 300) -> None:
-    from apps.ops.models import Maintenance
-    from apps.ops.selectors import maintenance_cache
-
     Maintenance.objects.update_or_create(
         pk=1,
         defaults={
@@ -122,10 +118,6 @@ def maintenance_set(*, enabled: bool, by: str, message: str = "", retry_after: i
 @transaction.atomic
 def periodic_jobs_pause(*, by: str) -> int:
     """Switch every enabled periodic job off (beat's heartbeat excepted); returns how many."""
-    from django_celery_beat.models import PeriodicTask, PeriodicTasks
-
-    from apps.ops.models import PeriodicPause
-
     tasks = list(PeriodicTask.objects.select_for_update().filter(enabled=True).exclude(task__in=UNPAUSABLE_TASKS))
     for task in tasks:
         PeriodicPause.objects.get_or_create(task=task, defaults={"paused_by": by})
@@ -137,10 +129,6 @@ def periodic_jobs_pause(*, by: str) -> int:
 @transaction.atomic
 def periodic_jobs_resume() -> int:
     """Switch back on exactly the jobs the pause switched off; returns how many."""
-    from django_celery_beat.models import PeriodicTask, PeriodicTasks
-
-    from apps.ops.models import PeriodicPause
-
     ids = list(PeriodicPause.objects.values_list("task_id", flat=True))
     PeriodicTask.objects.filter(pk__in=ids).update(enabled=True)
     PeriodicPause.objects.all().delete()
@@ -150,12 +138,6 @@ def periodic_jobs_resume() -> int:
 
 def web_instances_drain(*, by: str, instance_id: str | None = None) -> int:
     """Ask one web instance (or all) to drain and stop, through the channel layer; returns how many asked."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    from apps.ops.selectors import web_instances_list
-    from catfeeder.runtime.webserver import GROUP
-
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer is configured")
@@ -173,9 +155,6 @@ def web_instances_drain(*, by: str, instance_id: str | None = None) -> int:
 
 def workers_shutdown(*, hostname: str | None = None) -> list[str]:
     """Warm shutdown (running tasks finish) of one worker or all; returns the workers asked."""
-    from apps.ops.probes import WORKER_PING_TIMEOUT, broker_connection
-    from catfeeder.celery import app
-
     with broker_connection() as conn:
         destination = [hostname] if hostname else None
         answering = app.control.ping(destination=destination, timeout=WORKER_PING_TIMEOUT, connection=conn) or []
@@ -188,9 +167,6 @@ def workers_shutdown(*, hostname: str | None = None) -> list[str]:
 
 def worker_ping_enqueue() -> str:
     """Send a ping task to the workers; returns its id. Raises when the broker cannot take it."""
-    from apps.ops.probes import broker_connection
-    from catfeeder.celery import app
-
     with broker_connection() as conn:
         result = app.send_task("apps.tasks.tasks.worker_ping_task", connection=conn, retry=False)
     return str(result.id)

@@ -6,8 +6,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from apps.feeders import meals
+from apps.feeders.alerts import alerts_check
 from apps.feeders.services import feeders_offline_detect
-from apps.notifications.services import alerts_check
 from apps.ops.services import beat_tick_record, service_statuses_refresh
 from apps.tasks.services import housekeeping_run
 

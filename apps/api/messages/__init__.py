@@ -18,7 +18,7 @@ from apps.api.messages.core import (
     Context,
     Message,
     MessageError,
-    feeder_group,
+    device_group,
     owner_group,
     registry,
 )
@@ -33,7 +33,7 @@ __all__ = [
     "Context",
     "Message",
     "MessageError",
-    "feeder_group",
+    "device_group",
     "owner_group",
     "registry",
 ]

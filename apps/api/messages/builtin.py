@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from apps.api.messages.auth import device_caller, owner_caller
+from apps.api.messages import auth
 from apps.api.messages.core import ANYONE, CallerKind, Context, Message, MessageError, registry
 from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
 from apps.api.types import SafeText
@@ -23,16 +23,18 @@ class Authenticated(Message):
     """The socket now acts for this caller."""
 
     caller: Literal["owner", "device"]
-    feeder_id: int | None = None
+    feeder_id: int | None = None  # a device's id (the device protocol's name for it)
 
 
 @registry.handler(Authenticate, replies=Authenticated, callers=ANYONE, routes=("device", "app"))
 def authenticate(message: Authenticate, context: Context) -> Authenticated:
     if context.caller.kind is not CallerKind.ANONYMOUS:
         raise MessageError("already_authenticated", "This socket is authenticated already.", status=409)
-    caller = device_caller(message.token) if context.route == "device" else owner_caller(message.token)
+    kind = CallerKind.DEVICE if context.route == "device" else CallerKind.OWNER
+    caller = auth.authenticate(kind, message.token)
     if caller is None:
         raise MessageError("unauthenticated", "The token is not valid.", status=401, close=CLOSE_UNAUTHENTICATED)
     context.sign_in(caller)
-    feeder_id = caller.feeder.pk if caller.feeder is not None else None
-    return Authenticated(caller="device" if caller.kind is CallerKind.DEVICE else "owner", feeder_id=feeder_id)
+    if caller.kind is CallerKind.DEVICE:
+        return Authenticated(caller="device", feeder_id=caller.id)
+    return Authenticated(caller="owner")

@@ -16,13 +16,9 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-
-if TYPE_CHECKING:
-    from apps.accounts.models import User
-    from apps.feeders.models import Feeder
 
 # Keys of the WebSocket envelope: a message may not have fields of these names.
 ENVELOPE_KEYS = frozenset({"type", "id"})
@@ -49,21 +45,24 @@ DEVICES = frozenset({CallerKind.DEVICE})
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: nobody, an owner (user) or a device (feeder + its token)."""
+    """Who is calling: an opaque principal, a kind and an id (an owner's user id, a device's id).
+
+    The framework never loads what an id stands for; a handler that needs the
+    row reads it through its own app's selectors. `credential_id` names the
+    credential that proved the caller (a device token), so that a long-lived
+    socket can check that it still holds.
+    """
 
     kind: CallerKind
-    user: User | None = None
-    feeder: Feeder | None = None
-    token_id: int | None = None
+    id: int | None = None
+    credential_id: int | None = None
 
     @property
     def group(self) -> str | None:
         """The channel-layer group that reaches this caller's open sockets."""
-        if self.kind is CallerKind.OWNER and self.user is not None:
-            return owner_group(self.user.pk)
-        if self.kind is CallerKind.DEVICE and self.feeder is not None:
-            return feeder_group(self.feeder.pk)
-        return None
+        if self.id is None or self.kind is CallerKind.ANONYMOUS:
+            return None
+        return owner_group(self.id) if self.kind is CallerKind.OWNER else device_group(self.id)
 
 
 ANONYMOUS = Caller(CallerKind.ANONYMOUS)
@@ -73,8 +72,8 @@ def owner_group(user_id: int) -> str:
     return f"owner-{user_id}"
 
 
-def feeder_group(feeder_id: int) -> str:
-    return f"feeder-{feeder_id}"
+def device_group(device_id: int) -> str:
+    return f"device-{device_id}"
 
 
 Route = Literal["http", "device", "app"]

@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja.utils import check_csrf
 from redis.exceptions import RedisError
 
-from apps.accounts.models import User
-from apps.api.messages.auth import caller_from_credentials
+from apps.api.messages.auth import caller_from_credentials, log_fields
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, Entry, Message, MessageError, registry
 from apps.api.messages.dispatch import (
     DEPENDENCY_ERRORS,
@@ -137,8 +137,8 @@ def limited_keys(entry: Entry, caller: Caller | None, client: str, counted: bool
     a browser) costs less than counting it (one Redis round trip), so it counts nowhere."""
     if caller is None:
         return [] if entry.pure and not counted else [(f"api:ip:{client}", "API_RATE_LIMIT_IP")]
-    if caller.kind is CallerKind.OWNER and caller.user is not None:
-        return [(f"api:user:{caller.user.pk}", "API_RATE_LIMIT_USER")]
+    if caller.kind is CallerKind.OWNER and caller.id is not None:
+        return [(f"api:user:{caller.id}", "API_RATE_LIMIT_USER")]
     return []
 
 
@@ -209,8 +209,7 @@ async def admitted(entry: Entry, call: Call, deadline: float) -> Caller:
     check = functools.partial(admit, entry, call.client, counted, session)
     caller: Caller = await bounded(call.run(check, app_token=app_token, authorization=authorization), deadline)
     if call.log is not None and caller is not ANONYMOUS:  # name the caller in this request's log line
-        call.log.update({"user_id": caller.user.pk if caller.user else None,
-                         "feeder_id": caller.feeder.pk if caller.feeder else None})  # fmt: skip
+        call.log.update(log_fields(caller))
     return caller
 
 
@@ -295,10 +294,10 @@ async def read_body(receive: Receive) -> bytes:
 def session_caller(request: HttpRequest, entry: Entry) -> Caller:
     """The owner of the browser session (blocking: it reads the session), CSRF checked for a POST."""
     user = request.user
-    if CallerKind.OWNER in entry.callers and isinstance(user, User) and user.is_authenticated and user.is_active:
+    if CallerKind.OWNER in entry.callers and isinstance(user, AbstractBaseUser) and user.is_active:
         if request.method == "POST" and check_csrf(request) is not None:
             raise MessageError("forbidden", "CSRF check failed: send the X-CSRFToken header.", status=403)
-        return Caller(CallerKind.OWNER, user=user)
+        return Caller(CallerKind.OWNER, id=user.pk)
     return ANONYMOUS
 
 

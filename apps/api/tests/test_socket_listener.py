@@ -17,7 +17,6 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
-from apps.accounts.models import User
 from apps.api.messages import Caller, CallerKind
 from apps.api.messages.core import owner_group
 from apps.api.messages.publish import PUSH
@@ -43,7 +42,7 @@ class OwnerSocket(MessageSocket):
     route = "app"
 
     async def handshake(self) -> Caller:
-        return Caller(CallerKind.OWNER, user=User(pk=OWNER_ID))
+        return Caller(CallerKind.OWNER, id=OWNER_ID)
 
 
 def waiting() -> list[asyncio.Task[Any]]:

@@ -8,6 +8,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from apps.feeders.alerts import alerts_check
 from apps.feeders.models import Feeder
 from apps.feeders.tests.factories import FeederFactory
 from apps.notifications import services
@@ -24,7 +25,7 @@ def test_an_offline_feeder_is_alerted_once_however_often_the_check_runs() -> Non
     feeder, recent = silent_feeder(45), silent_feeder(5)
     with TestCase.captureOnCommitCallbacks() as mails:
         for _ in range(3):
-            services.alerts_check()
+            alerts_check()
     alert = Alert.objects.get()
     assert (alert.kind, alert.key, alert.owner) == (AlertKind.FEEDER_OFFLINE, f"feeder:{feeder.pk}", feeder.owner)
     assert len(mails) == 1  # queued once, after commit
@@ -33,24 +34,24 @@ def test_an_offline_feeder_is_alerted_once_however_often_the_check_runs() -> Non
 
 def test_back_online_ends_the_incident_and_the_next_one_mails_again() -> None:
     feeder = silent_feeder(45)
-    services.alerts_check()
+    alerts_check()
     Feeder.objects.filter(pk=feeder.pk).update(is_online=True)
-    assert services.alerts_check()["closed"] == 1
+    assert alerts_check()["closed"] == 1
     Feeder.objects.filter(pk=feeder.pk).update(is_online=False)
-    services.alerts_check()
+    alerts_check()
     assert Alert.objects.filter(kind=AlertKind.FEEDER_OFFLINE).count() == 2
     assert Alert.objects.filter(closed_at__isnull=True).count() == 1
 
 
 def test_low_food_opens_at_the_threshold_and_ends_ten_points_over_it(settings: object) -> None:
     feeder = FeederFactory(food_level_percent=12, is_online=True, last_seen_at=timezone.now())
-    services.alerts_check()
+    alerts_check()
     alert = Alert.objects.get(kind=AlertKind.LOW_FOOD)
     Feeder.objects.filter(pk=feeder.pk).update(food_level_percent=20)  # refilled a little: still low-ish
-    services.alerts_check()
+    alerts_check()
     assert Alert.objects.get(pk=alert.pk).closed_at is None
     Feeder.objects.filter(pk=feeder.pk).update(food_level_percent=90)
-    services.alerts_check()
+    alerts_check()
     assert Alert.objects.get(pk=alert.pk).closed_at is not None
 
 
@@ -58,7 +59,7 @@ def test_an_owner_who_switched_an_alert_off_gets_no_mail() -> None:
     feeder = silent_feeder(45)
     services.alert_preferences_update(owner=feeder.owner, data={"feeder_offline": False})
     with TestCase.captureOnCommitCallbacks() as mails:
-        services.alerts_check()
+        alerts_check()
     assert (Alert.objects.get().mailed_at, mails) == (None, [])
 
 

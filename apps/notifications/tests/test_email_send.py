@@ -14,9 +14,10 @@ from django.db import transaction
 from pytest_django.fixtures import Settings
 
 from apps.notifications import services
+from apps.notifications.mail import email_retry_delay, email_send_task
 from apps.notifications.models import HeldEmail
 from apps.notifications.services import OutgoingEmail, email_send, held_emails_requeue
-from apps.notifications.tasks import email_retry_delay, email_send_task, held_emails_requeue_task
+from apps.notifications.tasks import held_emails_requeue_task
 from apps.tasks.periodic import periodic_jobs
 from tests.support.smtp import SmtpServer, parts
 
@@ -56,7 +57,7 @@ def test_a_mailbox_refused_for_good_is_logged_and_not_retried(
     smtp.stop()
     smtp.inbox = RejectingInbox()  # type: ignore[assignment]
     smtp.start()
-    with caplog.at_level(logging.ERROR, logger="apps.notifications.tasks"):
+    with caplog.at_level(logging.ERROR, logger="apps.notifications.mail"):
         result = email_send_task.apply(kwargs={"message": message("nobody@example.com")})
     assert result.successful()  # no retry was scheduled
     assert "failed for good after 1 tries" in caplog.text
@@ -66,7 +67,7 @@ def test_an_unreachable_server_is_retried_then_given_up_and_logged(
     smtp: SmtpServer, caplog: pytest.LogCaptureFixture, settings: Settings
 ) -> None:
     smtp.stop()
-    with caplog.at_level(logging.WARNING, logger="apps.notifications.tasks"):
+    with caplog.at_level(logging.WARNING, logger="apps.notifications.mail"):
         email_send_task.apply(kwargs={"message": message()})  # eager: retries run at once, no waiting
     tries = settings.EMAIL_MAX_RETRIES + 1
     assert [f"failed (try {n}:" in caplog.text for n in range(1, tries)] == [True] * (tries - 1)

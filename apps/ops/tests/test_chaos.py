@@ -202,8 +202,8 @@ def test_smtp_stopped_for_30s(private_redis: PrivateRedis, process_logs: Path) -
     """Mail always goes through a task: while SMTP is away mails wait in the queue, and all arrive after."""
     from dataclasses import asdict
 
+    from apps.notifications.mail import email_send_task
     from apps.notifications.services import OutgoingEmail
-    from apps.notifications.tasks import email_send_task
 
     smtp = SmtpServer()
     smtp.start()

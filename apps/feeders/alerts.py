@@ -1,0 +1,78 @@
+"""Feeder alerts whose state is a fact about a row: offline too long, low on food.
+
+The alerts_check job opens and closes them; notifications keeps the
+incidents and mails their owners, and knows nothing of feeders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from apps.feeders.models import Feeder
+from apps.notifications.models import AlertKind
+from apps.notifications.selectors import alerts_open
+from apps.notifications.services import alert_close, alert_open
+
+LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident
+
+
+def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Open and close the offline and low-food alerts of every feeder.
+
+    Each query reads only feeders whose alert would change, so the cost
+    follows incidents, not feeders.
+    """
+    now = now or timezone.now()
+    counts = {"opened": 0, "closed": 0}
+    feeder_key = Concat(Value("feeder:"), Cast("pk", CharField()))
+    silent = (
+        Feeder.objects.select_related("owner")
+        .filter(is_online=False, last_seen_at__lt=now - dt.timedelta(seconds=settings.ALERT_OFFLINE_AFTER))
+        .annotate(key_=feeder_key)
+        .exclude(Exists(alerts_open(kind=AlertKind.FEEDER_OFFLINE).filter(key=OuterRef("key_"))))
+    )
+    for feeder in silent:
+        counts["opened"] += _alert_feeder(feeder, AlertKind.FEEDER_OFFLINE, now=now)
+    low = (
+        Feeder.objects.select_related("owner")
+        .filter(food_level_percent__lte=settings.ALERT_LOW_FOOD_PERCENT)
+        .annotate(key_=feeder_key)
+        .exclude(Exists(alerts_open(kind=AlertKind.LOW_FOOD).filter(key=OuterRef("key_"))))
+    )
+    for feeder in low:
+        counts["opened"] += _alert_feeder(feeder, AlertKind.LOW_FOOD, now=now)
+    counts["closed"] += _alerts_feeder_close(now=now)
+    return counts
+
+
+def _alert_feeder(feeder: Feeder, kind: AlertKind, *, now: dt.datetime) -> int:
+    if kind == AlertKind.FEEDER_OFFLINE:
+        subject = f"{feeder.name} is offline"
+        detail = (
+            f"Your feeder {feeder.name} has not been in touch since {feeder.last_seen_at:%Y-%m-%d %H:%M} UTC. "
+            "Scheduled meals cannot reach it until it is back online."
+        )
+    else:
+        subject = f"{feeder.name} is running out of food"
+        detail = f"Your feeder {feeder.name} reports {feeder.food_level_percent}% food left. Please refill it."
+    return int(alert_open(owner=feeder.owner, kind=kind, key=f"feeder:{feeder.pk}", subject=subject,
+                          detail=detail, now=now) is not None)  # fmt: skip
+
+
+def _alerts_feeder_close(*, now: dt.datetime) -> int:
+    """Offline alerts of feeders back online, low-food alerts of feeders refilled (10 points over the line)."""
+    closed = 0
+    for kind, back in (
+        (AlertKind.FEEDER_OFFLINE, Q(is_online=True)),
+        (AlertKind.LOW_FOOD, Q(food_level_percent__gte=settings.ALERT_LOW_FOOD_PERCENT + LOW_FOOD_HYSTERESIS)),
+    ):
+        keys = alerts_open(kind=kind).values_list("key", flat=True)
+        ids = [int(key.split(":", 1)[1]) for key in keys]
+        for feeder_id in Feeder.objects.filter(back, pk__in=ids).values_list("pk", flat=True):
+            closed += alert_close(kind=kind, key=f"feeder:{feeder_id}", now=now)
+    return closed
