@@ -51,7 +51,7 @@ REDIS_URL = env.read_str("REDIS_URL") or socket_url(VAR_DIR)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "catfeeder.cache.RedisCache",  # one client per process (catfeeder/cache.py)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         # One pool per process; fail fast when Redis is gone, reconnect once it is back.
