@@ -31,9 +31,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.feeders import events
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule
-from apps.feeders.selectors import pet_allowance, pets_allowances, schedule_next_due
-from apps.feeders.services import OPEN_COMMAND, schedule_next_run
+from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule, Pet
+from apps.feeders.selectors import Allowance, pet_allowance, pets_allowances, schedule_next_due
+from apps.feeders.services import schedule_next_run
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
 
@@ -114,7 +114,7 @@ def _dispatch_batch(
 
 def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: DispatchResult) -> list[FeedCommand]:
     grace = dt.timedelta(seconds=settings.MEAL_MISSED_GRACE)
-    remaining = _grams_left(due)
+    allowances = _allowances_held(due)
     commands = []
     for schedule in due:
         slot = schedule.next_run_at
@@ -130,30 +130,24 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
             command.status, command.error = CommandStatus.MISSED, "later than the grace period"
             result.missed += 1
         else:
-            pet = schedule.pet
-            if schedule.grams > remaining[pet.pk]:
+            allowance = allowances[schedule.pet_id]
+            if not allowance.allows(schedule.grams):
                 command.status, command.error = CommandStatus.FAILED, "over the pet's allowance"
                 result.refused += 1
             else:
-                remaining[pet.pk] -= schedule.grams
+                allowances[schedule.pet_id] = allowance.promising(schedule.grams)
                 result.pending += 1
         commands.append(command)
     return commands
 
 
-def _grams_left(due: list[MealSchedule]) -> dict[int, int]:
-    """Grams each pet may still eat in the period of its first due slot, less what open
-    commands will give (two queries for the batch, whatever its size)."""
-    pets = {s.pet_id: s.pet for s in reversed(due)}  # reversed: the earliest slot of each pet wins
-    first_slot = {s.pet_id: s.next_run_at for s in reversed(due)}
-    allowances = pets_allowances(pets=list(pets.values()), at=first_slot)  # type: ignore[arg-type]
-    promised = dict(
-        FeedCommand.objects.filter(pet_id__in=pets, status__in=OPEN_COMMAND)
-        .values("pet_id")
-        .annotate(grams=models.Sum("grams"))
-        .values_list("pet_id", "grams")
-    )
-    return {pk: allowance.remaining_grams - (promised.get(pk) or 0) for pk, allowance in allowances.items()}
+def _allowances_held(due: list[MealSchedule]) -> dict[int, Allowance]:
+    """The allowance of each pet in the period of its first due slot, its row locked like every
+    other feeding of it (three queries for the batch, whatever its size)."""
+    first_slot = {s.pet_id: s.next_run_at for s in reversed(due)}  # reversed: the earliest slot of each pet wins
+    # In id order: two dispatchers locking overlapping pets never wait on each other in a circle.
+    pets = list(Pet.objects.select_for_update().filter(pk__in=first_slot).order_by("pk"))
+    return pets_allowances(pets=pets, at=first_slot)  # type: ignore[arg-type]
 
 
 def _advance(due: list[MealSchedule]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet, Sum
@@ -15,7 +15,17 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.clock import Period, period_containing
-from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, Visit
+from apps.feeders.models import (
+    OPEN_COMMAND,
+    Beacon,
+    DeviceToken,
+    FeedCommand,
+    Feeder,
+    FeedEvent,
+    MealSchedule,
+    Pet,
+    Visit,
+)  # fmt: skip
 
 
 def feeder_list(*, user: User, search: str | None = None, online: bool | None = None) -> QuerySet[Feeder]:
@@ -135,26 +145,28 @@ def feed_event_list(
 
 @dataclass(frozen=True)
 class Allowance:
+    """What a pet may still get at a moment: THE allowance rule, for every path that feeds."""
+
     allowance_grams: int
-    eaten_grams: int
+    eaten_grams: int  # fed in the period
+    promised_grams: int  # open commands for the pet, not fed yet: they will be, or will close
     remaining_grams: int
     period_start: dt.datetime
     period_end: dt.datetime
+
+    def allows(self, grams: int) -> bool:
+        return 0 < grams <= self.remaining_grams
+
+    def promising(self, grams: int) -> Allowance:
+        """The allowance once a command of `grams` is ordered (a batch deciding several meals at once)."""
+        promised = self.promised_grams + grams
+        remaining = max(self.allowance_grams - self.eaten_grams - promised, 0)
+        return replace(self, promised_grams=promised, remaining_grams=remaining)
 
 
 def _period(pet: Pet, now: dt.datetime) -> Period:
     length = dt.timedelta(minutes=pet.period_minutes)
     return period_containing(now, tz=ZoneInfo(pet.time_zone), length=length, anchor=pet.period_anchor)
-
-
-def _allowance(pet: Pet, period: Period, eaten: int) -> Allowance:
-    return Allowance(
-        allowance_grams=pet.allowance_grams,
-        eaten_grams=eaten,
-        remaining_grams=max(pet.allowance_grams - eaten, 0),
-        period_start=period.start,
-        period_end=period.end,
-    )
 
 
 def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
@@ -174,17 +186,22 @@ def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None
     return [(day, totals.get(day, 0)) for day in (first + dt.timedelta(days=n) for n in range(days))]
 
 
-def pet_allowance(*, pet: Pet, now: dt.datetime | None = None) -> Allowance:
-    """What the pet has eaten in its current period, and what is left."""
-    period = _period(pet, now or timezone.now())
-    eaten = FeedEvent.objects.filter(pet=pet, fed_at__gte=period.start, fed_at__lt=period.end).aggregate(
-        total=Sum("grams")
-    )["total"]
-    return _allowance(pet, period, eaten or 0)
+def pet_allowance(*, pet: Pet, now: dt.datetime | None = None, answering: FeedCommand | None = None) -> Allowance:
+    """What the pet has eaten in its current period, what open commands will give, and what is left."""
+    return pets_allowances(pets=[pet], at={pet.pk: now or timezone.now()}, answering=answering)[pet.pk]
 
 
-def pets_allowances(*, pets: list[Pet], at: dict[int, dt.datetime]) -> dict[int, Allowance]:
-    """`pet_allowance` of many pets (each at its own instant) in one query: the dispatcher's batch."""
+def pets_allowances(
+    *, pets: list[Pet], at: dict[int, dt.datetime], answering: FeedCommand | None = None
+) -> dict[int, Allowance]:
+    """The allowance of many pets, each at its own instant, in two queries (the dispatcher's batch).
+
+    Each gram counts once: as eaten when its FeedEvent exists, as promised while
+    its command is open without one. `answering` is the command whose own
+    feeding is being checked: it is not a promise against itself. An open
+    command counts whatever its period: what it gives is recorded when it is
+    answered, which is now or later.
+    """
     periods = {pet.pk: _period(pet, at[pet.pk]) for pet in pets}
     if not periods:
         return {}
@@ -195,7 +212,52 @@ def pets_allowances(*, pets: list[Pet], at: dict[int, dt.datetime]) -> dict[int,
         period = periods[pet_id]
         if period.start <= fed_at < period.end:
             eaten[pet_id] += grams
-    return {pet.pk: _allowance(pet, periods[pet.pk], eaten[pet.pk]) for pet in pets}
+    promised = _promised(list(periods), answering=answering)
+    return {pet.pk: _allowance(pet, periods[pet.pk], eaten[pet.pk], promised.get(pet.pk, 0)) for pet in pets}
+
+
+def _promised(pet_ids: list[int], *, answering: FeedCommand | None) -> dict[int, int]:
+    open_commands = FeedCommand.objects.filter(
+        pet_id__in=pet_ids, status__in=OPEN_COMMAND, feed_events__isnull=True
+    ).order_by()
+    if answering is not None:
+        open_commands = open_commands.exclude(pk=answering.pk)
+    rows = open_commands.values("pet_id").annotate(grams=Sum("grams")).values_list("pet_id", "grams")
+    return {pet_id: grams or 0 for pet_id, grams in rows}
+
+
+def _allowance(pet: Pet, period: Period, eaten: int, promised: int) -> Allowance:
+    return Allowance(
+        allowance_grams=pet.allowance_grams,
+        eaten_grams=eaten,
+        promised_grams=promised,
+        remaining_grams=max(pet.allowance_grams - eaten - promised, 0),
+        period_start=period.start,
+        period_end=period.end,
+    )
+
+
+@dataclass(frozen=True)
+class FeedDecision:
+    allowed: bool
+    grams: int  # how much may be dispensed now
+    eaten_grams: int
+    remaining_grams: int
+    period_end: dt.datetime
+
+
+def pet_may_feed(*, pet: Pet, grams: int | None = None, now: dt.datetime | None = None) -> FeedDecision:
+    """Whether `grams` (or anything, when None) may be dispensed to the pet now."""
+    allowance = pet_allowance(pet=pet, now=now)
+    wanted = allowance.remaining_grams if grams is None else grams
+    allowed = allowance.allows(wanted)
+    return FeedDecision(
+        allowed=allowed,
+        grams=wanted if allowed else 0,
+        eaten_grams=allowance.eaten_grams,
+        remaining_grams=allowance.remaining_grams,
+        period_end=allowance.period_end,
+    )
 
 
 # -- devices ----------------------------------------------------------------------------

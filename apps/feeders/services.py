@@ -1,4 +1,5 @@
-"""Writes. The allowance is enforced here, in `pet_feed`, whoever asks."""
+"""Writes. Every feeding and every order to feed passes the pet's allowance (selectors.pet_allowance)
+with the pet row locked: `_allowance_hold`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from apps.feeders import events
 from apps.feeders.clock import next_slot
 from apps.feeders.errors import AllowanceExceeded, Conflict, InvalidReference, PairingFailed
 from apps.feeders.models import (
+    OPEN_COMMAND,
     Beacon,
     CommandStatus,
     DeviceToken,
@@ -33,7 +35,7 @@ from apps.feeders.models import (
     Visit,
 )  # fmt: skip
 from apps.feeders.protocol import ConfigUpdate
-from apps.feeders.selectors import pet_allowance, pet_for_beacon, token_hash
+from apps.feeders.selectors import FeedDecision, pet_allowance, pet_for_beacon, pet_may_feed, token_hash
 from catfeeder.db import lock_or_404
 
 FEEDER_FIELDS = frozenset({"name", "mac", "latitude", "longitude", "city", "country", "time_zone"})
@@ -180,27 +182,21 @@ def schedule_delete(*, schedule: MealSchedule) -> None:
 
 
 # -- feeding ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class FeedDecision:
-    allowed: bool
-    grams: int  # how much may be dispensed now
-    eaten_grams: int
-    remaining_grams: int
-    period_end: dt.datetime
+def _allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: FeedCommand | None = None) -> Pet:
+    """Lock the pet row and check `grams` against its allowance; the locked pet, or AllowanceExceeded.
 
-
-def pet_may_feed(*, pet: Pet, grams: int | None = None, now: dt.datetime | None = None) -> FeedDecision:
-    """Whether `grams` (or anything, when None) may be dispensed to the pet now."""
-    allowance = pet_allowance(pet=pet, now=now)
-    wanted = allowance.remaining_grams if grams is None else grams
-    allowed = 0 < wanted <= allowance.remaining_grams
-    return FeedDecision(
-        allowed=allowed,
-        grams=wanted if allowed else 0,
-        eaten_grams=allowance.eaten_grams,
-        remaining_grams=allowance.remaining_grams,
-        period_end=allowance.period_end,
-    )
+    Called inside the transaction that then writes the feeding or the command:
+    every path that feeds a pet queues behind this lock, so none decides on a
+    total another is about to change.
+    """
+    locked = Pet.objects.select_for_update().get(pk=pet.pk)
+    allowance = pet_allowance(pet=locked, now=at, answering=answering)
+    if not allowance.allows(grams):
+        raise AllowanceExceeded(
+            pet_name=locked.name, grams=grams, eaten=allowance.eaten_grams, promised=allowance.promised_grams,
+            allowance=allowance.allowance_grams, period_end=allowance.period_end,
+        )  # fmt: skip
+    return locked
 
 
 def pet_feed(
@@ -224,17 +220,12 @@ def pet_feed(
         raise InvalidReference("feeder_id", "feeder")
     at = at or timezone.now()
     with transaction.atomic():
-        locked = Pet.objects.select_for_update().get(pk=pet.pk)
+        Pet.objects.select_for_update().get(pk=pet.pk)  # a repeated event, too, waits for the first
         if event_id is not None:
             repeated = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).first()
             if repeated is not None:
                 return repeated
-        allowance = pet_allowance(pet=locked, now=at)
-        if grams > allowance.remaining_grams:
-            raise AllowanceExceeded(
-                pet_name=locked.name, grams=grams, eaten=allowance.eaten_grams,
-                allowance=allowance.allowance_grams, period_end=allowance.period_end,
-            )  # fmt: skip
+        locked = _allowance_hold(pet=pet, grams=grams, at=at, answering=command)
         return FeedEvent.objects.create(
             pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at
         )
@@ -243,20 +234,18 @@ def pet_feed(
 def feed_command_create(
     *, feeder: Feeder, grams: int, source: FeedSource, pet: Pet | None = None, now: dt.datetime | None = None
 ) -> FeedCommand:
-    """Order a feeder to dispense ("feed now"). The allowance is checked now and
-    again when the device reports what it dispensed."""
-    if pet is not None:
-        if pet.owner_id != feeder.owner_id:
-            raise InvalidReference("pet_id", "pet")
-        decision = pet_may_feed(pet=pet, grams=grams, now=now)
-        if not decision.allowed:
-            allowance = pet_allowance(pet=pet, now=now)
-            raise AllowanceExceeded(
-                pet_name=pet.name, grams=grams, eaten=allowance.eaten_grams,
-                allowance=allowance.allowance_grams, period_end=allowance.period_end,
-            )  # fmt: skip
-    expires_at = (now or timezone.now()) + dt.timedelta(seconds=settings.COMMAND_EXPIRE_AFTER)
+    """Order a feeder to dispense ("feed now").
+
+    The command is a promise against the pet's allowance from now until it is
+    answered: a second order while the feeder has not answered sees the first.
+    """
+    if pet is not None and pet.owner_id != feeder.owner_id:
+        raise InvalidReference("pet_id", "pet")
+    now = now or timezone.now()
+    expires_at = now + dt.timedelta(seconds=settings.COMMAND_EXPIRE_AFTER)
     with transaction.atomic():
+        if pet is not None:
+            _allowance_hold(pet=pet, grams=grams, at=now)
         command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source, expires_at=expires_at)
         feed_command_deliver(command=command)
     return command
@@ -423,29 +412,30 @@ def visit_record(*, feeder: Feeder, beacon_mac: str, now: dt.datetime | None = N
     return visit
 
 
-def feeder_may_feed(*, feeder: Feeder, beacon_mac: str, grams: int | None) -> tuple[Pet | None, FeedDecision | None]:
+def feeder_may_feed(
+    *, feeder: Feeder, beacon_mac: str, grams: int | None, now: dt.datetime | None = None
+) -> tuple[Pet | None, FeedDecision | None]:
     """The allowance decision for the pet wearing the tag; (None, None) for a tag of nobody's."""
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
-    return (pet, pet_may_feed(pet=pet, grams=grams)) if pet is not None else (None, None)
+    return (pet, pet_may_feed(pet=pet, grams=grams, now=now)) if pet is not None else (None, None)
 
 
-def feeder_fed(*, feeder: Feeder, beacon_mac: str, grams: int, event_id: str) -> FeedEvent:
+def feeder_fed(
+    *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, now: dt.datetime | None = None
+) -> FeedEvent:
     """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op)."""
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     if pet is None:
         raise InvalidReference("beacon_mac", "collar tag")
     with transaction.atomic():
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
-        event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id)
+        event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=now)
         if not repeat:
             events.fed_recorded(event, owner_id=feeder.owner_id)
     return event
 
 
 # -- feed commands --------------------------------------------------------------------------
-OPEN_COMMAND = (CommandStatus.PENDING, CommandStatus.SENT)
-
-
 def feed_command_deliver(*, command: FeedCommand) -> None:
     """Send the command to its feeder's open socket after commit (no socket: it waits for the next connect)."""
     events.command_to_device(command)
