@@ -9,7 +9,5 @@ class FeedersConfig(AppConfig):
     verbose_name = "Feeders"
 
     def ready(self) -> None:
-        from apps.feeders import (
-            messages,  # noqa: F401 - registers the feeder protocol
-            photos,  # noqa: F401 - connects the photo files' clean-up to row deletion
-        )
+        from apps.feeders import messages  # noqa: F401 - registers the feeder protocol
+        from apps.feeders.services import photos  # noqa: F401 - connects the photo files' clean-up to row deletion

@@ -28,7 +28,7 @@ def owner_caller(token: str) -> Caller | None:
 
 
 def device_caller(token: str) -> Caller | None:
-    from apps.feeders.selectors import device_token_authenticate
+    from apps.feeders.selectors.devices import device_token_authenticate
 
     found = device_token_authenticate(token=token)
     if found is None:

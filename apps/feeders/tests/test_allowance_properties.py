@@ -22,10 +22,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from apps.accounts.tests.factories import UserFactory
-from apps.feeders import meals, services
 from apps.feeders.errors import AllowanceExceeded
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, FeedEvent, FeedSource, MealSchedule
-from apps.feeders.selectors import pet_allowance
+from apps.feeders.selectors.allowance import pet_allowance
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import meals as meal_services
+from apps.feeders.services import pets as pet_services
+from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +74,7 @@ class Allowance(RuleBasedStateMachine):
     # -- the four paths, each answering: accepted? ---------------------------------------------
     def feed_now(self, grams: int) -> bool:
         try:
-            command = services.feed_command_create(
+            command = command_services.feed_command_create(
                 feeder=self.feeder, pet=self.pet, grams=grams, source=FeedSource.OWNER, now=self.now
             )
         except AllowanceExceeded:
@@ -81,11 +84,11 @@ class Allowance(RuleBasedStateMachine):
 
     def scheduled_meal(self, grams: int) -> bool:
         # One weekday only: the schedule falls due now and not again while the machine runs.
-        schedule = services.schedule_create(
+        schedule = schedule_services.schedule_create(
             pet=self.pet, feeder=self.feeder, times=[f"{self.now:%H:%M}"], days_of_week=[self.now.isoweekday()],
             grams=grams, time_zone="UTC", now=self.now - dt.timedelta(minutes=1),
         )  # fmt: skip
-        meals.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
+        meal_services.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
         command = FeedCommand.objects.get(schedule=schedule)
         if command.status != CommandStatus.PENDING:
             assert (command.status, command.error) == (CommandStatus.FAILED, "over the pet's allowance")
@@ -94,7 +97,7 @@ class Allowance(RuleBasedStateMachine):
         return True
 
     def may_feed(self, grams: int) -> bool:
-        pet, decision = services.feeder_may_feed(
+        pet, decision = pet_services.feeder_may_feed(
             feeder=self.feeder, beacon_mac=self.beacon.mac, grams=grams, now=self.now
         )
         assert pet is not None
@@ -103,7 +106,7 @@ class Allowance(RuleBasedStateMachine):
 
     def device_fed(self, grams: int) -> bool:
         try:
-            services.feeder_fed(
+            pet_services.feeder_fed(
                 feeder=self.feeder, beacon_mac=self.beacon.mac, grams=grams, event_id=uuid.uuid4().hex, now=self.now
             )
         except AllowanceExceeded:
@@ -151,7 +154,7 @@ class Allowance(RuleBasedStateMachine):
         command_id = data.draw(st.sampled_from(sorted(self.open)))
         grams = self.open.pop(command_id)
         for _ in range(2 if repeated else 1):  # a repeated result changes nothing
-            services.feed_command_complete(
+            command_services.feed_command_complete(
                 feeder=self.feeder, command_id=command_id, done=done, grams_dispensed=grams, now=self.now
             )
         if done:
@@ -161,7 +164,7 @@ class Allowance(RuleBasedStateMachine):
     def time_passes(self, seconds: int, reconcile: bool) -> None:
         self.now += dt.timedelta(seconds=seconds)
         if reconcile:  # commands past their validity close: what they promised is free again
-            meals.feed_commands_expire(commands=FeedCommand.objects.all(), now=self.now)
+            command_services.feed_commands_expire(commands=FeedCommand.objects.all(), now=self.now)
             still_open = set(FeedCommand.objects.filter(status__in=OPEN_COMMAND).values_list("pk", flat=True))
             self.open = {pk: grams for pk, grams in self.open.items() if pk in still_open}
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
-from apps.feeders.services import pet_feed
+from apps.feeders.services.pets import pet_feed
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 
 pytestmark = pytest.mark.django_db
