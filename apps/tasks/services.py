@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -62,7 +63,5 @@ def job_run_finished(*, task: str, ok: bool, result: str, now: dt.datetime | Non
 
 def periodic_job_run_now(*, task: PeriodicTask) -> str:
     """Send a periodic job's task once, now, to its queue; beat's schedule is unchanged."""
-    from catfeeder.celery import app
-
-    app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
+    current_app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
     return str(task.name)
