@@ -179,6 +179,7 @@ def eager_tasks() -> Iterator[None]:
     """Tasks sent by the code under test run at once, in this process (their after-commit hooks too)."""
     from catfeeder.celery import app
 
+    app.loader.import_default_modules()  # every app's tasks, also those the code sends by name
     before = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield

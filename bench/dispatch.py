@@ -60,7 +60,7 @@ def homes_create() -> tuple[list[int], list[int], list[str]]:
     """FEEDERS feeders, one pet each, and a device token for each feeder."""
     from apps.accounts.models import User
     from apps.feeders.models import Feeder, Pet
-    from apps.feeders.services import _device_token_create
+    from apps.feeders.services.devices import device_token_create
 
     owner = User.objects.create_user(email="bench-dispatch@example.com", password=None)
     feeders = Feeder.objects.bulk_create(
@@ -70,7 +70,7 @@ def homes_create() -> tuple[list[int], list[int], list[str]]:
         ]
     )
     pets = Pet.objects.bulk_create([Pet(owner=owner, name=f"Pet {n}", allowance_grams=100_000) for n in range(FEEDERS)])
-    tokens = [_device_token_create(feeder=f)[1] for f in feeders]
+    tokens = [device_token_create(feeder=f)[1] for f in feeders]
     return [f.pk for f in feeders], [p.pk for p in pets], tokens
 
 
@@ -115,13 +115,13 @@ def queue_purge() -> None:
 
 # -- 1. the dispatcher's tick ----------------------------------------------------------------
 def tick_time(ids: list[int]) -> tuple[float, int]:
-    from apps.feeders import meals
+    from apps.feeders.services import meals as meal_services
 
     times = []
     for _ in range(3):
         due_reset(ids, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         started = time.perf_counter()
-        result = meals.meal_slots_dispatch()
+        result = meal_services.meal_slots_dispatch()
         times.append(time.perf_counter() - started)
         queue_purge()
         if result.pending != DUE:

@@ -91,7 +91,7 @@ def prepare_data() -> str:
     owner = owner_create()
     from rest_framework.authtoken.models import Token
 
-    from apps.feeders.services import feeder_create
+    from apps.feeders.services.devices import feeder_create
 
     for n in range(FEEDERS):
         feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")

@@ -39,7 +39,7 @@ STALL_FOR = 120  # seconds the server's head and body deadlines allow here: the 
 
 def prepare_data() -> None:
     owner = owner_create()
-    from apps.feeders.services import feeder_create
+    from apps.feeders.services.devices import feeder_create
 
     for n in range(FEEDERS):
         feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")

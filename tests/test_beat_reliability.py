@@ -21,8 +21,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.accounts.models import User
-from apps.feeders import services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, MealSchedule
+from apps.feeders.services import schedules as schedule_services
 from apps.notifications.models import Alert, AlertKind
 from apps.ops.redis import redis_client
 from apps.tasks.beat import LOCK_KEY
@@ -106,7 +106,7 @@ def meals_at(
     first = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=lead)
     times, slots = slot_times(first, offsets)
     made = [
-        services.schedule_create(
+        schedule_services.schedule_create(
             pet=home.pet, feeder=home.feeder, times=times, days_of_week=EVERY_DAY, grams=1, time_zone="UTC"
         )  # fmt: skip
         for _ in range(count)

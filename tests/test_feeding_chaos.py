@@ -30,8 +30,11 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.feeders import meals, services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import devices as device_services
+from apps.feeders.services import meals as meal_services
+from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import FeederFactory, PetFactory
 from apps.ops.redis import redis_client
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, wait_until
@@ -53,8 +56,8 @@ def paired_home(user: User) -> Home:
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     feeder = FeederFactory(owner=user)
     pet = PetFactory(owner=user, allowance_grams=100_000)
-    _, code = services.pairing_code_create(feeder=feeder)
-    _, _, token = services.feeder_pair(code=code, mac=feeder.mac)
+    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac)
     return Home(feeder, pet, token)
 
 
@@ -95,7 +98,7 @@ def due_slots(home: Home, count: int) -> list[MealSchedule]:
     now = timezone.now()
     schedules = []
     for _ in range(count):
-        schedule = services.schedule_create(
+        schedule = schedule_services.schedule_create(
             pet=home.pet, feeder=home.feeder, times=["12:00"], days_of_week=[1, 2, 3, 4, 5, 6, 7], grams=1,
             time_zone="UTC",
         )  # fmt: skip
@@ -105,7 +108,7 @@ def due_slots(home: Home, count: int) -> list[MealSchedule]:
 
 
 def all_done(schedules: list[MealSchedule]) -> bool:
-    meals.feed_commands_reconcile()  # what beat runs every few seconds
+    command_services.feed_commands_reconcile()  # what beat runs every few seconds
     done = FeedCommand.objects.filter(schedule__in=schedules, status=CommandStatus.DONE)
     return done.count() == len(schedules)
 
@@ -122,7 +125,7 @@ def test_killing_the_worker_while_it_delivers_loses_no_meal_and_feeds_none_twice
         for round_ in range(ROUNDS):
             schedules = due_slots(home, SLOTS_PER_ROUND)
             client.rpush(KILLS, "after" if round_ % 2 else "before")
-            assert meals.meal_slots_dispatch().pending == SLOTS_PER_ROUND
+            assert meal_services.meal_slots_dispatch().pending == SLOTS_PER_ROUND
             popped = client.blpop([VICTIMS], timeout=60)
             assert popped is not None, chaos_worker.worker.output()[-3000:]
             victim = json.loads(popped[1])

@@ -47,10 +47,10 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
 
 # -- pet photos: a stored photo with its thumbnails, and multipart bodies --
 def own_photo(pet: Pet) -> PetPhoto:
-    from apps.feeders import photos
+    from apps.feeders.services import photos as photo_services
 
-    photo = photos.photo_create(pet=pet, file=SimpleUploadedFile("p.png", images.png()))
-    return photos.photo_thumbnails_make(photo=photo)
+    photo = photo_services.photo_create(pet=pet, file=SimpleUploadedFile("p.png", images.png()))
+    return photo_services.photo_thumbnails_make(photo=photo)
 
 
 def multipart(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
-from apps.feeders import services
+from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import AsgiServer
 
@@ -83,8 +83,8 @@ def test_the_api_passes_every_schemathesis_check(asgi_server: AsgiServer, alice:
     # on a feeder of its own: the run above may have deleted or unpaired any other.
     EmailAddress.objects.get_or_create(user=alice, email=alice.email, defaults={"verified": True, "primary": True})
     feeder = FeederFactory(owner=alice, mac="F0:E1:D2:C3:B4:A5")
-    _, code = services.pairing_code_create(feeder=feeder)
-    _, _, device = services.feeder_pair(code=code, mac=feeder.mac)
+    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, _, device = device_services.feeder_pair(code=code, mac=feeder.mac)
     done = schemathesis(
         asgi_server, f"Authorization: Bearer {device}", tmp_path, "--include-path-regex", "^/api/messages/"
     )

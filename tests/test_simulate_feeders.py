@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from apps.feeders import services
 from apps.feeders.models import CommandStatus, DeviceToken, FeedCommand, Feeder, FeedEvent, FeedSource, Visit
+from apps.feeders.services import commands as command_services
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
 
 OWNER = "sim-test@example.com"
@@ -21,7 +21,7 @@ def test_simulated_feeders_pair_report_feed_and_answer_commands(asgi_server: Asg
     try:
         feeders = Feeder.objects.filter(owner__email=OWNER)
         wait_until(lambda: feeders.filter(is_online=True).count() == 3, timeout=30, what="3 simulated feeders online")
-        command = services.feed_command_create(feeder=feeders.first(), grams=7, source=FeedSource.OWNER)  # type: ignore[arg-type]
+        command = command_services.feed_command_create(feeder=feeders.first(), grams=7, source=FeedSource.OWNER)  # type: ignore[arg-type]
         wait_until(lambda: FeedCommand.objects.get(pk=command.pk).status == CommandStatus.DONE, timeout=30, what="done")
         output = run.communicate(timeout=60)[0].decode()
     finally:

@@ -27,8 +27,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
 from apps.devreload.tests.harness import launch_chromium
-from apps.feeders import services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
+from apps.feeders.services import pets as pet_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, wait_until
 from tests.conftest import Mail
@@ -189,7 +189,7 @@ def a_month_of_meals(pet_id: int, feeder_id: int) -> None:
     for day in range(1, 30):
         for grams in (120, 90 + day % 5 * 20, 60 + day % 7 * 15):
             at = now - dt.timedelta(days=day, hours=grams % 9)
-            services.pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, at=at)
+            pet_services.pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, at=at)
 
 
 def screenshots(page: Page, server: AsgiServer, pages: dict[str, str]) -> None:

@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.feeders import services
 from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, PetPhoto, Visit
+from apps.feeders.services import devices as device_services
+from apps.feeders.services import schedules as schedule_services
 
 
 @admin.register(Feeder)
@@ -89,13 +90,15 @@ class MealScheduleAdmin(admin.ModelAdmin[MealSchedule]):
     def save_model(self, request: HttpRequest, obj: MealSchedule, form: Any, change: bool) -> None:
         # Through the service: next_run_at follows the times, a disabled schedule's open commands close.
         if change:
-            services.schedule_update(schedule=obj, data={f: getattr(obj, f) for f in services.SCHEDULE_FIELDS})
+            schedule_services.schedule_update(
+                schedule=obj, data={f: getattr(obj, f) for f in schedule_services.SCHEDULE_FIELDS}
+            )
         else:
             super().save_model(request, obj, form, change)
-            services.schedule_update(schedule=obj, data={})
+            schedule_services.schedule_update(schedule=obj, data={})
 
     def delete_model(self, request: HttpRequest, obj: MealSchedule) -> None:
-        services.schedule_delete(schedule=obj)
+        schedule_services.schedule_delete(schedule=obj)
 
 
 class CommandFeedingInline(admin.TabularInline[FeedEvent, FeedCommand]):
@@ -158,4 +161,4 @@ class DeviceTokenAdmin(admin.ModelAdmin[DeviceToken]):
     @admin.action(description="Revoke every token of these feeders (their sockets close)")
     def revoke_feeders_tokens(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:
         for feeder in Feeder.objects.filter(tokens__in=queryset).distinct():
-            services.device_token_revoke(feeder=feeder)
+            device_services.device_token_revoke(feeder=feeder)

@@ -12,13 +12,11 @@ class FeedersConfig(AppConfig):
         from apps.api.api import api
         from apps.api.messages import CallerKind
         from apps.api.messages.auth import register_authenticator
-        from apps.feeders import (
-            messages,  # noqa: F401 - registers the feeder protocol
-            photos,  # noqa: F401 - connects the photo files' clean-up to row deletion
-        )
+        from apps.feeders import messages  # noqa: F401 - registers the feeder protocol
         from apps.feeders.api import beacons, commands, feeders, pets, schedules
         from apps.feeders.photos_api import router as photos_router
         from apps.feeders.principals import device_caller
+        from apps.feeders.services import photos  # noqa: F401 - connects the photo files' clean-up to row deletion
 
         register_authenticator(CallerKind.DEVICE, device_caller, log_field="feeder_id")
         routers = {"/feeders": feeders, "/beacons": beacons, "/pets": pets, "/schedules": schedules,

@@ -21,10 +21,12 @@ from apps.api.messages import ANONYMOUS, Caller, CallerKind
 from apps.api.messages.auth import authenticate, bearer_token
 from apps.api.messages.dispatch import encode, run_sync
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
-from apps.feeders import events, services
+from apps.feeders import events
 from apps.feeders.models import FeedCommand, Feeder
 from apps.feeders.principals import caller_feeder
 from apps.feeders.protocol import FeedNow
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import presence as presence_services
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -67,14 +69,14 @@ class DeviceSocket(MessageSocket):
         # The group was joined first, so a command created from now on is not missed;
         # one that comes both ways is sent once (sent_commands, under the lock).
         async with self.commands_lock:
-            connect = services.feeder_connect
+            connect = presence_services.feeder_connect
             for command in await run_sync(connect, feeder=self.feeder, connection_id=self.connection_id):
                 await self.send_feed_now(command)
         self.start(self.watchdog())
 
     async def signed_out(self) -> None:
         if self.feeder is not None:
-            await run_sync(services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
+            await run_sync(presence_services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -84,7 +86,7 @@ class DeviceSocket(MessageSocket):
                 if event.get("feed_now") is not None:  # a delivery task marked it sent already
                     await self.send_frame(FeedNow(**event["feed_now"]), again=resend)
                 elif resend or event["command_id"] not in self.sent_commands:
-                    send = services.feed_command_send
+                    send = command_services.feed_command_send
                     command = await run_sync(send, feeder=self.feeder, command_id=event["command_id"])
                     if command is not None:
                         await self.send_feed_now(command, again=resend)

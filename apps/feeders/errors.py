@@ -14,10 +14,13 @@ class Conflict(Problem):
 
 
 class AllowanceExceeded(Problem):
-    def __init__(self, *, pet_name: str, grams: int, eaten: int, allowance: int, period_end: dt.datetime) -> None:
-        remaining = max(allowance - eaten, 0)
+    def __init__(
+        self, *, pet_name: str, grams: int, eaten: int, allowance: int, period_end: dt.datetime, promised: int = 0
+    ) -> None:
+        remaining = max(allowance - eaten - promised, 0)
+        on_its_way = f", {promised} g ordered and not fed yet" if promised else ""
         detail = (
-            f"{pet_name} may not eat {grams} g now: {eaten} g of {allowance} g eaten this period, "
+            f"{pet_name} may not eat {grams} g now: {eaten} g of {allowance} g eaten this period{on_its_way}, "
             f"{remaining} g left until {period_end.isoformat(timespec='minutes')}."
         )
         super().__init__(409, detail, kind="allowance-exceeded")

@@ -11,7 +11,7 @@ from django.http import Http404
 from apps.api.messages import ANYONE, DEVICES, OWNERS, Caller, CallerKind, Context, MessageError, registry
 from apps.api.messages.dispatch import Error
 from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
-from apps.feeders import events, selectors, services
+from apps.feeders import events
 from apps.feeders.errors import InvalidReference
 from apps.feeders.models import Feeder, FeedSource, Pet
 from apps.feeders.principals import caller_feeder, caller_owner
@@ -36,6 +36,12 @@ from apps.feeders.protocol import (
     VisitRecorded,
     Welcome,
 )
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.selectors import pets as pet_selectors
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import devices as device_services
+from apps.feeders.services import pets as pet_services
+from apps.feeders.services import presence as presence_services
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -60,7 +66,7 @@ def _user(context: Context) -> User:
 def pair(message: Pair, context: Context) -> Paired:
     if context.route != "http" and context.caller.kind is not CallerKind.ANONYMOUS:
         raise MessageError("already_authenticated", "This socket is authenticated already.", status=409)
-    feeder, device_token, token = services.feeder_pair(code=message.code, mac=message.mac)
+    feeder, device_token, token = device_services.feeder_pair(code=message.code, mac=message.mac)
     context.sign_in(Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk))
     return Paired(feeder_id=feeder.pk, token=token)
 
@@ -68,7 +74,7 @@ def pair(message: Pair, context: Context) -> Paired:
 # -- devices -----------------------------------------------------------------------------------
 @registry.handler(Hello, replies=Welcome, callers=DEVICES)
 def hello(message: Hello, context: Context) -> Welcome:
-    feeder = services.feeder_hello(feeder=_feeder(context), firmware=message.firmware, ip=message.ip)
+    feeder = presence_services.feeder_hello(feeder=_feeder(context), firmware=message.firmware, ip=message.ip)
     return Welcome(
         feeder_id=feeder.pk,
         heartbeat_interval=settings.FEEDER_HEARTBEAT_INTERVAL,
@@ -80,11 +86,11 @@ def hello(message: Hello, context: Context) -> Welcome:
 def heartbeat(message: Heartbeat, context: Context) -> Ack:
     # A long-lived socket re-checks its token here: rotated past its overlap, or revoked.
     token_id = context.caller.credential_id
-    if token_id is None or not selectors.device_token_is_live(token_id=token_id):
+    if token_id is None or not device_selectors.device_token_is_live(token_id=token_id):
         raise MessageError(
             "unauthenticated", "This device token is no longer valid.", status=401, close=CLOSE_UNAUTHENTICATED
         )
-    services.feeder_heartbeat(
+    presence_services.feeder_heartbeat(
         feeder=_feeder(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm
     )
     return Ack()
@@ -92,13 +98,13 @@ def heartbeat(message: Heartbeat, context: Context) -> Ack:
 
 @registry.handler(Visit, replies=Ack, callers=DEVICES)
 def visit(message: Visit, context: Context) -> Ack:
-    services.visit_record(feeder=_feeder(context), beacon_mac=message.beacon_mac)
+    presence_services.visit_record(feeder=_feeder(context), beacon_mac=message.beacon_mac)
     return Ack()
 
 
 @registry.handler(MayFeed, replies=FeedDecision, callers=DEVICES, safe=True)
 def may_feed(message: MayFeed, context: Context) -> FeedDecision:
-    pet, decision = services.feeder_may_feed(
+    pet, decision = pet_services.feeder_may_feed(
         feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams
     )
     if pet is None or decision is None:  # someone else's cat, or a tag nobody wears
@@ -111,7 +117,7 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
 
 @registry.handler(Fed, replies=Ack, callers=DEVICES)
 def fed(message: Fed, context: Context) -> Ack:
-    services.feeder_fed(
+    pet_services.feeder_fed(
         feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id
     )
     return Ack()
@@ -119,7 +125,7 @@ def fed(message: Fed, context: Context) -> Ack:
 
 @registry.handler(CommandResult, replies=Ack, callers=DEVICES)
 def command_result(message: CommandResult, context: Context) -> Ack:
-    services.feed_command_complete(
+    command_services.feed_command_complete(
         feeder=_feeder(context), command_id=message.command_id, done=message.status == "done",
         grams_dispensed=message.grams_dispensed, error=message.error,
     )  # fmt: skip
@@ -129,7 +135,7 @@ def command_result(message: CommandResult, context: Context) -> Ack:
 # -- owners ---------------------------------------------------------------------------------
 def _feeder_ref(context: Context, feeder_id: int) -> Feeder:
     try:
-        return selectors.feeder_get(user=_user(context), feeder_id=feeder_id)
+        return device_selectors.feeder_get(user=_user(context), feeder_id=feeder_id)
     except Http404:
         raise InvalidReference("feeder_id", "feeder") from None
 
@@ -138,7 +144,7 @@ def _pet_ref(context: Context, pet_id: int | None) -> Pet | None:
     if pet_id is None:
         return None
     try:
-        return selectors.pet_get(user=_user(context), pet_id=pet_id)
+        return pet_selectors.pet_get(user=_user(context), pet_id=pet_id)
     except Http404:
         raise InvalidReference("pet_id", "pet") from None
 
@@ -151,5 +157,5 @@ def get_feeder_status(message: GetFeederStatus, context: Context) -> FeederStatu
 @registry.handler(FeederFeed, replies=CommandStatus, callers=OWNERS)
 def feeder_feed(message: FeederFeed, context: Context) -> CommandStatus:
     feeder, pet = _feeder_ref(context, message.feeder_id), _pet_ref(context, message.pet_id)
-    command = services.feed_command_create(feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER)
+    command = command_services.feed_command_create(feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER)
     return events.command_status(command)

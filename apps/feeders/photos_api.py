@@ -15,10 +15,12 @@ from ninja.pagination import paginate
 
 from apps.accounts.auth import owner
 from apps.api.problems import responses
-from apps.feeders import photos, selectors
 from apps.feeders.images import CONTENT_TYPES, THUMBNAIL_CONTENT_TYPE
 from apps.feeders.models import PetPhoto
-from apps.feeders.photos import PhotoVariant
+from apps.feeders.selectors import pets as pet_selectors
+from apps.feeders.selectors import photos as photo_selectors
+from apps.feeders.selectors.photos import PhotoVariant
+from apps.feeders.services import photos as photo_services
 from catfeeder.storage import STORAGE_ERRORS, signed_url_lifetime
 
 router = Router(tags=["photos"])
@@ -44,16 +46,16 @@ class PhotoOut(Schema):
 
     @staticmethod
     def resolve_url(obj: PetPhoto) -> str:
-        return photos.photo_url(photo=obj, variant="original")
+        return photo_selectors.photo_url(photo=obj, variant="original")
 
     @staticmethod
     def resolve_thumbnails(obj: PetPhoto) -> list[dict[str, Any]]:
         sizes = sorted(obj.thumbnail_names())
-        return [{"size": size, "url": photos.photo_url(photo=obj, variant=str(size))} for size in sizes]  # type: ignore[arg-type]
+        return [{"size": size, "url": photo_selectors.photo_url(photo=obj, variant=str(size))} for size in sizes]  # type: ignore[arg-type]
 
     @staticmethod
     def resolve_urls_expire_at(obj: PetPhoto) -> dt.datetime | None:
-        return photos.photo_urls_expire_at()
+        return photo_selectors.photo_urls_expire_at()
 
 
 PhotoOut.model_config["json_schema_extra"] = {
@@ -104,25 +106,25 @@ FILE_CACHE_SECONDS = 3600  # stored files never change: a name is never reused
     openapi_extra=UPLOAD_DOC,
 )  # fmt: skip
 def photo_upload(request: HttpRequest, pet_id: int, file: File[UploadedFile]) -> Status[PetPhoto]:
-    pet = selectors.pet_get(user=owner(request), pet_id=pet_id)
-    return Status(201, photos.photo_create(pet=pet, file=file))
+    pet = pet_selectors.pet_get(user=owner(request), pet_id=pet_id)
+    return Status(201, photo_services.photo_create(pet=pet, file=file))
 
 
 @router.get("/pets/{pet_id}/photos", response=responses({200: list[PhotoOut]}), summary="A pet's photos, newest first")
 @paginate
 def photo_list(request: HttpRequest, pet_id: int) -> Any:
     user = owner(request)
-    return photos.photo_list(user=user, pet=selectors.pet_get(user=user, pet_id=pet_id))
+    return photo_selectors.photo_list(user=user, pet=pet_selectors.pet_get(user=user, pet_id=pet_id))
 
 
 @router.get("/photos/{photo_id}", response=responses({200: PhotoOut}), summary="One photo")
 def photo_read(request: HttpRequest, photo_id: int) -> PetPhoto:
-    return photos.photo_get(user=owner(request), photo_id=photo_id)
+    return photo_selectors.photo_get(user=owner(request), photo_id=photo_id)
 
 
 @router.delete("/photos/{photo_id}", response=responses({204: None}), summary="Delete a photo and its files")
 def photo_delete(request: HttpRequest, photo_id: int) -> Status[None]:
-    photos.photo_delete(photo=photos.photo_get(user=owner(request), photo_id=photo_id))
+    photo_services.photo_delete(photo=photo_selectors.photo_get(user=owner(request), photo_id=photo_id))
     return Status(204, None)
 
 
@@ -131,20 +133,20 @@ def photo_delete(request: HttpRequest, photo_id: int) -> Status[None]:
     summary="A photo's file: the original or a thumbnail", openapi_extra=FILE_DOC,
 )  # fmt: skip
 def photo_file(request: HttpRequest, photo_id: int, variant: PhotoVariant) -> HttpResponseBase:
-    photo = photos.photo_get(user=owner(request), photo_id=photo_id)
+    photo = photo_selectors.photo_get(user=owner(request), photo_id=photo_id)
     if signed_url_lifetime(default_storage) is not None:
-        return HttpResponseRedirect(photos.photo_url(photo=photo, variant=variant))
+        return HttpResponseRedirect(photo_selectors.photo_url(photo=photo, variant=variant))
     return _stream(photo, variant)
 
 
 def _stream(photo: PetPhoto, variant: PhotoVariant) -> FileResponse:
-    name = photos.photo_file_name(photo=photo, variant=variant)
+    name = photo_selectors.photo_file_name(photo=photo, variant=variant)
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
     except STORAGE_ERRORS as exc:
-        raise photos.StorageUnavailable() from exc
+        raise photo_services.StorageUnavailable() from exc
     content_type = photo.content_type if variant == "original" else THUMBNAIL_CONTENT_TYPE
     response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = f"private, max-age={FILE_CACHE_SECONDS}"

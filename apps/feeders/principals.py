@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from apps.accounts.selectors import user_get_active
 from apps.api.messages import Caller, CallerKind
 from apps.feeders.models import Feeder
-from apps.feeders.selectors import device_token_authenticate
+from apps.feeders.selectors.devices import device_token_authenticate
 
 if TYPE_CHECKING:
     from apps.accounts.models import User

@@ -23,6 +23,7 @@ from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from apps.ops.redis import redis_client
+from apps.ops.services import beat_process_record
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ class BeatLock:
 
 
 def _announce() -> None:
-    from apps.ops.services import beat_process_record
-
     try:
         beat_process_record(host=socket.gethostname(), pid=os.getpid())  # the status page's "beat process"
     except Exception as exc:  # noqa: BLE001 - the registry is a convenience

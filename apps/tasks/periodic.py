@@ -34,7 +34,7 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=settings.OPS_STATUS_RECORD_INTERVAL,
             description="Runs every health check and records status changes, even when nobody looks.",
         ),
-        # -- scheduled meals, feed commands, housekeeping, alerts (issue 6) --
+        # The meal ticks live in apps.feeders.tasks under the names beat stored when they lived here.
         PeriodicJob(
             name="meal dispatcher",
             task="apps.tasks.tasks.meal_slots_dispatch_task",
@@ -65,7 +65,6 @@ def periodic_jobs() -> list[PeriodicJob]:
             every=60,
             description="Queues again the mails the broker refused when they were sent (held in the database).",
         ),
-        # -- pet photos (issue 9) --
         PeriodicJob(
             name="photo thumbnails requeue",
             task="apps.feeders.tasks.photo_thumbnails_requeue_task",

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from celery import current_app
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from apps.feeders.services.devices import pairing_and_tokens_purge
+from apps.feeders.services.pets import history_purge
 from apps.tasks.models import JobRun
 from apps.tasks.periodic import PeriodicJob
 
@@ -32,10 +36,6 @@ def periodic_jobs_apply(*, jobs: list[PeriodicJob]) -> list[tuple[PeriodicJob, b
 
 def housekeeping_run(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Delete what has outlived its use; returns how many of each."""
-    from django.contrib.sessions.models import Session
-
-    from apps.feeders.services import history_purge, pairing_and_tokens_purge
-
     now = now or timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()  # browser sessions and app tokens
     removed = {"sessions": sessions}
@@ -63,7 +63,5 @@ def job_run_finished(*, task: str, ok: bool, result: str, now: dt.datetime | Non
 
 def periodic_job_run_now(*, task: PeriodicTask) -> str:
     """Send a periodic job's task once, now, to its queue; beat's schedule is unchanged."""
-    from catfeeder.celery import app
-
-    app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
+    current_app.send_task(task.task, queue=task.queue or None, headers={"periodic_task_name": task.name})
     return str(task.name)

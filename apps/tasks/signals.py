@@ -8,13 +8,14 @@ from typing import Any
 
 from celery import signals
 
+from apps.tasks.periodic import periodic_jobs
+from apps.tasks.services import job_run_finished, job_run_started
+
 logger = logging.getLogger(__name__)
 
 
 @cache
 def _periodic_tasks() -> frozenset[str]:
-    from apps.tasks.periodic import periodic_jobs
-
     return frozenset(job.task for job in periodic_jobs())
 
 
@@ -26,8 +27,6 @@ def _name(task: Any) -> str | None:
 @signals.task_prerun.connect
 def job_started(task: Any = None, **kwargs: Any) -> None:
     if (name := _name(task)) is not None:
-        from apps.tasks.services import job_run_started
-
         try:
             job_run_started(task=name)
         except Exception as exc:  # noqa: BLE001 - a record must never stop the job itself
@@ -37,8 +36,6 @@ def job_started(task: Any = None, **kwargs: Any) -> None:
 @signals.task_postrun.connect
 def job_finished(task: Any = None, retval: Any = None, state: str | None = None, **kwargs: Any) -> None:
     if (name := _name(task)) is not None:
-        from apps.tasks.services import job_run_finished
-
         ok = state == "SUCCESS"
         try:
             job_run_finished(task=name, ok=ok, result=str(retval if retval is not None else state or ""))

@@ -5,9 +5,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from apps.feeders import meals
-from apps.feeders.alerts import alerts_check
-from apps.feeders.services import feeders_offline_detect
+from apps.feeders.services.alerts import alerts_check
+from apps.feeders.services.presence import feeders_offline_detect
 from apps.ops.services import beat_tick_record, service_statuses_refresh
 from apps.tasks.services import housekeeping_run
 
@@ -34,31 +33,6 @@ def service_statuses_record_task() -> None:
     changed = service_statuses_refresh()
     if changed:
         logger.info("service status changed: %s", ", ".join(changed))
-
-
-# -- scheduled meals and feed commands (issue 6) -------------------------------------
-# `expires`: a tick that waited longer than this in the queue is dropped: the next one
-# does its work, and a stopped worker does not come back to a pile of stale ticks.
-@shared_task(ignore_result=True, expires=60)
-def meal_slots_dispatch_task(wake: bool = True) -> str:
-    """Turn due meal slots into feed commands (apps.feeders.meals); beat's ticks also book a
-    tick at the second of a slot due before the next one (`wake=False`: that one books none)."""
-    result = meals.meal_slots_dispatch()
-    if wake and (at := meals.meal_slots_wake_at()) is not None:
-        meal_slots_dispatch_task.apply_async(kwargs={"wake": False}, eta=at)
-    summary = f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
-    if result.pending or result.missed or result.refused:  # Celery's own lines are quiet for this job
-        logger.info("meal slots: %s", summary)
-    return summary
-
-
-@shared_task(ignore_result=True, expires=60)
-def feed_commands_reconcile_task() -> str:
-    result = meals.feed_commands_reconcile()
-    summary = f"{result.resent} sent again, {result.expired} expired, {result.missed} missed"
-    if result.resent or result.expired or result.missed:
-        logger.info("feed commands: %s", summary)
-    return summary
 
 
 @shared_task(ignore_result=True, expires=300)

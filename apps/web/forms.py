@@ -17,12 +17,13 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import User
 from apps.api.types import safe_text
-from apps.feeders import selectors
 from apps.feeders.models import Beacon, Feeder, Pet
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import normalize_mac
 from apps.feeders.models.pets import MAX_PERIOD_MINUTES
 from apps.feeders.schemas import HHMM
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.selectors import pets as pet_selectors
 
 DAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 MAX_TIMES = 24  # meals a day in one schedule, as the API allows
@@ -130,7 +131,7 @@ class PetForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("beacon", selectors.beacon_list(user=self.owner))
+        self.choose("beacon", device_selectors.beacon_list(user=self.owner))
 
 
 class ScheduleFields(WebForm):
@@ -163,8 +164,8 @@ class ScheduleCreateForm(OwnerForm, ScheduleFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("pet", selectors.pet_list(user=self.owner))
-        self.choose("feeder", selectors.feeder_list(user=self.owner))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
 
 
 class FeedNowForm(OwnerForm):
@@ -176,8 +177,8 @@ class FeedNowForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("feeder", selectors.feeder_list(user=self.owner))
-        self.choose("pet", selectors.pet_list(user=self.owner))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner))
 
 
 class PhotoForm(WebForm):
@@ -205,8 +206,8 @@ class HistoryFilterForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("pet", selectors.pet_list(user=self.owner))
-        self.choose("feeder", selectors.feeder_list(user=self.owner))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -24,8 +24,18 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import User
 from apps.accounts.selectors import user_email_verified
 from apps.api.problems import Problem
-from apps.feeders import photos, selectors, services
 from apps.feeders.models import FeedSource, PhotoStatus
+from apps.feeders.selectors import allowance as allowance_selectors
+from apps.feeders.selectors import commands as command_selectors
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.selectors import pets as pet_selectors
+from apps.feeders.selectors import photos as photo_selectors
+from apps.feeders.selectors import schedules as schedule_selectors
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import devices as device_services
+from apps.feeders.services import pets as pet_services
+from apps.feeders.services import photos as photo_services
+from apps.feeders.services import schedules as schedule_services
 from apps.web import charts
 from apps.web.forms import (
     BeaconForm,
@@ -92,8 +102,8 @@ def _back(request: HttpRequest, default: str) -> str:
 def _live_names(user: User) -> dict[str, dict[int, str]]:
     """Names the page's script needs to show live events (they carry ids only)."""
     return {
-        "pets": dict(selectors.pet_list(user=user).values_list("pk", "name")),
-        "feeders": dict(selectors.feeder_list(user=user).values_list("pk", "name")),
+        "pets": dict(pet_selectors.pet_list(user=user).values_list("pk", "name")),
+        "feeders": dict(device_selectors.feeder_list(user=user).values_list("pk", "name")),
     }
 
 
@@ -101,12 +111,12 @@ def _live_names(user: User) -> dict[str, dict[int, str]]:
 @owner_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
-    pets = list(selectors.pet_list(user=user))
+    pets = list(pet_selectors.pet_list(user=user))
     context = {
-        "feeders": selectors.feeder_list(user=user),
-        "pets": [(pet, selectors.pet_allowance(pet=pet)) for pet in pets],
-        "visits": selectors.visit_list(user=user).select_related("pet", "feeder")[:RECENT],
-        "feedings": selectors.feed_event_list(user=user).select_related("pet", "feeder")[:RECENT],
+        "feeders": device_selectors.feeder_list(user=user),
+        "pets": [(pet, allowance_selectors.pet_allowance(pet=pet)) for pet in pets],
+        "visits": pet_selectors.visit_list(user=user).select_related("pet", "feeder")[:RECENT],
+        "feedings": pet_selectors.feed_event_list(user=user).select_related("pet", "feeder")[:RECENT],
         "feed_form": FeedNowForm(owner=user),
         "live_names": _live_names(user),
         "email_verified": user_email_verified(user=user),
@@ -122,7 +132,7 @@ def feed_now(request: HttpRequest) -> HttpResponse:
     form = FeedNowForm(request.POST, owner=user)
     if form.is_valid():
         data = form.cleaned_data
-        create = services.feed_command_create
+        create = command_services.feed_command_create
         command = _call(
             form, lambda: create(feeder=data["feeder"], pet=data["pet"], grams=data["grams"], source=FeedSource.OWNER),
             field="grams",
@@ -137,7 +147,10 @@ def feed_now(request: HttpRequest) -> HttpResponse:
 @owner_page
 def pet_list(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
-    pets = [(pet, selectors.pet_allowance(pet=pet), _photo(user, pet)) for pet in selectors.pet_list(user=user)]
+    pets = [
+        (pet, allowance_selectors.pet_allowance(pet=pet), _photo(user, pet))
+        for pet in pet_selectors.pet_list(user=user)
+    ]
     return render(request, "web/pet_list.html", {"pets": pets})
 
 
@@ -146,7 +159,7 @@ def pet_create(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
     form = PetForm(request.POST or None, owner=user, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
-        pet = _call(form, lambda: services.pet_create(owner=user, **form.cleaned_data), field="beacon")
+        pet = _call(form, lambda: pet_services.pet_create(owner=user, **form.cleaned_data), field="beacon")
         if pet is not None:
             messages.success(request, f"{pet.name} is added.")
             return redirect("web:pet", pet_id=pet.pk)
@@ -154,10 +167,15 @@ def pet_create(request: HttpRequest) -> HttpResponse:
 
 
 def _photo(user: User, pet: Any) -> dict[str, str] | None:
-    photo = photos.photo_list(user=user, pet=pet).filter(status=PhotoStatus.READY).order_by("-created_at").first()
+    photo = (
+        photo_selectors.photo_list(user=user, pet=pet).filter(status=PhotoStatus.READY).order_by("-created_at").first()
+    )
     if photo is None:
         return None
-    return {"small": photos.photo_url(photo=photo, variant="96"), "large": photos.photo_url(photo=photo, variant="512")}
+    return {
+        "small": photo_selectors.photo_url(photo=photo, variant="96"),
+        "large": photo_selectors.photo_url(photo=photo, variant="512"),
+    }
 
 
 def _pet_initial(pet: Any) -> dict[str, Any]:
@@ -167,11 +185,11 @@ def _pet_initial(pet: Any) -> dict[str, Any]:
 @owner_page
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = _owner(request)
-    pet = selectors.pet_get(user=user, pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=user, pet_id=pet_id)
     form = PetForm(request.POST or None, owner=user, initial=_pet_initial(pet))
     if request.method == "POST" and form.is_valid():
         data = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
-        if _call(form, lambda: services.pet_update(pet=pet, data=data), field="beacon") is not None:
+        if _call(form, lambda: pet_services.pet_update(pet=pet, data=data), field="beacon") is not None:
             messages.success(request, f"{pet.name} is saved.")
             return redirect("web:pet", pet_id=pet.pk)
     return render(request, "web/pet_detail.html", _pet_context(user, pet, form=form), status=_status(form))
@@ -181,14 +199,16 @@ def _pet_context(user: User, pet: Any, **forms_: Any) -> dict[str, Any]:
     tz = ZoneInfo(pet.time_zone)
     today = timezone.now().astimezone(tz).date()
     week_ago = timezone.now() - dt.timedelta(days=8)
-    visits = list(selectors.visit_list(user=user, pet=pet, since=week_ago))
+    visits = list(pet_selectors.visit_list(user=user, pet=pet, since=week_ago))
     return {
         "pet": pet,
-        "allowance": selectors.pet_allowance(pet=pet),
-        "chart": charts.daily_chart(days=selectors.pet_grams_by_day(pet=pet), per_day=charts.allowance_per_day(pet)),
+        "allowance": allowance_selectors.pet_allowance(pet=pet),
+        "chart": charts.daily_chart(
+            days=pet_selectors.pet_grams_by_day(pet=pet), per_day=charts.allowance_per_day(pet)
+        ),
         "timeline": charts.visits_timeline(visits=visits, tz=tz, today=today),
-        "feedings": selectors.feed_event_list(user=user, pet=pet).select_related("feeder")[:RECENT],
-        "schedules": selectors.schedule_list(user=user, pet_id=pet.pk).select_related("feeder"),
+        "feedings": pet_selectors.feed_event_list(user=user, pet=pet).select_related("feeder")[:RECENT],
+        "schedules": schedule_selectors.schedule_list(user=user, pet_id=pet.pk).select_related("feeder"),
         "photo": _photo(user, pet),
         "photo_form": forms_.get("photo_form") or PhotoForm(),
         "form": forms_.get("form") or PetForm(owner=user, initial=_pet_initial(pet)),
@@ -200,8 +220,8 @@ def _pet_context(user: User, pet: Any, **forms_: Any) -> dict[str, Any]:
 @owner_page
 @require_POST
 def pet_delete(request: HttpRequest, pet_id: int) -> HttpResponse:
-    pet = selectors.pet_get(user=_owner(request), pet_id=pet_id)
-    services.pet_delete(pet=pet)
+    pet = pet_selectors.pet_get(user=_owner(request), pet_id=pet_id)
+    pet_services.pet_delete(pet=pet)
     messages.success(request, f"{pet.name} and their history are deleted.")
     return redirect("web:pets")
 
@@ -210,9 +230,9 @@ def pet_delete(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_POST
 def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = _owner(request)
-    pet = selectors.pet_get(user=user, pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=user, pet_id=pet_id)
     form = PhotoForm(request.POST, request.FILES)
-    create = photos.photo_create
+    create = photo_services.photo_create
     photo = (
         _call(form, lambda: create(pet=pet, file=form.cleaned_data["file"]), field="file") if form.is_valid() else None
     )
@@ -226,7 +246,7 @@ def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
 @owner_page
 def feeder_list(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
-    context = {"feeders": selectors.feeder_list(user=user), "live_names": _live_names(user)}
+    context = {"feeders": device_selectors.feeder_list(user=user), "live_names": _live_names(user)}
     return render(request, "web/feeder_list.html", context)
 
 
@@ -235,7 +255,7 @@ def feeder_create(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
     form = FeederForm(request.POST or None, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
-        feeder = _call(form, lambda: services.feeder_create(owner=user, **form.cleaned_data), field="mac")
+        feeder = _call(form, lambda: device_services.feeder_create(owner=user, **form.cleaned_data), field="mac")
         if feeder is not None:
             messages.success(request, f"{feeder.name} is added: pair its device next.")
             return redirect("web:feeder", feeder_id=feeder.pk)
@@ -245,12 +265,12 @@ def feeder_create(request: HttpRequest) -> HttpResponse:
 @owner_page
 def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
     user = _owner(request)
-    feeder = selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
     initial = {name: getattr(feeder, name) for name in FeederForm.base_fields}
     form = FeederForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
-        if _call(form, lambda: services.feeder_update(feeder=feeder, data=data), field="mac") is not None:
+        if _call(form, lambda: device_services.feeder_update(feeder=feeder, data=data), field="mac") is not None:
             messages.success(request, f"{feeder.name} is saved.")
             return redirect("web:feeder", feeder_id=feeder.pk)
     return render(request, "web/feeder_detail.html", _feeder_context(user, feeder, form=form), status=_status(form))
@@ -259,8 +279,8 @@ def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
 def _feeder_context(user: User, feeder: Any, **extra: Any) -> dict[str, Any]:
     return {
         "feeder": feeder,
-        "commands": selectors.command_list(user=user, feeder_id=feeder.pk).select_related("pet")[:RECENT],
-        "visits": selectors.visit_list(user=user, feeder=feeder).select_related("pet")[:RECENT],
+        "commands": command_selectors.command_list(user=user, feeder_id=feeder.pk).select_related("pet")[:RECENT],
+        "visits": pet_selectors.visit_list(user=user, feeder=feeder).select_related("pet")[:RECENT],
         "feed_form": FeedNowForm(owner=user, initial={"feeder": feeder}),
         "live_names": _live_names(user),
         "email_verified": user_email_verified(user=user),
@@ -273,11 +293,11 @@ def _feeder_context(user: User, feeder: Any, **extra: Any) -> dict[str, Any]:
 def feeder_pair(request: HttpRequest, feeder_id: int) -> HttpResponse:
     """A fresh pairing code, shown on this answer only (it is stored hashed)."""
     user = _owner(request)
-    feeder = selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
     initial = {name: getattr(feeder, name) for name in FeederForm.base_fields}
     context = _feeder_context(user, feeder, form=FeederForm(initial=initial))
     try:
-        pairing, code = services.pairing_code_create(feeder=feeder)
+        pairing, code = device_services.pairing_code_create(feeder=feeder)
     except Problem as exc:
         context["pairing_error"] = exc.detail
         return render(request, "web/feeder_detail.html", context, status=exc.status)
@@ -288,8 +308,8 @@ def feeder_pair(request: HttpRequest, feeder_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def feeder_delete(request: HttpRequest, feeder_id: int) -> HttpResponse:
-    feeder = selectors.feeder_get(user=_owner(request), feeder_id=feeder_id)
-    services.feeder_delete(feeder=feeder)
+    feeder = device_selectors.feeder_get(user=_owner(request), feeder_id=feeder_id)
+    device_services.feeder_delete(feeder=feeder)
     messages.success(request, f"{feeder.name} and its history are deleted.")
     return redirect("web:feeders")
 
@@ -300,20 +320,20 @@ def beacon_list(request: HttpRequest) -> HttpResponse:
     user = _owner(request)
     form = BeaconForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        beacon = _call(form, lambda: services.beacon_create(owner=user, **form.cleaned_data), field="mac")
+        beacon = _call(form, lambda: device_services.beacon_create(owner=user, **form.cleaned_data), field="mac")
         if beacon is not None:
             messages.success(request, f"{beacon.name} is added: choose it on a pet's page.")
             return redirect("web:beacons")
-    context = {"beacons": selectors.beacon_list(user=user), "form": form}
+    context = {"beacons": device_selectors.beacon_list(user=user), "form": form}
     return render(request, "web/beacon_list.html", context, status=_status(form))
 
 
 @owner_page
 def beacon_detail(request: HttpRequest, beacon_id: int) -> HttpResponse:
-    beacon = selectors.beacon_get(user=_owner(request), beacon_id=beacon_id)
+    beacon = device_selectors.beacon_get(user=_owner(request), beacon_id=beacon_id)
     form = BeaconForm(request.POST or None, initial={"name": beacon.name, "mac": beacon.mac})
     if request.method == "POST" and form.is_valid():
-        update = services.beacon_update
+        update = device_services.beacon_update
         if _call(form, lambda: update(beacon=beacon, data=form.cleaned_data), field="mac") is not None:
             messages.success(request, f"{beacon.name} is saved.")
             return redirect("web:beacons")
@@ -323,8 +343,8 @@ def beacon_detail(request: HttpRequest, beacon_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def beacon_delete(request: HttpRequest, beacon_id: int) -> HttpResponse:
-    beacon = selectors.beacon_get(user=_owner(request), beacon_id=beacon_id)
-    services.beacon_delete(beacon=beacon)
+    beacon = device_selectors.beacon_get(user=_owner(request), beacon_id=beacon_id)
+    device_services.beacon_delete(beacon=beacon)
     messages.success(request, f"{beacon.name} is deleted.")
     return redirect("web:beacons")
 
@@ -338,7 +358,9 @@ def _schedule_initial(schedule: Any) -> dict[str, Any]:
 def _schedules_page(request: HttpRequest, user: User, *, create: Any = None, edited: Any = None) -> HttpResponse:
     """The editor: every schedule with its own form (the one just submitted keeps its errors)."""
     rows = []
-    for schedule in selectors.schedule_list(user=user).select_related("pet", "feeder").order_by("pet__name", "id"):
+    for schedule in (
+        schedule_selectors.schedule_list(user=user).select_related("pet", "feeder").order_by("pet__name", "id")
+    ):
         form = edited if edited is not None and edited.schedule_id == schedule.pk else None
         form = form or ScheduleFields(initial=_schedule_initial(schedule), prefix=f"s{schedule.pk}")
         rows.append((schedule, form))
@@ -355,7 +377,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
     form = ScheduleCreateForm(request.POST, owner=user, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
-        create = services.schedule_create
+        create = schedule_services.schedule_create
         if _call(form, lambda: create(time_zone=data["pet"].time_zone, **data), field="feeder") is not None:
             messages.success(request, f"Meals for {data['pet'].name} at {', '.join(data['times'])} are scheduled.")
             return redirect("web:schedules")
@@ -366,10 +388,10 @@ def schedules(request: HttpRequest) -> HttpResponse:
 @require_POST
 def schedule_update(request: HttpRequest, schedule_id: int) -> HttpResponse:
     user = _owner(request)
-    schedule = selectors.schedule_get(user=user, schedule_id=schedule_id)
+    schedule = schedule_selectors.schedule_get(user=user, schedule_id=schedule_id)
     form = ScheduleFields(request.POST, initial=_schedule_initial(schedule), prefix=f"s{schedule.pk}")
     form.schedule_id = schedule.pk  # type: ignore[attr-defined]
-    update = services.schedule_update
+    update = schedule_services.schedule_update
     if form.is_valid() and _call(form, lambda: update(schedule=schedule, data=form.cleaned_data)) is not None:
         messages.success(request, f"The meals of {schedule.pet.name} are saved.")
         return redirect("web:schedules")
@@ -379,8 +401,8 @@ def schedule_update(request: HttpRequest, schedule_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = selectors.schedule_get(user=_owner(request), schedule_id=schedule_id)
-    services.schedule_delete(schedule=schedule)
+    schedule = schedule_selectors.schedule_get(user=_owner(request), schedule_id=schedule_id)
+    schedule_services.schedule_delete(schedule=schedule)
     messages.success(request, "The schedule is deleted.")
     return redirect("web:schedules")
 
@@ -407,10 +429,10 @@ def history(request: HttpRequest) -> HttpResponse:
     page = request.GET.get("page")
     visits = feedings = None
     if kind in ("all", "visits") and not form.errors:
-        visit_rows = selectors.visit_list(user=user, **filters).select_related("pet", "feeder")
+        visit_rows = pet_selectors.visit_list(user=user, **filters).select_related("pet", "feeder")
         visits = Paginator(visit_rows, PAGE_SIZE).get_page(page)
     if kind in ("all", "feedings") and not form.errors:
-        feed_rows = selectors.feed_event_list(user=user, **filters).select_related("pet", "feeder")
+        feed_rows = pet_selectors.feed_event_list(user=user, **filters).select_related("pet", "feeder")
         feedings = Paginator(feed_rows, PAGE_SIZE).get_page(page)
     query = request.GET.copy()
     query.pop("page", None)

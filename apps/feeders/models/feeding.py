@@ -27,6 +27,9 @@ class CommandStatus(models.TextChoices):
     MISSED = "missed", "Missed"
 
 
+OPEN_COMMAND = (CommandStatus.PENDING, CommandStatus.SENT)  # not answered yet: its food is still to come
+
+
 class MealSchedule(models.Model):
     """Meals at local times of day on some days of the week, in its own time zone."""
 

@@ -8,8 +8,8 @@ from django.db import connection
 
 from apps.feeders.errors import AllowanceExceeded
 from apps.feeders.models import FeedEvent, FeedSource
-from apps.feeders.selectors import pet_allowance
-from apps.feeders.services import pet_feed, pet_may_feed
+from apps.feeders.selectors.allowance import pet_allowance, pet_may_feed
+from apps.feeders.services.pets import pet_feed
 from apps.feeders.tests.factories import FeederFactory, PetFactory
 
 UTC = dt.UTC

@@ -7,7 +7,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
-from apps.feeders.services import pet_feed
+from apps.feeders.services.pets import pet_feed
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +158,23 @@ def test_feed_now_over_the_allowance_is_refused_with_the_reason(as_alice: Client
     assert response.json()["type"] == "urn:catfeeder:problem:allowance-exceeded"
     assert "20 g left" in response.json()["detail"]
     assert not FeedCommand.objects.exists()
+
+
+def test_a_second_feed_now_over_what_is_left_is_refused_while_the_first_is_unanswered(
+    as_alice: Client, alice: User
+) -> None:
+    feeder, pet = FeederFactory(owner=alice), PetFactory(owner=alice, allowance_grams=100)
+    order = {"grams": 60, "pet_id": pet.pk}
+    assert as_alice.post(f"/api/feeders/{feeder.pk}/feed", order, content_type="application/json").status_code == 202
+    rest = as_alice.post(f"/api/feeders/{feeder.pk}/feed", order, content_type="application/json")
+    message = as_alice.post(
+        "/api/messages/FeederFeed", {"feeder_id": feeder.pk, **order}, content_type="application/json"
+    )
+    for refused in (rest, message):  # the REST route and the typed message: the same refusal
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["type"] == "urn:catfeeder:problem:allowance-exceeded"
+        assert "60 g ordered and not fed yet, 40 g left" in refused.json()["detail"]
+    assert FeedCommand.objects.count() == 1
 
 
 def test_history_filters_by_time_range_and_needs_an_offset(as_alice: Client, alice: User) -> None:

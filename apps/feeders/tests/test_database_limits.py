@@ -19,9 +19,13 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.api.messages.builtin import Authenticate
-from apps.feeders import selectors, services
 from apps.feeders.models import Beacon, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.protocol import CommandResult, Fed, Hello, Pair
+from apps.feeders.selectors import pets as pet_selectors
+from apps.feeders.services import devices as device_services
+from apps.feeders.services import pets as pet_services
+from apps.feeders.services import presence as presence_services
+from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import AsgiServer
 from tests.test_schemathesis import login
@@ -178,10 +182,10 @@ def test_a_typed_message_id_no_column_holds_is_422(as_alice: Client) -> None:
 
 # -- a row deleted under a concurrent update -------------------------------------------------------
 def test_a_pet_deleted_between_read_and_save_is_404(alice: User) -> None:
-    pet = selectors.pet_get(user=alice, pet_id=PetFactory(owner=alice).pk)
+    pet = pet_selectors.pet_get(user=alice, pet_id=PetFactory(owner=alice).pk)
     Pet.objects.filter(pk=pet.pk).delete()  # a DELETE that won the race
     with pytest.raises(Http404):
-        services.pet_update(pet=pet, data={"name": "Renamed"})
+        pet_services.pet_update(pet=pet, data={"name": "Renamed"})
     assert not Pet.objects.exists()  # not re-created by the update
 
 
@@ -189,19 +193,19 @@ def test_a_pet_deleted_between_read_and_save_is_404(alice: User) -> None:
 def test_any_row_deleted_between_read_and_save_is_404(alice: User, kind: str) -> None:
     if kind == "feeder":
         row: Feeder | Beacon | MealSchedule = FeederFactory(owner=alice)
-        update = lambda: services.feeder_update(feeder=row, data={"city": "Lyon"})  # noqa: E731
+        update = lambda: device_services.feeder_update(feeder=row, data={"city": "Lyon"})  # noqa: E731
     elif kind == "beacon":
         row = BeaconFactory(owner=alice)
-        update = lambda: services.beacon_update(beacon=row, data={"name": "Blue"})  # noqa: E731
+        update = lambda: device_services.beacon_update(beacon=row, data={"name": "Blue"})  # noqa: E731
     elif kind == "heartbeat":  # the owner removed the feeder while its device stayed connected
         row = FeederFactory(owner=alice)
-        update = lambda: services.feeder_heartbeat(feeder=row, food_level_percent=50, signal_dbm=-60)  # noqa: E731
+        update = lambda: presence_services.feeder_heartbeat(feeder=row, food_level_percent=50, signal_dbm=-60)  # noqa: E731
     elif kind == "hello":
         row = FeederFactory(owner=alice)
-        update = lambda: services.feeder_hello(feeder=row, firmware="1.2", ip=None)  # noqa: E731
+        update = lambda: presence_services.feeder_hello(feeder=row, firmware="1.2", ip=None)  # noqa: E731
     else:
         row = ScheduleFactory(pet=PetFactory(owner=alice), feeder=FeederFactory(owner=alice))
-        update = lambda: services.schedule_update(schedule=row, data={"grams": 7})  # noqa: E731
+        update = lambda: schedule_services.schedule_update(schedule=row, data={"grams": 7})  # noqa: E731
     type(row).objects.filter(pk=row.pk).delete()
     with pytest.raises(Http404):
         update()

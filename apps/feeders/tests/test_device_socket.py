@@ -16,8 +16,9 @@ from websockets.exceptions import InvalidStatus
 
 from apps.accounts.models import User
 from apps.api.tests.sockets import Socket, session_token
-from apps.feeders import services
 from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory
 from catfeeder.testing import AsgiServer, process_env, wait_until
 
@@ -37,8 +38,8 @@ def home(user: User, n: int) -> Home:
     feeder = FeederFactory(owner=user, mac=f"F0:00:00:00:0{n}:01")
     beacon = BeaconFactory(owner=user, mac=f"B0:00:00:00:0{n}:01")
     pet = PetFactory(owner=user, beacon=beacon, allowance_grams=100)
-    _, code = services.pairing_code_create(feeder=feeder)
-    _, _, token = services.feeder_pair(code=code, mac=feeder.mac)
+    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac)
     return Home(user, feeder, beacon, pet, token, session_token(user))
 
 
@@ -83,7 +84,7 @@ def test_a_device_with_its_token_in_the_header_is_online_and_its_owner_hears_it(
 def test_a_device_pairs_over_the_socket_and_is_then_its_feeder(asgi_server: AsgiServer, alice: User) -> None:
     EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
     feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:01")
-    _, code = services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder)
     with Socket(f"{asgi_server.ws_url}/ws/device/") as socket:
         assert socket.call("Hello", firmware="1.0")["code"] == "unauthenticated"
         paired = socket.call("Pair", code=code, mac="f0-00-00-00-09-01")
@@ -182,8 +183,8 @@ def test_feed_now_from_the_owner_socket_reaches_the_device(asgi_server: AsgiServ
 
 
 def test_an_offline_feeder_gets_its_open_commands_once_on_each_reconnect(asgi_server: AsgiServer, alices: Home) -> None:
-    first = services.feed_command_create(feeder=alices.feeder, grams=5, source=FeedSource.OWNER)
-    second = services.feed_command_create(feeder=alices.feeder, grams=6, source=FeedSource.OWNER)
+    first = command_services.feed_command_create(feeder=alices.feeder, grams=5, source=FeedSource.OWNER)
+    second = command_services.feed_command_create(feeder=alices.feeder, grams=6, source=FeedSource.OWNER)
     for attempt in (1, 2):
         with device(asgi_server, alices) as feeder:
             got = [feeder.expect("FeedNow")["command_id"], feeder.expect("FeedNow")["command_id"]]
@@ -230,7 +231,7 @@ def test_a_rotated_token_reaches_the_online_device(asgi_server: AsgiServer, alic
 
 # -- who may act for which feeder ----------------------------------------------------------------------
 def test_a_device_cannot_act_for_another_feeder(asgi_server: AsgiServer, alices: Home, bobs: Home) -> None:
-    bobs_command = services.feed_command_create(feeder=bobs.feeder, grams=5, source=FeedSource.OWNER)
+    bobs_command = command_services.feed_command_create(feeder=bobs.feeder, grams=5, source=FeedSource.OWNER)
     with device(asgi_server, alices) as feeder:
         refused = feeder.call("CommandResult", command_id=bobs_command.pk, status="done", grams_dispensed=5)
         assert (refused["code"], refused["errors"][0]["loc"]) == ("validation", ["body", "command_id"])

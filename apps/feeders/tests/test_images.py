@@ -104,6 +104,6 @@ def test_the_api_offers_exactly_the_thumbnail_sizes_made() -> None:
     from typing import get_args
 
     from apps.feeders.images import THUMBNAIL_SIZES
-    from apps.feeders.photos import PhotoVariant
+    from apps.feeders.selectors.photos import PhotoVariant
 
     assert set(get_args(PhotoVariant)) == {"original", *map(str, THUMBNAIL_SIZES)}

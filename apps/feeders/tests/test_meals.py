@@ -12,11 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from time_machine import TimeMachineFixture
 
-from apps.feeders import meals, services
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import meals as meal_services
+from apps.feeders.services import schedules as schedule_services
+from apps.feeders.tasks import meal_slots_dispatch_task
 from apps.feeders.tests.factories import PetFactory, ScheduleFactory
 from apps.notifications.models import Alert, AlertKind, AlertPreference
-from apps.tasks.tasks import meal_slots_dispatch_task
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +31,15 @@ def schedule(
 ) -> MealSchedule:
     pet_row = PetFactory(**pet)
     row = ScheduleFactory(pet=pet_row, times=times, time_zone=tz, grams=grams)
-    row.next_run_at = services.schedule_next_run(schedule=row, after=at)
+    row.next_run_at = schedule_services.schedule_next_run(schedule=row, after=at)
     row.save()
     return row
 
 
-def dispatch(now: dt.datetime) -> tuple[meals.DispatchResult, list[int]]:
+def dispatch(now: dt.datetime) -> tuple[meal_services.DispatchResult, list[int]]:
     queued: list[int] = []
     with TestCase.captureOnCommitCallbacks(execute=True):
-        result = meals.meal_slots_dispatch(now=now, enqueue=queued.extend)
+        result = meal_services.meal_slots_dispatch(now=now, enqueue=queued.extend)
     return result, queued
 
 
@@ -58,13 +60,13 @@ def test_a_slot_due_before_beats_next_tick_gets_a_tick_at_its_second_once(settin
     meal = schedule(["07:30"])
     meal.next_run_at = now + dt.timedelta(seconds=0.4)
     meal.save()
-    assert meals.meal_slots_wake_at(now=now) == meal.next_run_at
-    assert meals.meal_slots_wake_at(now=now) is None  # booked: a second beat or tick books nothing more
+    assert meal_services.meal_slots_wake_at(now=now) == meal.next_run_at
+    assert meal_services.meal_slots_wake_at(now=now) is None  # booked: a second beat or tick books nothing more
     meal.next_run_at = now + dt.timedelta(seconds=5)  # beat's own ticks come first
     meal.save()
-    assert meals.meal_slots_wake_at(now=now) is None
+    assert meal_services.meal_slots_wake_at(now=now) is None
     MealSchedule.objects.update(enabled=False)
-    assert meals.meal_slots_wake_at(now=now - dt.timedelta(seconds=4.5)) is None
+    assert meal_services.meal_slots_wake_at(now=now - dt.timedelta(seconds=4.5)) is None
 
 
 def test_a_wake_tick_books_no_other(settings: object) -> None:
@@ -73,7 +75,7 @@ def test_a_wake_tick_books_no_other(settings: object) -> None:
     meal.next_run_at = timezone.now() + dt.timedelta(seconds=0.8)
     meal.save()
     meal_slots_dispatch_task.apply(kwargs={"wake": False})  # run here, as the worker would
-    assert meals.meal_slots_wake_at() == meal.next_run_at  # nothing booked it meanwhile
+    assert meal_services.meal_slots_wake_at() == meal.next_run_at  # nothing booked it meanwhile
 
 
 def test_a_slot_later_than_the_grace_period_is_missed_and_the_owner_mailed_once(settings: object) -> None:
@@ -87,7 +89,7 @@ def test_a_slot_later_than_the_grace_period_is_missed_and_the_owner_mailed_once(
     )  # fmt: skip
     _, queued = dispatch(MONDAY.replace(hour=12, minute=1))  # back on time: fed
     command = FeedCommand.objects.get(pk=queued[0])
-    services.feed_command_complete(feeder=command.feeder, command_id=command.pk, done=True, grams_dispensed=20)
+    command_services.feed_command_complete(feeder=command.feeder, command_id=command.pk, done=True, grams_dispensed=20)
     assert Alert.objects.get().closed_at is not None  # a fed slot ends the incident
 
 
@@ -128,12 +130,14 @@ def test_disabling_or_deleting_a_schedule_closes_its_open_commands() -> None:
     meal = schedule(["07:00"])
     other = schedule(["07:00"])
     dispatch(MONDAY.replace(hour=7, minute=1))
-    services.schedule_update(schedule=meal, data={"enabled": False})
-    services.schedule_delete(schedule=other)
+    schedule_services.schedule_update(schedule=meal, data={"enabled": False})
+    schedule_services.schedule_delete(schedule=other)
     assert set(FeedCommand.objects.values_list("status", flat=True)) == {CommandStatus.EXPIRED}
     command = FeedCommand.objects.first()
     assert command is not None
-    late = services.feed_command_complete(feeder=command.feeder, command_id=command.pk, done=True, grams_dispensed=20)
+    late = command_services.feed_command_complete(
+        feeder=command.feeder, command_id=command.pk, done=True, grams_dispensed=20
+    )
     assert (late.status, FeedEvent.objects.count()) == (CommandStatus.EXPIRED, 0)
 
 
@@ -142,12 +146,12 @@ def test_delivery_gives_up_after_the_cap_and_alerts(settings: object) -> None:
     meal = schedule(["07:00"])
     _, [command_id] = dispatch(MONDAY.replace(hour=7, minute=1))
     FeedCommand.objects.filter(pk=command_id).update(deliveries=3)  # three workers died while delivering it
-    assert meals.feed_commands_deliver(command_ids=[command_id]) == 0
+    assert command_services.feed_commands_deliver(command_ids=[command_id]) == 0
     command = FeedCommand.objects.get(pk=command_id)
     assert (command.status, command.deliveries) == (CommandStatus.FAILED, 4)
     alert = Alert.objects.get(kind=AlertKind.COMMAND_FAILED)
     assert alert.owner == meal.pet.owner
-    assert meals.feed_commands_deliver(command_ids=[command_id]) == 0  # a closed command: nothing more
+    assert command_services.feed_commands_deliver(command_ids=[command_id]) == 0  # a closed command: nothing more
 
 
 def test_the_reconciler_misses_unsent_slots_expires_unanswered_ones_and_resends_to_online_feeders(
@@ -158,12 +162,12 @@ def test_the_reconciler_misses_unsent_slots_expires_unanswered_ones_and_resends_
     Feeder.objects.filter(pk=online.feeder_id).update(is_online=True)
     _, queued = dispatch(MONDAY.replace(hour=7, minute=1))
     sent = FeedCommand.objects.get(schedule=online)
-    services.feed_command_send(feeder=online.feeder, command_id=sent.pk, now=MONDAY.replace(hour=7, minute=1))
-    owner_order = services.feed_command_create(feeder=online.feeder, grams=5, source=FeedSource.OWNER)
+    command_services.feed_command_send(feeder=online.feeder, command_id=sent.pk, now=MONDAY.replace(hour=7, minute=1))
+    owner_order = command_services.feed_command_create(feeder=online.feeder, grams=5, source=FeedSource.OWNER)
 
-    resent = meals.feed_commands_reconcile(now=MONDAY.replace(hour=7, minute=2))
+    resent = command_services.feed_commands_reconcile(now=MONDAY.replace(hour=7, minute=2))
     assert resent.resent == 2  # the unanswered slot, and the owner's order whose delivery was lost
-    closed = meals.feed_commands_reconcile(now=MONDAY.replace(hour=7, minute=16))
+    closed = command_services.feed_commands_reconcile(now=MONDAY.replace(hour=7, minute=16))
     assert (closed.missed, closed.expired) == (1, 2)
     statuses = dict(FeedCommand.objects.values_list("pk", "status"))
     assert statuses == {

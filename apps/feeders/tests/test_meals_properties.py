@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from apps.accounts.tests.factories import UserFactory
-from apps.feeders import meals, services
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet
-from apps.feeders.selectors import pet_allowance
+from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet
+from apps.feeders.selectors.allowance import pet_allowance
+from apps.feeders.services import commands as command_services
+from apps.feeders.services import meals as meal_services
+from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import FeederFactory, PetFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +59,7 @@ class Meals(RuleBasedStateMachine):
         grams=st.integers(10, 60),
     )
     def create(self, pet: int, times: list[str], zone: str, grams: int) -> None:
-        schedule = services.schedule_create(
+        schedule = schedule_services.schedule_create(
             pet=self.pets[pet], feeder=self.feeder, times=sorted(times), days_of_week=[1, 2, 3, 4, 5, 6, 7],
             grams=grams, time_zone=zone, now=self.now,
         )  # fmt: skip
@@ -78,27 +80,27 @@ class Meals(RuleBasedStateMachine):
         self.dispatch()
 
     def dispatch(self) -> None:
-        meals.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
+        meal_services.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
 
     @rule()
     def dispatch_crashes(self) -> None:
         with contextlib.suppress(Crash), transaction.atomic():
-            meals.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
+            meal_services.meal_slots_dispatch(now=self.now, enqueue=lambda ids: None)
             raise Crash
 
     @rule(repeat=st.booleans())
     def device_feeds(self, repeat: bool) -> None:
         """The device gets every open command and reports it done (twice, when a result is repeated)."""
-        for command in FeedCommand.objects.filter(status__in=meals.OPEN_COMMAND):
-            services.feed_command_send(feeder=self.feeder, command_id=command.pk, now=self.now)
+        for command in FeedCommand.objects.filter(status__in=OPEN_COMMAND):
+            command_services.feed_command_send(feeder=self.feeder, command_id=command.pk, now=self.now)
             for _ in range(2 if repeat else 1):
-                services.feed_command_complete(
+                command_services.feed_command_complete(
                     feeder=self.feeder, command_id=command.pk, done=True, grams_dispensed=command.grams, now=self.now
                 )
 
     @rule()
     def reconcile(self) -> None:
-        meals.feed_commands_expire(commands=FeedCommand.objects.all(), now=self.now)
+        command_services.feed_commands_expire(commands=FeedCommand.objects.all(), now=self.now)
 
     @precondition(lambda self: self.live())
     @rule(data=st.data(), delete=st.booleans())
@@ -106,9 +108,9 @@ class Meals(RuleBasedStateMachine):
         pk = data.draw(st.sampled_from(self.live()))
         schedule = MealSchedule.objects.get(pk=pk)
         if delete:
-            services.schedule_delete(schedule=schedule)
+            schedule_services.schedule_delete(schedule=schedule)
         else:
-            services.schedule_update(schedule=schedule, data={"enabled": False}, now=self.now)
+            schedule_services.schedule_update(schedule=schedule, data={"enabled": False}, now=self.now)
         commands = set(FeedCommand.objects.filter(schedule_id=pk).values_list("pk", flat=True))
         self.stopped[pk] = (commands, FeedEvent.objects.filter(command_id__in=commands).count())
 
@@ -145,7 +147,7 @@ class Meals(RuleBasedStateMachine):
             assert schedule is not None
             assert command.slot_at is not None
             local = command.slot_at.astimezone(ZoneInfo(schedule.time_zone))
-            before = services.schedule_next_run(
+            before = schedule_services.schedule_next_run(
                 schedule=MealSchedule(**{**_fields(schedule), "enabled": True}),
                 after=command.slot_at - dt.timedelta(seconds=1),
             )

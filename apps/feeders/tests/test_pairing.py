@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.api.problems import Problem
-from apps.feeders import selectors, services
 from apps.feeders.errors import Conflict, PairingFailed
 from apps.feeders.models import DeviceToken, Feeder, PairingCode
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import FeederFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,108 +34,108 @@ def feeder(alice: User) -> Feeder:
 
 def test_an_owner_with_an_unverified_email_gets_no_pairing_code(alice: User) -> None:
     with pytest.raises(Problem) as refused:
-        services.pairing_code_create(feeder=FeederFactory(owner=alice))
+        device_services.pairing_code_create(feeder=FeederFactory(owner=alice))
     assert (refused.value.status, refused.value.kind) == (403, "email-unverified")
 
 
 def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(feeder: Feeder) -> None:
-    _, code = services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder)
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
 
-    paired, device_token, token = services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC)
+    paired, device_token, token = device_services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC)
 
     assert paired == feeder
-    assert selectors.device_token_authenticate(token=token) == (feeder, device_token)
+    assert device_selectors.device_token_authenticate(token=token) == (feeder, device_token)
     secret = token.split("_", 2)[2]
     assert secret not in str(list(DeviceToken.objects.values()))
     assert code.replace("-", "") not in str(list(PairingCode.objects.values()))
     with pytest.raises(PairingFailed):
-        services.feeder_pair(code=code, mac=MAC)  # single use
+        device_services.feeder_pair(code=code, mac=MAC)  # single use
 
 
 def test_a_code_is_dead_after_ten_minutes(feeder: Feeder) -> None:
     now = timezone.now()
-    _, code = services.pairing_code_create(feeder=feeder, now=now)
+    _, code = device_services.pairing_code_create(feeder=feeder, now=now)
     with pytest.raises(PairingFailed):
-        services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=10, seconds=1))
-    services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=9, seconds=59))
+        device_services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=10, seconds=1))
+    device_services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=9, seconds=59))
 
 
 def test_five_wrong_codes_kill_the_code(feeder: Feeder) -> None:
-    _, code = services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder)
     for _ in range(5):
         with pytest.raises(PairingFailed):
-            services.feeder_pair(code="AAAA-AAAA", mac=MAC)
+            device_services.feeder_pair(code="AAAA-AAAA", mac=MAC)
     with pytest.raises(PairingFailed):
-        services.feeder_pair(code=code, mac=MAC)
+        device_services.feeder_pair(code=code, mac=MAC)
 
 
 def test_four_wrong_codes_still_leave_the_right_one_working(feeder: Feeder) -> None:
-    _, code = services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder)
     for _ in range(4):
         with pytest.raises(PairingFailed):
-            services.feeder_pair(code="AAAA-AAAA", mac=MAC)
-    assert services.feeder_pair(code=code, mac=MAC)[0] == feeder
+            device_services.feeder_pair(code="AAAA-AAAA", mac=MAC)
+    assert device_services.feeder_pair(code=code, mac=MAC)[0] == feeder
 
 
 def test_the_code_works_only_with_the_feeders_own_mac(feeder: Feeder) -> None:
-    _, code = services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder)
     with pytest.raises(PairingFailed):
-        services.feeder_pair(code=code, mac="F0:00:00:00:AA:02")
+        device_services.feeder_pair(code=code, mac="F0:00:00:00:AA:02")
 
 
 def test_a_new_code_replaces_the_one_before(feeder: Feeder) -> None:
-    _, first = services.pairing_code_create(feeder=feeder)
-    _, second = services.pairing_code_create(feeder=feeder)
+    _, first = device_services.pairing_code_create(feeder=feeder)
+    _, second = device_services.pairing_code_create(feeder=feeder)
     with pytest.raises(PairingFailed):
-        services.feeder_pair(code=first, mac=MAC)
-    services.feeder_pair(code=second, mac=MAC)
+        device_services.feeder_pair(code=first, mac=MAC)
+    device_services.feeder_pair(code=second, mac=MAC)
 
 
 def paired_token(feeder: Feeder) -> str:
-    _, code = services.pairing_code_create(feeder=feeder)
-    return services.feeder_pair(code=code, mac=feeder.mac)[2]
+    _, code = device_services.pairing_code_create(feeder=feeder)
+    return device_services.feeder_pair(code=code, mac=feeder.mac)[2]
 
 
 def test_after_a_rotation_old_and_new_tokens_work_for_the_overlap_only(feeder: Feeder) -> None:
     old = paired_token(feeder)
     now = timezone.now()
-    rotated = services.device_token_rotate(feeder=feeder, now=now)
+    rotated = device_services.device_token_rotate(feeder=feeder, now=now)
     new = rotated.token
     assert rotated.previous_valid_until == now + dt.timedelta(minutes=10)
 
     later = now + dt.timedelta(minutes=9)
-    assert selectors.device_token_authenticate(token=old, now=later) is not None
-    assert selectors.device_token_authenticate(token=new, now=later) is not None
+    assert device_selectors.device_token_authenticate(token=old, now=later) is not None
+    assert device_selectors.device_token_authenticate(token=new, now=later) is not None
     after = now + dt.timedelta(minutes=11)
-    assert selectors.device_token_authenticate(token=old, now=after) is None
-    assert selectors.device_token_authenticate(token=new, now=after) is not None
+    assert device_selectors.device_token_authenticate(token=old, now=after) is None
+    assert device_selectors.device_token_authenticate(token=new, now=after) is not None
 
 
 def test_an_unpaired_feeder_has_no_token_to_rotate(feeder: Feeder) -> None:
     with pytest.raises(Conflict):
-        services.device_token_rotate(feeder=feeder)
+        device_services.device_token_rotate(feeder=feeder)
 
 
 def test_revoking_ends_every_token_of_the_feeder_at_once(feeder: Feeder) -> None:
     old = paired_token(feeder)
-    new = services.device_token_rotate(feeder=feeder).token
-    assert services.device_token_revoke(feeder=feeder) == 2
-    assert selectors.device_token_authenticate(token=old) is None
-    assert selectors.device_token_authenticate(token=new) is None
+    new = device_services.device_token_rotate(feeder=feeder).token
+    assert device_services.device_token_revoke(feeder=feeder) == 2
+    assert device_selectors.device_token_authenticate(token=old) is None
+    assert device_selectors.device_token_authenticate(token=new) is None
 
 
 def test_pairing_again_revokes_the_previous_devices_token(feeder: Feeder) -> None:
     first = paired_token(feeder)
     second = paired_token(feeder)
-    assert selectors.device_token_authenticate(token=first) is None
-    assert selectors.device_token_authenticate(token=second) is not None
+    assert device_selectors.device_token_authenticate(token=first) is None
+    assert device_selectors.device_token_authenticate(token=second) is not None
 
 
 @pytest.mark.parametrize("token", ["", "cfd_", "cfd__x", "nope", "cfd_abc_def", "Bearer cfd_x_y"])
 def test_a_malformed_or_unknown_token_authenticates_nothing(feeder: Feeder, token: str) -> None:
     paired_token(feeder)
-    assert selectors.device_token_authenticate(token=token) is None
+    assert device_selectors.device_token_authenticate(token=token) is None
 
 
 def test_an_operator_revokes_a_feeders_tokens_from_the_admin(feeder: Feeder) -> None:
@@ -150,4 +151,4 @@ def test_an_operator_revokes_a_feeders_tokens_from_the_admin(feeder: Feeder) -> 
         "/admin/feeders/devicetoken/", {"action": "revoke_feeders_tokens", "_selected_action": selected}
     )
     assert response.status_code == 302
-    assert selectors.device_token_authenticate(token=token) is None
+    assert device_selectors.device_token_authenticate(token=token) is None

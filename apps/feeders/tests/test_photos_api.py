@@ -18,9 +18,9 @@ from django.db import transaction
 from django.test import Client
 
 from apps.accounts.models import User
-from apps.feeders import photos
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
 from apps.feeders.models.photos import MAX_PHOTOS_PER_PET
+from apps.feeders.services import photos as photo_services
 from apps.feeders.tests import images
 from apps.feeders.tests.factories import PetFactory
 
@@ -54,8 +54,8 @@ def photo_of(owner: User, media: Path, capture: Capture) -> PetPhoto:
     """A photo with its thumbnails made, as the task makes them."""
     pet = PetFactory(owner=owner)
     with capture(execute=False):
-        photo = photos.photo_create(pet=pet, file=images.upload("p.png", images.png(600, 400)))
-    return photos.photo_thumbnails_make(photo=photo)
+        photo = photo_services.photo_create(pet=pet, file=images.upload("p.png", images.png(600, 400)))
+    return photo_services.photo_thumbnails_make(photo=photo)
 
 
 def test_an_upload_is_pending_until_its_thumbnails_are_made_after_commit(
@@ -246,11 +246,11 @@ def test_a_photo_deleted_while_its_thumbnails_are_made_leaves_no_files(
     alice: User, media: Path, django_capture_on_commit_callbacks: Capture
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        photo = photos.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
+        photo = photo_services.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
     stale = PetPhoto.objects.get(pk=photo.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        photos.photo_delete(photo=photo)
-    photos.photo_thumbnails_make(photo=stale)  # the task had read the row before the deletion
+        photo_services.photo_delete(photo=photo)
+    photo_services.photo_thumbnails_make(photo=stale)  # the task had read the row before the deletion
     assert stored(media) == []
 
 
@@ -258,9 +258,9 @@ def test_a_photo_whose_original_is_missing_is_marked_failed(
     alice: User, media: Path, django_capture_on_commit_callbacks: Capture
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        photo = photos.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
+        photo = photo_services.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
     (media / photo.original).unlink()
-    assert photos.photo_thumbnails_make(photo=photo).status == PhotoStatus.FAILED
+    assert photo_services.photo_thumbnails_make(photo=photo).status == PhotoStatus.FAILED
     assert PetPhoto.objects.get(pk=photo.pk).status == PhotoStatus.FAILED
 
 
@@ -278,7 +278,7 @@ def test_the_orphan_sweep_deletes_old_files_that_no_row_owns_and_nothing_else(
     (media / "canary" / "other.txt").write_bytes(b"not a photo")
     os.utime(media / "canary" / "other.txt", (two_hours_ago, two_hours_ago))
 
-    assert photos.photo_orphans_delete() == 2
+    assert photo_services.photo_orphans_delete() == 2
     assert stored(media) == sorted([*photo.file_names(), "photos/young-orphan/original.jpg", "canary/other.txt"])
     assert not (media / "photos" / "old-orphan").exists()
 
@@ -287,13 +287,13 @@ def test_photos_pending_too_long_are_queued_again_then_given_up(
     alice: User, media: Path, django_capture_on_commit_callbacks: Capture, eager_tasks: None
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        fresh = photos.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
-        stale = photos.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
-        hopeless = photos.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
+        fresh = photo_services.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
+        stale = photo_services.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
+        hopeless = photo_services.photo_create(pet=PetFactory(owner=alice), file=images.upload("p.png", images.png()))
     now = dt.datetime.now(dt.UTC)
     PetPhoto.objects.filter(pk=stale.pk).update(created_at=now - dt.timedelta(minutes=11))
     PetPhoto.objects.filter(pk=hopeless.pk).update(created_at=now - dt.timedelta(days=2))
 
-    assert photos.photo_thumbnails_requeue(now=now) == 1
+    assert photo_services.photo_thumbnails_requeue(now=now) == 1
     statuses = dict(PetPhoto.objects.values_list("pk", "status"))
     assert statuses == {fresh.pk: "pending", stale.pk: "ready", hopeless.pk: "failed"}

@@ -22,8 +22,8 @@ from django.test import Client
 from moto.server import ThreadedMotoServer
 
 from apps.accounts.models import User
-from apps.feeders import photos
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
+from apps.feeders.services import photos as photo_services
 from apps.feeders.tasks import photo_thumbnails_task
 from apps.feeders.tests import images
 from apps.feeders.tests.factories import PetFactory
@@ -138,8 +138,8 @@ def test_the_client_accepts_non_aws_checksums_and_path_style(s3_storage: str) ->
 
 
 def test_an_upload_never_overwrites_an_existing_object(bucket: Any) -> None:
-    first = photos._store("photos/same/original.jpg", b"first")
-    second = photos._store("photos/same/original.jpg", b"second")
+    first = photo_services._store("photos/same/original.jpg", b"first")
+    second = photo_services._store("photos/same/original.jpg", b"second")
     assert first != second
     assert bucket.Object(first).get()["Body"].read() == b"first"
 
@@ -151,7 +151,7 @@ def test_deleting_a_photo_its_pet_or_its_owner_deletes_its_objects(
 ) -> None:  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         photo_id = upload(as_alice, pet).json()["id"]
-        photos.photo_create(pet=PetFactory(owner=bob), file=images.upload("b.png", images.png()))  # bob's stays
+        photo_services.photo_create(pet=PetFactory(owner=bob), file=images.upload("b.png", images.png()))  # bob's stays
     assert len(keys(bucket)) == 6
     with django_capture_on_commit_callbacks(execute=True):
         if deleted == "photo":
@@ -174,9 +174,9 @@ def test_the_orphan_sweep_deletes_old_objects_that_no_row_owns(
     bucket.put_object(Key="canary/not-a-photo.bin", Body=b"x")
     owned = set(PetPhoto.objects.get().file_names())
 
-    assert photos.photo_orphans_delete() == 0  # all young: an upload may still be on its way to its row
+    assert photo_services.photo_orphans_delete() == 0  # all young: an upload may still be on its way to its row
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-    assert photos.photo_orphans_delete(now=later) == 2
+    assert photo_services.photo_orphans_delete(now=later) == 2
     assert set(keys(bucket)) == owned | {"canary/not-a-photo.bin"}
 
 
@@ -217,10 +217,10 @@ def test_with_the_s3_server_down_thumbnails_wait_and_the_photo_stays_pending(
     pet: Pet, stoppable_s3: ThreadedMotoServer, django_capture_on_commit_callbacks: Capture
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        photo = photos.photo_create(pet=pet, file=images.upload("tom.png", images.png()))
+        photo = photo_services.photo_create(pet=pet, file=images.upload("tom.png", images.png()))
     stoppable_s3.stop()
-    with pytest.raises(photos.StorageUnavailable):
-        photos.photo_thumbnails_make(photo=photo)
+    with pytest.raises(photo_services.StorageUnavailable):
+        photo_services.photo_thumbnails_make(photo=photo)
     with pytest.raises(Retry):  # the task tries again later (then leaves the photo to the requeue job)
         photo_thumbnails_task.apply(args=[photo.pk])
     assert PetPhoto.objects.get(pk=photo.pk).status == PhotoStatus.PENDING

@@ -8,8 +8,8 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
-from apps.feeders.alerts import alerts_check
 from apps.feeders.models import Feeder
+from apps.feeders.services.alerts import alerts_check
 from apps.feeders.tests.factories import FeederFactory
 from apps.notifications import services
 from apps.notifications.models import Alert, AlertKind, AlertPreference

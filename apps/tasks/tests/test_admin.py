@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.accounts.tests.factories import UserFactory
-from apps.feeders import meals
 from apps.feeders.models import FeedCommand
+from apps.feeders.services import meals as meal_services
 from apps.feeders.tests.factories import ScheduleFactory
 from apps.tasks.models import JobRun
 from catfeeder.testing import CeleryWorker, wait_until
@@ -50,9 +51,9 @@ def test_charlie_who_is_no_operator_cannot_run_jobs(charlie: object, client: Cli
 @pytest.mark.django_db
 def test_a_schedules_page_lists_its_slots_and_a_commands_page_its_history(operator_client: Client) -> None:
     schedule = ScheduleFactory()
-    schedule.next_run_at = meals.timezone.now()
+    schedule.next_run_at = timezone.now()
     schedule.save()
-    meals.meal_slots_dispatch(enqueue=lambda ids: None)
+    meal_services.meal_slots_dispatch(enqueue=lambda ids: None)
     command = FeedCommand.objects.get()
     page = operator_client.get(f"/admin/feeders/mealschedule/{schedule.pk}/change/")
     assert page.status_code == 200

@@ -9,8 +9,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from apps.feeders import services
 from apps.feeders.models import DeviceToken, Feeder, PairingCode, Visit
+from apps.feeders.services import presence as presence_services
 from apps.feeders.tests.factories import FeederFactory
 from apps.tasks.services import housekeeping_run
 
@@ -45,6 +45,6 @@ def test_it_removes_expired_sessions_codes_dead_tokens_and_old_history(settings:
 def test_a_feeder_left_online_by_a_dead_web_process_is_marked_offline() -> None:
     stale = FeederFactory(is_online=True, connection_id="gone", last_seen_at=timezone.now() - dt.timedelta(hours=1))
     alive = FeederFactory(is_online=True, connection_id="here", last_seen_at=timezone.now())
-    assert services.feeders_offline_detect() == 1
+    assert presence_services.feeders_offline_detect() == 1
     assert not Feeder.objects.get(pk=stale.pk).is_online
     assert Feeder.objects.get(pk=alive.pk).is_online

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.feeders.selectors import Allowance
+from apps.feeders.selectors.allowance import Allowance
 
 register = template.Library()
 

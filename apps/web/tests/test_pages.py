@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.feeders import services
 from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
+from apps.feeders.services import pets as pet_services
+from apps.feeders.services import presence as presence_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from apps.web import urls as web_urls
 
@@ -88,8 +89,8 @@ def test_pages_use_local_assets_only(alice: User) -> None:
 def test_the_dashboard_shows_feeders_pets_and_the_latest_events(alice: User, home: Home) -> None:
     feeder, pet = home.feeder, home.pet
     Feeder.objects.filter(pk=feeder.pk).update(is_online=True, food_level_percent=42, last_seen_at=timezone.now())
-    services.visit_record(feeder=feeder, beacon_mac=pet.beacon.mac)  # type: ignore[union-attr]
-    services.pet_feed(pet=pet, feeder=feeder, grams=15, source=FeedSource.DEVICE)
+    presence_services.visit_record(feeder=feeder, beacon_mac=pet.beacon.mac)  # type: ignore[union-attr]
+    pet_services.pet_feed(pet=pet, feeder=feeder, grams=15, source=FeedSource.DEVICE)
     html = page(client_for(alice), "/")
     assert f'data-feeder-online="{feeder.pk}">online<' in html
     assert "42 %" in html
@@ -132,7 +133,7 @@ def test_charlie_gets_404_for_every_page_of_alice_and_changes_nothing(charlie: U
 
 def test_charlie_sees_none_of_alice_rows_in_lists_or_history(charlie: User, home: Home) -> None:
     feeder, pet = home.feeder, home.pet
-    services.pet_feed(pet=pet, feeder=feeder, grams=10, source=FeedSource.DEVICE)
+    pet_services.pet_feed(pet=pet, feeder=feeder, grams=10, source=FeedSource.DEVICE)
     client = client_for(charlie)
     for path in PAGES:
         html = page(client, path)

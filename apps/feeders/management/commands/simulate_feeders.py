@@ -33,9 +33,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.accounts.models import User
-from apps.feeders import services
 from apps.feeders.models import Beacon, Feeder, Pet
 from apps.feeders.models.fields import normalize_mac
+from apps.feeders.services import devices as device_services
 
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
 WAIT = 10.0  # seconds for a reply
@@ -63,7 +63,7 @@ def prepare(count: int, owner_email: str) -> list[Device]:
         feeder, _ = Feeder.objects.get_or_create(owner=owner, mac=mac(MAC_PREFIX, n), defaults={"name": f"Sim {n}"})
         beacon, _ = Beacon.objects.get_or_create(owner=owner, mac=mac("5C", n), defaults={"name": f"Sim collar {n}"})
         Pet.objects.get_or_create(owner=owner, beacon=beacon, defaults={"name": f"Sim cat {n}", "allowance_grams": 500})
-        _, code = services.pairing_code_create(feeder=feeder)
+        _, code = device_services.pairing_code_create(feeder=feeder)
         devices.append(Device(n, feeder.mac, beacon.mac, code))
     return devices
 

@@ -1,22 +1,65 @@
-"""Feeder alerts whose state is a fact about a row: offline too long, low on food.
+"""What the owner is told: meals missed, over the allowance or served again; feeders offline or low on food.
 
-The alerts_check job opens and closes them; notifications keeps the
+The alerts_check job opens and closes the feeder alerts; notifications keeps the
 incidents and mails their owners, and knows nothing of feeders.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from apps.feeders.models import Feeder
+from apps.feeders.models import FeedCommand, Feeder
+from apps.feeders.selectors.allowance import pet_allowance
 from apps.notifications.models import AlertKind
 from apps.notifications.selectors import alerts_open
 from apps.notifications.services import alert_close, alert_open
+
+
+def meal_missed_alert(command: FeedCommand, *, now: dt.datetime) -> None:
+    """One incident per schedule while its slots are missed; a fed slot ends it."""
+    pet, feeder = command.pet, command.feeder
+    when = timezone.localtime(command.slot_at, timezone=_zone(command)) if command.slot_at else now
+    alert_open(
+        owner=feeder.owner, kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}",
+        subject=f"{pet.name if pet else 'A'} meal was missed",
+        detail=(f"The {when:%H:%M} meal of {pet.name if pet else 'your pet'} on {feeder.name} "
+                f"({when:%Y-%m-%d}) was not served: {command.error}. "
+                "Later meals are served as usual."),
+        now=now,
+    )  # fmt: skip
+
+
+def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
+    """One incident per pet and allowance period."""
+    pet = command.pet
+    if pet is None:
+        return
+    allowance = pet_allowance(pet=pet, now=command.slot_at or now)
+    alert_open(
+        owner=pet.owner, kind=AlertKind.ALLOWANCE_REACHED, key=f"pet:{pet.pk}:{allowance.period_start.isoformat()}",
+        subject=f"{pet.name} has reached the food allowance",
+        detail=(f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
+                f"a scheduled meal of {command.grams} g was not served. The allowance starts again at "
+                f"{allowance.period_end:%Y-%m-%d %H:%M} UTC."),
+        now=now,
+    )  # fmt: skip
+
+
+def _zone(command: FeedCommand) -> dt.tzinfo:
+    return ZoneInfo(command.schedule.time_zone) if command.schedule else dt.UTC
+
+
+def schedule_fed(*, command: FeedCommand, now: dt.datetime) -> None:
+    """A scheduled meal was served: a missed-meal incident of its schedule is over."""
+    if command.schedule_id is not None:
+        alert_close(kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}", now=now)
+
 
 LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident
 

@@ -1,4 +1,4 @@
-"""Pet photos: the services and selectors of one feature, in a module of their own.
+"""Pet photos: the writes (the reads are selectors/photos.py).
 
 An upload is checked and cleaned (images.py), stored under a random token,
 and only then given its row; thumbnails are made by a task after commit.
@@ -19,36 +19,39 @@ import logging
 import secrets
 from collections import defaultdict
 from itertools import islice
-from typing import Any, Literal
+from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from django.http import Http404
-from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import User
 from apps.api.problems import Problem
 from apps.feeders.errors import Conflict
 from apps.feeders.images import THUMBNAIL_SIZES, photo_clean, thumbnail
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
 from apps.feeders.models.photos import MAX_PHOTOS_PER_PET
-from catfeeder.storage import STORAGE_ERRORS, StoredFile, signed_url_lifetime, storage_delete, storage_files
+from catfeeder.storage import STORAGE_ERRORS, StoredFile, storage_delete, storage_files
 
 logger = logging.getLogger(__name__)
 
+# Sent by name: the task module (apps.feeders.tasks) builds on this one, not the other way round.
+# A process that has the task loaded applies it as such (eager in tests); one that has not sends it.
+PHOTO_THUMBNAILS_TASK = "apps.feeders.tasks.photo_thumbnails_task"
+
 PHOTO_PREFIX = "photos/"
-PhotoVariant = Literal["original", "96", "512"]  # the original, or a thumbnail by size (images.THUMBNAIL_SIZES)
+
 ORPHAN_GRACE = dt.timedelta(hours=1)  # a file this young may belong to an upload whose row is not committed yet
+
 REQUEUE_AFTER = dt.timedelta(minutes=10)  # pending this long: the thumbnail task was lost or failed
+
 GIVE_UP_AFTER = dt.timedelta(days=1)  # pending this long: failed for good
+
 BATCH = 500  # files or rows per query
 
 
@@ -58,39 +61,6 @@ class StorageUnavailable(Problem):
         super().__init__(503, detail, kind="storage-unavailable", headers={"Retry-After": "30"})
 
 
-# -- reads -------------------------------------------------------------------------
-def photo_list(*, user: User, pet: Pet) -> QuerySet[PetPhoto]:
-    return PetPhoto.objects.filter(pet=pet, pet__owner=user)
-
-
-def photo_get(*, user: User, photo_id: int) -> PetPhoto:
-    return get_object_or_404(PetPhoto, pet__owner=user, pk=photo_id)
-
-
-def photo_file_name(*, photo: PetPhoto, variant: PhotoVariant) -> str:
-    """The storage name of the original or of a thumbnail; 404 for a thumbnail not made yet."""
-    if variant == "original":
-        return photo.original
-    name = photo.thumbnail_names().get(int(variant))
-    if name is None:
-        raise Http404("This thumbnail is not made yet.")
-    return name
-
-
-def photo_url(*, photo: PetPhoto, variant: PhotoVariant) -> str:
-    """Where a client fetches the file: a short-lived signed URL, or the owner-checked API route."""
-    name = photo_file_name(photo=photo, variant=variant)
-    if signed_url_lifetime(default_storage) is None:
-        return reverse("api:photo_file", kwargs={"photo_id": photo.pk, "variant": variant})
-    return default_storage.url(name)
-
-
-def photo_urls_expire_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
-    lifetime = signed_url_lifetime(default_storage)
-    return None if lifetime is None else (now or timezone.now()) + dt.timedelta(seconds=lifetime)
-
-
-# -- writes ------------------------------------------------------------------------
 def _store(name: str, data: bytes) -> str:
     try:
         return str(default_storage.save(name, ContentFile(data)))
@@ -136,9 +106,7 @@ def photo_create(*, pet: Pet, file: UploadedFile[bytes]) -> PetPhoto:
 
 
 def _thumbnails_enqueue(photo_id: int) -> None:
-    from apps.feeders.tasks import photo_thumbnails_task
-
-    photo_thumbnails_task.delay(photo_id)
+    current_app.signature(PHOTO_THUMBNAILS_TASK, args=(photo_id,)).delay()
 
 
 def photo_delete(*, photo: PetPhoto) -> None:

@@ -1,0 +1,22 @@
+"""Feed commands, as their owner sees them."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import User
+from apps.feeders.models import FeedCommand
+
+
+def command_list(*, user: User, feeder_id: int | None = None, status: str | None = None) -> QuerySet[FeedCommand]:
+    commands = FeedCommand.objects.filter(feeder__owner=user)
+    if feeder_id is not None:
+        commands = commands.filter(feeder_id=feeder_id)
+    if status:
+        commands = commands.filter(status=status)
+    return commands
+
+
+def command_get(*, user: User, command_id: int) -> FeedCommand:
+    return get_object_or_404(FeedCommand, feeder__owner=user, pk=command_id)

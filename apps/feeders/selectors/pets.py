@@ -1,0 +1,89 @@
+"""Pets and their history: visits and feedings. Each takes the acting user and sees only that user's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.feeders.models import Feeder, FeedEvent, Pet, Visit
+
+
+def pet_list(*, user: User, search: str | None = None) -> QuerySet[Pet]:
+    pets = Pet.objects.filter(owner=user).select_related("beacon")
+    if search:
+        pets = pets.filter(name__icontains=search)
+    return pets
+
+
+def pet_get(*, user: User, pet_id: int) -> Pet:
+    return get_object_or_404(Pet.objects.select_related("beacon"), owner=user, pk=pet_id)
+
+
+def pet_for_beacon(*, feeder: Feeder, beacon_mac: str) -> Pet | None:
+    """The pet wearing this tag, if tag and pet belong to the feeder's owner."""
+    return Pet.objects.filter(
+        owner_id=feeder.owner_id, beacon__mac=beacon_mac, beacon__owner_id=feeder.owner_id
+    ).first()
+
+
+def _in_range(rows: QuerySet, field: str, since: dt.datetime | None, until: dt.datetime | None) -> QuerySet:  # type: ignore[type-arg]
+    if since is not None:
+        rows = rows.filter(**{f"{field}__gte": since})
+    if until is not None:
+        rows = rows.filter(**{f"{field}__lt": until})
+    return rows
+
+
+def visit_list(
+    *,
+    user: User,
+    pet: Pet | None = None,
+    feeder: Feeder | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(feeder__owner=user)
+    if pet is not None:
+        visits = visits.filter(pet=pet)
+    if feeder is not None:
+        visits = visits.filter(feeder=feeder)
+    return _in_range(visits, "seen_at", since, until)
+
+
+def feed_event_list(
+    *,
+    user: User,
+    pet: Pet | None = None,
+    feeder: Feeder | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[FeedEvent]:
+    events = FeedEvent.objects.filter(feeder__owner=user)
+    if pet is not None:
+        events = events.filter(pet=pet)
+    if feeder is not None:
+        events = events.filter(feeder=feeder)
+    return _in_range(events, "fed_at", since, until)
+
+
+def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
+    """Grams eaten on each of the last `days` days (the pet's local days), oldest first, zeros included."""
+    tz = ZoneInfo(pet.time_zone)
+    first = (now or timezone.now()).astimezone(tz).date() - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    # order_by() drops the model's ordering, which would otherwise join the GROUP BY.
+    rows = (
+        FeedEvent.objects.filter(pet=pet, fed_at__gte=since)
+        .order_by()
+        .annotate(day=TruncDate("fed_at", tzinfo=tz))
+        .values("day")
+        .annotate(total=Sum("grams"))
+    )
+    totals = {row["day"]: row["total"] for row in rows}
+    return [(day, totals.get(day, 0)) for day in (first + dt.timedelta(days=n) for n in range(days))]

@@ -1,0 +1,38 @@
+"""Meal schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import User
+from apps.feeders.models import MealSchedule
+
+
+def schedule_list(
+    *, user: User, pet_id: int | None = None, feeder_id: int | None = None, enabled: bool | None = None
+) -> QuerySet[MealSchedule]:
+    schedules = MealSchedule.objects.filter(pet__owner=user)
+    if pet_id is not None:
+        schedules = schedules.filter(pet_id=pet_id)
+    if feeder_id is not None:
+        schedules = schedules.filter(feeder_id=feeder_id)
+    if enabled is not None:
+        schedules = schedules.filter(enabled=enabled)
+    return schedules
+
+
+def schedule_get(*, user: User, schedule_id: int) -> MealSchedule:
+    return get_object_or_404(MealSchedule, pet__owner=user, pk=schedule_id)
+
+
+def schedule_next_due() -> dt.datetime | None:
+    """The earliest slot of any enabled schedule (the dispatcher's partial index: one row read)."""
+    return (
+        MealSchedule.objects.filter(enabled=True, next_run_at__isnull=False)
+        .order_by("next_run_at")
+        .values_list("next_run_at", flat=True)
+        .first()
+    )
