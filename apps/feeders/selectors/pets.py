@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.models import Feeder, FeedEvent, Pet, Visit
+from apps.feeders.models.pets import DAY_MINUTES as DAY_MINUTES  # the pages draw days with it
 
 
 def pet_list(*, user: User, search: str | None = None) -> QuerySet[Pet]:
@@ -70,6 +71,11 @@ def feed_event_list(
     if feeder is not None:
         events = events.filter(feeder=feeder)
     return _in_range(events, "fed_at", since, until)
+
+
+def pet_allowance_per_day(*, pet: Pet) -> int:
+    """The allowance scaled to a day: 80 g per 12 h is 160 g a day."""
+    return round(pet.allowance_grams * DAY_MINUTES / pet.period_minutes)
 
 
 def pet_grams_by_day(*, pet: Pet, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:

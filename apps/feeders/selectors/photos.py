@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.feeders.models import Pet, PetPhoto
+from apps.feeders.models import Pet, PetPhoto, PhotoStatus
 from catfeeder.storage import signed_url_lifetime
 
 PhotoVariant = Literal["original", "96", "512"]  # the original, or a thumbnail by size (images.THUMBNAIL_SIZES)
@@ -21,6 +21,11 @@ PhotoVariant = Literal["original", "96", "512"]  # the original, or a thumbnail 
 
 def photo_list(*, user: User, pet: Pet) -> QuerySet[PetPhoto]:
     return PetPhoto.objects.filter(pet=pet, pet__owner=user)
+
+
+def photo_latest_ready(*, user: User, pet: Pet) -> PetPhoto | None:
+    """The pet's newest photo whose thumbnails are made: the one its pages show."""
+    return photo_list(user=user, pet=pet).filter(status=PhotoStatus.READY).order_by("-created_at").first()
 
 
 def photo_get(*, user: User, photo_id: int) -> PetPhoto:

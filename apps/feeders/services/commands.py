@@ -34,7 +34,12 @@ FEED_COMMANDS_DELIVER_TASK = "apps.feeders.tasks.feed_commands_deliver_task"
 
 
 def feed_command_create(
-    *, feeder: Feeder, grams: int, source: FeedSource, pet: Pet | None = None, now: dt.datetime | None = None
+    *,
+    feeder: Feeder,
+    grams: int,
+    source: FeedSource = FeedSource.OWNER,  # an owner's order unless a meal schedule's
+    pet: Pet | None = None,
+    now: dt.datetime | None = None,
 ) -> FeedCommand:
     """Order a feeder to dispense ("feed now").
 
