@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from apps.feeders.models import Pet, Visit
-from apps.feeders.models.pets import DAY_MINUTES
+from apps.feeders.selectors.pets import DAY_MINUTES
+
+if TYPE_CHECKING:
+    from apps.feeders.models import Visit
 
 WIDTH, HEIGHT = 600, 200  # viewBox of the daily chart
 PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 20, 176, 48, 570  # leaves room for the axis labels
@@ -59,11 +62,6 @@ class DailyChart:
     @property
     def empty(self) -> bool:
         return self.total == 0
-
-
-def allowance_per_day(pet: Pet) -> int:
-    """The allowance scaled to a day: 80 g per 12 h is 160 g a day."""
-    return round(pet.allowance_grams * DAY_MINUTES / pet.period_minutes)
 
 
 def _nice_top(value: int) -> int:

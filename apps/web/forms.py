@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 
-from apps.accounts.models import User
 from apps.api.types import safe_text
-from apps.feeders.models import Beacon, Feeder, Pet
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import normalize_mac
 from apps.feeders.models.pets import MAX_PERIOD_MINUTES
 from apps.feeders.schemas import HHMM
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.feeders.models import Beacon, Feeder, Pet
 
 DAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 MAX_TIMES = 24  # meals a day in one schedule, as the API allows
@@ -88,10 +90,15 @@ class OwnerForm(WebForm):
     def choose(self, name: str, rows: QuerySet[Any], *, only_one: bool = True) -> None:
         field = self.fields[name]
         field.queryset = rows  # type: ignore[attr-defined]
-        if rows.model is Feeder:  # its name; a MAC address is no help in a menu
-            field.label_from_instance = lambda feeder: feeder.name  # type: ignore[attr-defined]
         if only_one and field.required and not self.initial.get(name) and len(rows[:2]) == 1:
             self.initial[name] = rows[0].pk
+
+
+class FeederChoiceField(forms.ModelChoiceField["Feeder"]):
+    """A feeder by its name; a MAC address is no help in a menu."""
+
+    def label_from_instance(self, obj: Feeder) -> str:
+        return obj.name
 
 
 class FeederForm(WebForm):
@@ -110,7 +117,7 @@ class BeaconForm(WebForm):
 class PetForm(OwnerForm):
     name = forms.CharField(max_length=100)
     beacon: forms.ModelChoiceField[Beacon] = forms.ModelChoiceField(
-        queryset=Beacon.objects.none(), required=False, label="Collar tag", empty_label="No collar tag"
+        queryset=None, required=False, label="Collar tag", empty_label="No collar tag"
     )
     allowance_grams = forms.IntegerField(
         label="Allowance (g per period)", min_value=0, max_value=10_000, initial=80,
@@ -157,8 +164,8 @@ class ScheduleFields(WebForm):
 
 
 class ScheduleCreateForm(OwnerForm, ScheduleFields):
-    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(queryset=Pet.objects.none())
-    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(queryset=Feeder.objects.none())
+    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(queryset=None)
+    feeder: FeederChoiceField = FeederChoiceField(queryset=None)
 
     field_order = ("pet", "feeder", "times", "days_of_week", "grams", "enabled")
 
@@ -169,9 +176,9 @@ class ScheduleCreateForm(OwnerForm, ScheduleFields):
 
 
 class FeedNowForm(OwnerForm):
-    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(queryset=Feeder.objects.none())
+    feeder: FeederChoiceField = FeederChoiceField(queryset=None)
     pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(
-        queryset=Pet.objects.none(), required=False, empty_label="Nobody in particular"
+        queryset=None, required=False, empty_label="Nobody in particular"
     )
     grams = GramsField(initial=10, widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
 
@@ -191,12 +198,8 @@ class HistoryFilterForm(OwnerForm):
     KINDS = [("all", "Visits and feedings"), ("visits", "Visits"), ("feedings", "Feedings")]
 
     kind = forms.ChoiceField(choices=KINDS, required=False, label="Show")
-    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(
-        queryset=Pet.objects.none(), required=False, empty_label="All pets"
-    )
-    feeder: forms.ModelChoiceField[Feeder] = forms.ModelChoiceField(
-        queryset=Feeder.objects.none(), required=False, empty_label="All feeders"
-    )
+    pet: forms.ModelChoiceField[Pet] = forms.ModelChoiceField(queryset=None, required=False, empty_label="All pets")
+    feeder: FeederChoiceField = FeederChoiceField(queryset=None, required=False, empty_label="All feeders")
     since = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=HISTORY_DAYS
     )

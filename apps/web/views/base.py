@@ -1,0 +1,75 @@
+"""What every owner page shares: the login and time zone wrapper, service errors
+shown on forms, and the names the live script needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from apps.accounts.auth import owner
+from apps.api.problems import Problem
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.selectors import pets as pet_selectors
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+T = TypeVar("T")
+View = Callable[..., HttpResponse]
+RECENT = 10  # visits and feedings on the dashboard
+PAGE_SIZE = 50  # history rows per page
+
+
+def owner_page(view: View) -> View:
+    """Logged in, and times shown in the owner's own time zone."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        timezone.activate(ZoneInfo(owner(request).time_zone))
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            timezone.deactivate()
+
+    return wrapper
+
+
+def service_call(form: forms.Form, action: Callable[[], T], *, field: str | None = None) -> T | None:
+    """Run a service; its error goes next to the field it names (or `field`), and None is returned."""
+    try:
+        return action()
+    except Problem as exc:
+        for error in exc.errors or []:
+            name = str(error["loc"][-1]).removesuffix("_id")
+            form.add_error(name if name in form.fields else None, f"{error['msg'].capitalize()}.")
+        if not exc.errors:
+            form.add_error(field if field in form.fields else None, exc.detail)
+        return None
+
+
+def form_status(form: forms.Form | None) -> int:
+    """422 for a page sent back with its form's errors (the browser shows it all the same)."""
+    return 422 if form is not None and form.is_bound and form.errors else 200
+
+
+def back_to(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return target if target and allowed else default
+
+
+def live_names(user: User) -> dict[str, dict[int, str]]:
+    """Names the page's script needs to show live events (they carry ids only)."""
+    return {
+        "pets": dict(pet_selectors.pet_list(user=user).values_list("pk", "name")),
+        "feeders": dict(device_selectors.feeder_list(user=user).values_list("pk", "name")),
+    }
