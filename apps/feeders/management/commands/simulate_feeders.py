@@ -25,17 +25,22 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from apps.accounts.models import User
-from apps.feeders.models import Beacon, Feeder, Pet
+from apps.accounts.services import user_get_or_create_verified
 from apps.feeders.models.fields import normalize_mac
+from apps.feeders.selectors import devices as device_selectors
+from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.services import devices as device_services
+from apps.feeders.services import pets as pet_services
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+    from apps.feeders.models import Feeder
 
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
 WAIT = 10.0  # seconds for a reply
@@ -56,16 +61,26 @@ def mac(prefix: str, n: int) -> str:
 
 
 def prepare(count: int, owner_email: str) -> list[Device]:
-    owner, _ = User.objects.get_or_create(email=owner_email, defaults={"name": "Simulator"})
-    EmailAddress.objects.update_or_create(user=owner, email=owner.email, defaults={"verified": True, "primary": True})
+    """The cast, made through the services; a second run finds the rows of the first."""
+    owner = user_get_or_create_verified(email=owner_email, name="Simulator")
     devices = []
     for n in range(count):
-        feeder, _ = Feeder.objects.get_or_create(owner=owner, mac=mac(MAC_PREFIX, n), defaults={"name": f"Sim {n}"})
-        beacon, _ = Beacon.objects.get_or_create(owner=owner, mac=mac("5C", n), defaults={"name": f"Sim collar {n}"})
-        Pet.objects.get_or_create(owner=owner, beacon=beacon, defaults={"name": f"Sim cat {n}", "allowance_grams": 500})
+        feeder = _sim_feeder(owner, n)
+        beacon_mac = mac("5C", n)
+        beacon = device_selectors.beacon_list(user=owner).filter(mac=beacon_mac).first()
+        if beacon is None:
+            beacon = device_services.beacon_create(owner=owner, name=f"Sim collar {n}", mac=beacon_mac)
+        if not pet_selectors.pet_list(user=owner).filter(beacon=beacon).exists():
+            pet_services.pet_create(owner=owner, name=f"Sim cat {n}", beacon=beacon, allowance_grams=500)
         _, code = device_services.pairing_code_create(feeder=feeder)
         devices.append(Device(n, feeder.mac, beacon.mac, code))
     return devices
+
+
+def _sim_feeder(owner: User, n: int) -> Feeder:
+    feeder_mac = mac(MAC_PREFIX, n)
+    feeder = device_selectors.feeder_list(user=owner).filter(mac=feeder_mac).first()
+    return feeder or device_services.feeder_create(owner=owner, name=f"Sim {n}", mac=feeder_mac)
 
 
 class Link:
