@@ -30,6 +30,8 @@ from catfeeder.testing import AsgiServer, CeleryBeat, CeleryWorker, process_env,
 from tests.support.devices import AutoDevice
 from tests.test_feeding_chaos import Home, paired_home
 
+pytestmark = [pytest.mark.long, pytest.mark.xdist_group("beat_reliability")]  # module fixtures: one worker
+
 JOBS = {"meal dispatcher", "feed command reconciler"}  # the other jobs are switched off here
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 

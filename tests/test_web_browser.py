@@ -32,6 +32,8 @@ from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, w
 from tests.conftest import Mail
 from tests.support.smtp import SmtpServer, parts
 
+pytestmark = pytest.mark.xdist_group("web_browser")  # one Chromium and server, set up once
+
 SCREENSHOTS = BASE_DIR / "docs" / "screenshots"
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 FEEDER_MAC, COLLAR_MAC = "5E:00:00:00:0A:01", "5C:00:00:00:0A:01"
