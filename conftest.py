@@ -4,11 +4,16 @@ Redis is the embedded server (started once per session in this run's own
 directory) unless REDIS_URL points at a real one. Server and worker run as
 real subprocesses on the test database, so tests that use them need committed
 data: they request `transactional_db` through the fixtures below.
+
+Under pytest-xdist a session is one worker's: each worker has a directory,
+database, Redis (or Redis db), server and Celery worker of its own (see
+catfeeder/settings/test.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import random
 import shutil
 import tempfile
@@ -23,13 +28,45 @@ from django.test import Client
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
 from catfeeder.embedded_redis import EmbeddedRedis
-from catfeeder.testing import AsgiServer, CeleryWorker, process_env
+from catfeeder.testing import AsgiServer, CeleryWorker, process_env, redis_db_release
+
+SUITE_WORKERS = 4  # pytest-xdist workers for a whole-suite run: see pytest_xdist_auto_num_workers
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many workers `-n auto` (the default, see pyproject.toml) starts.
+
+    CATFEEDER_TEST_WORKERS when set; one process (no xdist) when the command line names
+    tests, so that one file starts at once and --pdb works; else the measured best for
+    the whole suite on a 2-CPU machine: most of the time is spent waiting on real
+    processes, servers and sleeps, not computing.
+    """
+    if workers := os.environ.get("CATFEEDER_TEST_WORKERS"):
+        return int(workers)
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return 0
+    return SUITE_WORKERS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (longest-first scheduling): none starts alone at the end of a parallel run."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove the run's directory (see settings/test.py), once the session's fixtures are down."""
+    var_dir = Path(settings.VAR_DIR)
+    if var_dir.parent == Path(tempfile.gettempdir()) and var_dir.name.startswith("catfeeder-test-"):
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def redis_url() -> Iterator[str]:
     if not settings.EMBEDDED_REDIS:
         yield settings.REDIS_URL
+        if settings.TEST_REDIS_CLAIM:  # a database this xdist worker claimed
+            redis_db_release(settings.REDIS_URL, *settings.TEST_REDIS_CLAIM)
         return
     server = EmbeddedRedis(settings.VAR_DIR)
     server.start()
@@ -37,10 +74,6 @@ def redis_url() -> Iterator[str]:
         yield settings.REDIS_URL
     finally:
         server.stop()
-        # The run's directory is ours alone (see settings/test.py): remove it.
-        var_dir = Path(settings.VAR_DIR)
-        if var_dir.parent == Path(tempfile.gettempdir()) and var_dir.name.startswith("catfeeder-test-"):
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,36 +4,27 @@
     redis_db.py release RUN N    empties database N if RUN still holds it
 
 A database is claimed only when it is empty and our SET NX wins, so two runs
-can never share one. Database 0 is left for development.
+can never share one (catfeeder.testing holds the rule; test workers claim theirs
+the same way). Database 0 is left for development.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-import redis
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from .ci/
 
-URL = "redis://127.0.0.1:6379/{db}"
-CLAIM_KEY = "catfeeder:ci:claim"
-CLAIM_TTL = 3 * 3600  # seconds: longer than CI may run
+from catfeeder.testing import redis_db_claim, redis_db_release  # noqa: E402
 
-
-def claim(run: str) -> int:
-    for db in range(1, 16):
-        client = redis.Redis.from_url(URL.format(db=db))
-        if client.dbsize() == 0 and client.set(CLAIM_KEY, run, nx=True, ex=CLAIM_TTL):
-            return db
-    sys.exit("no empty Redis database (1-15) is free on 127.0.0.1:6379")
-
-
-def release(run: str, db: int) -> None:
-    client = redis.Redis.from_url(URL.format(db=db))
-    if client.get(CLAIM_KEY) == run.encode():
-        client.flushdb()
+URL = "redis://127.0.0.1:6379/0"
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "claim":
-        print(claim(sys.argv[2]))
+        try:
+            print(redis_db_claim(URL, sys.argv[2]))
+        except RuntimeError as error:
+            sys.exit(f"{error} on {URL}")
     else:
-        release(sys.argv[2], int(sys.argv[3]))
+        redis_db_release(URL, sys.argv[2], int(sys.argv[3]))

@@ -2,7 +2,8 @@
 
 Each runs as a subprocess with the test settings, the test database (passed
 as DATABASE_URL) and the same Redis, and writes its output to a log file that
-is shown when it fails to start.
+is shown when it fails to start. Also: claiming a Redis database of a run's own
+on a shared server (CI runs, pytest-xdist workers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from django.db import connection
 
@@ -49,6 +50,43 @@ def process_env(**extra: str) -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "catfeeder.settings.test")
     env.update(extra)
     return env
+
+
+REDIS_CLAIM_KEY = "catfeeder:ci:claim"
+REDIS_CLAIM_TTL = 3 * 3600  # seconds: longer than a run may last
+REDIS_DATABASES = range(1, 16)  # database 0 is left for development
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server, another database (in the path, or the query of a unix socket URL)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = urlencode({**dict(parse_qsl(parts.query)), "db": str(db)})
+        return f"unix://{parts.path}?{query}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def redis_db_claim(url: str, run: str) -> int:
+    """Claim an empty database of the Redis server at `url` for `run`; returns its number.
+
+    Only an empty database is claimed, and only when our SET NX wins: two runs never share one.
+    """
+    import redis
+
+    for db in REDIS_DATABASES:
+        client = redis.Redis.from_url(redis_url_with_db(url, db))
+        if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, run, nx=True, ex=REDIS_CLAIM_TTL):
+            return db
+    raise RuntimeError(f"no empty Redis database ({REDIS_DATABASES.start}-{REDIS_DATABASES.stop - 1}) is free")
+
+
+def redis_db_release(url: str, run: str, db: int) -> None:
+    """Empty database `db` if `run` still holds it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url_with_db(url, db))
+    if client.get(REDIS_CLAIM_KEY) == run.encode():
+        client.flushdb()
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:

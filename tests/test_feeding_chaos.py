@@ -41,6 +41,8 @@ from catfeeder.testing import AsgiServer, CeleryWorker, process_env, wait_until
 from tests.support.chaos import KILLS, VICTIMS
 from tests.support.devices import AutoDevice
 
+pytestmark = pytest.mark.long
+
 ROUNDS = int(os.environ.get("CHAOS_KILLS", "20"))
 SLOTS_PER_ROUND = 3
 

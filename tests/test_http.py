@@ -43,6 +43,7 @@ def assert_secure(response: object, where: str) -> None:
     assert response["Server"].startswith("catfeeder/"), where  # type: ignore[index]
 
 
+@pytest.mark.long
 def test_every_route_and_every_error_carries_the_security_headers(alice: User) -> None:
     logged_in = Client()
     logged_in.force_login(alice)

@@ -38,6 +38,8 @@ from apps.ops.tests.test_chaos import PG_BIN, PrivatePostgres
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
 from conftest import unique_ip
 
+pytestmark = [pytest.mark.long, pytest.mark.xdist_group("outages")]  # one private stack, set up once
+
 DEADLINE = 5.0  # seconds: RESPONSE_DEADLINE, the default
 CLIENT_TIMEOUT = 30  # seconds: far past the deadline, so that a hang fails the test instead of passing late
 PASSWORD = "outage-Tested-9731"  # noqa: S105 - a test account's password

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
@@ -68,6 +69,8 @@ def still_logged_in(server: AsgiServer, token: str) -> bool:
         return False
 
 
+@pytest.mark.long
+@pytest.mark.timeout(900)  # as long as schemathesis itself may run (below); CPU-bound, slow on a loaded machine
 def test_the_api_passes_every_schemathesis_check(asgi_server: AsgiServer, alice: User, tmp_path: Path) -> None:
     pet = PetFactory(owner=alice, beacon=BeaconFactory(owner=alice))
     ScheduleFactory(pet=pet, feeder=FeederFactory(owner=alice))

@@ -22,7 +22,8 @@ from apps.feeders.models import Pet
 from catfeeder.testing import AsgiServer, process_env
 from tests.test_schemathesis import login
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One server for the module, set up once: its tests share a worker.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("slow_clients")]
 DEADLINE = 4  # seconds, HTTP_HEADER_TIMEOUT and HTTP_BODY_TIMEOUT for this server
 STALLED = 200  # half mid-headers, half mid-body
 MAX_BODY = 4096  # HTTP_MAX_BODY_BYTES for this server

@@ -34,6 +34,8 @@ from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, w
 from tests.conftest import Mail
 from tests.support.smtp import SmtpServer, parts
 
+pytestmark = pytest.mark.xdist_group("web_browser")  # one Chromium and server, set up once
+
 # A test run must not rewrite tracked files: the documented pictures change only when asked to.
 SCREENSHOTS = BASE_DIR / os.environ.get("SCREENSHOTS_DIR", "var/screenshots")
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -219,7 +221,8 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
     try:
         # The device pairs and connects: the page that showed the code hears it, without a reload.
         expect(page.locator("body[data-live=open]")).to_be_attached()
-        expect(page.locator(f'[data-feeder-online="{feeder_id}"]').first).to_have_text("online")
+        # The device is a process of its own that pairs first: slow beside parallel test workers.
+        expect(page.locator(f'[data-feeder-online="{feeder_id}"]').first).to_have_text("online", timeout=TIMEOUT)
         expect(page.locator(f'[data-feeder-food="{feeder_id}"]').first).to_contain_text("%")
         expect(page.locator('[data-live-list="visits"] li').first).to_contain_text("Miso at Kitchen")
 

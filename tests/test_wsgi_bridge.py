@@ -13,6 +13,8 @@ import pytest
 from catfeeder.testing import BASE_DIR, free_port, process_env, wait_until
 from tests.support.bridge_app import LARGE_PARTS
 
+pytestmark = pytest.mark.xdist_group("wsgi_bridge")  # one bridge server, set up once
+
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:

@@ -13,6 +13,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from apps.devreload.tests.harness import Runserver, demo_env, demo_project, edit, launch_chromium, wait_for_text
 from catfeeder.testing import process_env
 
+pytestmark = pytest.mark.xdist_group("devreload_browser")  # one runserver and Chromium, set up once
+
 WAIT = 20_000  # ms: generous bound for a page update on a busy machine
 RESTART_WAIT = 90_000  # ms: a Python edit restarts the server (checks, imports) first
 RELOADER_SETTLE = 3 * StatReloader.SLEEP_TIME  # seconds of server uptime before a Python edit

@@ -17,6 +17,8 @@ import websockets
 from apps.devreload.tests.harness import Runserver, demo_env, demo_project
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env
 
+pytestmark = pytest.mark.xdist_group("debug_off")  # one production-like server, set up once
+
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9Lm2Zt" * 6,

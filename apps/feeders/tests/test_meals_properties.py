@@ -163,6 +163,7 @@ def _fields(schedule: MealSchedule) -> dict[str, object]:
     return {"times": schedule.times, "days_of_week": schedule.days_of_week, "time_zone": schedule.time_zone}
 
 
+@pytest.mark.long
 def test_meal_dispatch_properties_hold_for_any_sequence_of_steps() -> None:
     run_state_machine_as_test(
         Meals,

@@ -27,6 +27,8 @@ class PrivateRedis:
     Never the machine's Redis or the session's: only this process is ever signalled.
     """
 
+    START_BOUND = 30  # seconds for a (re)start to answer, replaying the append-only file, on a loaded machine
+
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cfr-"))
         self.socket = self.dir / "r.sock"
@@ -42,18 +44,34 @@ class PrivateRedis:
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return False
 
+    def running(self) -> bool:
+        """Our own server process is alive: a PING alone could be answered by an earlier one."""
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"the private redis is not running:\n{self.describe()}")
+        return True
+
+    def describe(self) -> str:
+        """Its state and the end of its log, for a failure message."""
+        code = None if self.process is None else self.process.poll()
+        log = self.dir / "redis.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        return f"exit code {code}, socket present: {self.socket.exists()}\n{tail}"
+
     def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("the private redis is already running")
         argv = [executable(), "--port", "0", "--unixsocket", str(self.socket), "--dir", str(self.dir),
                 "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction"]  # fmt: skip
         log = open(self.dir / "redis.log", "ab")  # noqa: SIM115 - handed to the child
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        # A session of its own: a signal meant for the test run's process group never stops it.
+        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        wait_until(self.is_up, timeout=10, what="private redis up")
+        wait_until(lambda: self.running() and self.is_up(), timeout=self.START_BOUND, what="private redis up")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # flushes the append-only file: queued tasks survive
-            self.process.wait(10)
+            self.process.wait(self.START_BOUND)
 
 
 @pytest.fixture

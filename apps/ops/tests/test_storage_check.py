@@ -16,7 +16,12 @@ def test_storage_is_a_service_shown_in_readiness_that_does_not_decide_it() -> No
 
 
 def test_the_storage_check_writes_reads_and_deletes_a_canary_in_the_bucket(s3_server: str, s3_storage: str) -> None:
-    [result] = checks_run(names=["storage"])
+    # The check gives up after 2.5 s, and the S3 server is a thread of this process: on a loaded
+    # machine (parallel workers) one run may miss that, so a few runs may be needed.
+    for _ in range(3):
+        [result] = checks_run(names=["storage"])
+        if result.status is Status.OK:
+            break
     assert result.status is Status.OK, result.detail
     assert "S3Storage: wrote, read back and deleted a canary" in result.detail
     assert s3_keys(s3_server, s3_storage) == []  # nothing left behind
