@@ -32,9 +32,20 @@ ENVIRON_READ = re.compile(
 DIRECT_ENV_READ = re.compile(r"\benv\.(?:str|int|bool|float|list|json|url|db_url|email_url|cache_url)\(")
 
 
+# The test settings read the test runner's variables (pytest-xdist's worker, the run's directory):
+# they configure the suite, not the product.
+TEST_SUPPORT = {Path("catfeeder/settings/test.py"), Path("catfeeder/testing.py")}
+
+
 def product_sources() -> list[Path]:
     files = [*BASE_DIR.joinpath("catfeeder").rglob("*.py"), *BASE_DIR.joinpath("apps").rglob("*.py")]
-    return [path for path in files if "tests" not in path.parts and "migrations" not in path.parts]
+    return [
+        path
+        for path in files
+        if "tests" not in path.parts
+        and "migrations" not in path.parts
+        and path.relative_to(BASE_DIR) not in TEST_SUPPORT
+    ]
 
 
 def test_the_generated_files_follow_the_declaration() -> None:
