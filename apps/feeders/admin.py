@@ -130,7 +130,7 @@ class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
     inlines = (CommandFeedingInline,)
 
 
-# -- pet photos (issue 9) -------------------------------------------------------------
+# -- pet photos -------------------------------------------------------------------------
 @admin.register(PetPhoto)
 class PetPhotoAdmin(admin.ModelAdmin[PetPhoto]):
     """Rows only: operators see and delete photos (their files follow), never open them here."""

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         access_log=False,  # the middleware logs each request with its correlation id
         timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
-        # Issue 5: a frame over the message limit closes the socket with 1009.
+        # A frame over the message limit closes the socket with 1009.
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
         # Slow, silent or oversized request heads: within HTTP_HEADER_TIMEOUT
         # (408 after) and HTTP_MAX_HEADER_BYTES (431 over), see
