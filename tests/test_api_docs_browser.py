@@ -18,7 +18,7 @@ def test_the_api_docs_render_with_no_csp_violation(asgi_server: AsgiServer, path
             page = browser.new_page()
             page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
             page.goto(f"{asgi_server.url}{path}")
-            page.locator(".swagger-ui .information-container").wait_for(timeout=20_000)
+            page.locator(".swagger-ui .information-container").wait_for(timeout=60_000)
             operations = page.locator(".opblock").count()
         finally:
             browser.close()

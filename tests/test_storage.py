@@ -77,7 +77,8 @@ def test_a_wrong_choice_stops_start_up_naming_the_variable() -> None:
 # -- the canary check ------------------------------------------------------------------
 def test_the_canary_is_ok_on_s3_and_leaves_nothing_behind(s3_server: str) -> None:
     storage = storages.create_storage(s3_storages(s3_server, s3_bucket_create(s3_server))["default"])
-    status, detail = storage_canary_check(storage=storage, timeout=10)
+    # "degraded" is past half the timeout: a loaded test machine is slow, not degraded.
+    status, detail = storage_canary_check(storage=storage, timeout=30)
     assert (status, detail.split(":")[0]) == ("ok", "S3Storage")
     assert "wrote, read back and deleted" in detail
     assert list(storage.bucket.objects.all()) == []
