@@ -56,6 +56,11 @@ def test_simulated_feeders_pair_report_feed_and_answer_commands(asgi_server: Asg
     wait_until(lambda: not feeders.filter(is_online=True).exists(), timeout=15, what="offline after the run")
 
 
+def deliver(command_ids: list[int]) -> None:
+    """What the delivery task does, here in the test's process."""
+    command_services.feed_commands_deliver(command_ids=command_ids)
+
+
 def test_an_owners_device_tells_its_pairing_and_a_meal_line_by_line(asgi_server: AsgiServer) -> None:
     owner = user_get_or_create_verified(email=OWNER, name="Owner")
     feeder = device_services.feeder_create(owner=owner, name="Kitchen", mac="5E:00:00:00:01:01")
@@ -72,7 +77,7 @@ def test_an_owners_device_tells_its_pairing_and_a_meal_line_by_line(asgi_server:
         wait_until(lambda: Visit.objects.filter(feeder=feeder).exists(), timeout=30, what="a visit")
         # The slot falls due now: the dispatcher makes the meal's command and delivers it.
         MealSchedule.objects.filter(pk=schedule.pk).update(next_run_at=timezone.now())
-        meal_services.meal_slots_dispatch(enqueue=lambda ids: command_services.feed_commands_deliver(command_ids=ids))
+        meal_services.meal_slots_dispatch(enqueue=deliver)
         meal = FeedCommand.objects.get(schedule=schedule)
         wait_until(lambda: FeedCommand.objects.get(pk=meal.pk).status == CommandStatus.DONE, timeout=30, what="done")
         output = run.communicate(timeout=60)[0].decode()
