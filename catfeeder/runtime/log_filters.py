@@ -41,28 +41,26 @@ class QuietTicks(logging.Filter):
 
 
 class RoutineTasks(logging.Filter):
-    """Celery's lines for a task received and a task succeeded: one short DEBUG line each.
+    """Celery's lines for a task received and a task succeeded: one short DEBUG line per task.
 
-    Celery writes them at INFO with the task's whole context (arguments, return
+    Celery writes both at INFO with the task's whole context (arguments, return
     value) attached as `data`, which the JSON and console renderers show in
     full. On the loggers that write them (a logger's filter runs before its
-    level reaches the handlers): dropped unless DEBUG is on, then shortened.
-    Failures and retries keep their level and context.
+    level reaches the handlers): "received" is dropped, the "done" line says
+    it; "succeeded" is dropped unless DEBUG is on, then shortened. Failures and
+    retries keep their level and context.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.INFO or record.msg not in (LOG_RECEIVED, LOG_SUCCESS):
             return True
-        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        if record.msg == LOG_RECEIVED or not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
             return False
-        task = getattr(record, "data", None) or (record.args if isinstance(record.args, dict) else {})
-        if record.msg == LOG_SUCCESS:
-            record.msg, record.args = (
-                "task %s[%s] done in %.3fs",
-                (task.get("name"), task.get("id"), task.get("runtime", 0)),
-            )
-        else:
-            record.msg, record.args = "task %s[%s] received", (task.get("name"), task.get("id"))
+        task = getattr(record, "data", None) or {}
+        record.msg, record.args = (
+            "task %s[%s] done in %.3fs",
+            (task.get("name"), task.get("id"), task.get("runtime", 0)),
+        )
         record.__dict__.pop("data", None)
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
