@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -224,9 +225,9 @@ class Simulation:
         device = link.device
         await link.call("Visit", beacon_mac=beacon_mac)
         self.stats["visits"] += 1
-        hungry = await self.hungry(device, beacon_mac)
-        self.say(device, "visit", f"collar {beacon_mac}" + ("" if hungry is None else f"; {hungry}"))
-        if hungry is not None:
+        not_eating = await self.not_eating(device, beacon_mac)
+        self.say(device, "visit", f"collar {beacon_mac}" + ("" if not_eating is None else f"; {not_eating}"))
+        if not_eating is not None:
             return
         decision = await link.call("MayFeed", beacon_mac=beacon_mac, grams=self.appetite.grams)
         self.say(device, "decision", _decision(decision))
@@ -235,17 +236,25 @@ class Simulation:
             self.stats["feedings"] += fed["type"] == "Ack"
             self.say(device, "dispensed", f"{decision['grams']} g for collar {beacon_mac}: {_answer(fed)}")
 
-    async def hungry(self, device: Device, beacon_mac: str) -> str | None:
-        """None when the cat asks to eat at this visit, else why not."""
+    async def not_eating(self, device: Device, beacon_mac: str) -> str | None:
+        """Why the cat does not ask to eat at this visit; None when it does."""
         if not self.appetite.grams:
             return "not eating (--eat-grams 0)"
-        if device.feeder_id is not None and await sync_to_async(schedule_feeds_collar)(
-            feeder_id=device.feeder_id, beacon_mac=beacon_mac
-        ):
+        if await self.fed_by_schedule(device, beacon_mac):
             return "a meal schedule feeds this pet: not eating between meals"
         if random.random() >= self.appetite.chance:  # noqa: S311
             return "not hungry"
         return None
+
+    @staticmethod
+    async def fed_by_schedule(device: Device, beacon_mac: str) -> bool:
+        # Asked at every visit: an owner may add or pause a schedule while the simulation runs.
+        if device.feeder_id is None:
+            return False
+        try:
+            return await sync_to_async(schedule_feeds_collar)(feeder_id=device.feeder_id, beacon_mac=beacon_mac)
+        except DatabaseError:  # not the server's database, or it is down: the device keeps going
+            return False
 
     async def pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
