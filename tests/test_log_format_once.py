@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import logging.config
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 import structlog
+from celery.app import trace
 from django.conf import settings
 
 from catfeeder.runtime.logs import logging_config
@@ -43,3 +46,66 @@ def test_a_record_is_formatted_once_for_every_handler_sharing_the_formatter(
     assert formatting.call_count == 2  # one per record, not one per record and handler
     assert streams[0].getvalue() == second
     assert [(e["event"], e["status"]) for e in first] == [("GET /api/feeders 200", 200), ("GET /api/pets 200", 200)]
+
+
+@contextlib.contextmanager
+def console(tmp_path: Path, level: str) -> Iterator[list[dict[str, Any]]]:
+    """The project's LOGGING at `level`, its console on a stream of ours; yields the records written, parsed."""
+    config = logging_config(level=level, log_dir=tmp_path, console="json", file_bytes=10**6, total_bytes=10**7)
+    stream = io.StringIO()
+    config["handlers"] = {"console": {**config["handlers"]["console"], "stream": stream}}
+    config["root"]["handlers"] = ["console"]
+    logging.config.dictConfig(config)
+    records: list[dict[str, Any]] = []
+    try:
+        yield records
+    finally:
+        records[:] = [json.loads(line) for line in stream.getvalue().splitlines()]
+        logging.config.dictConfig(settings.LOGGING)
+
+
+TASK = {"id": "0f1e2d3c", "name": "apps.feeders.tasks.feed_commands_deliver_task", "args": [[41, 42]],
+        "kwargs": {"resend": False}, "runtime": 0.0123, "return_value": {"sent": 2}}  # fmt: skip
+
+
+def celery_task_lines() -> None:
+    """What a worker writes for a task received, succeeded and failed, through Celery's own logging call."""
+    trace.info(trace.LOG_RECEIVED, TASK)
+    trace.info(trace.LOG_SUCCESS, TASK)
+    logging.getLogger("celery.app.trace").error("Task %(name)s[%(id)s] raised", TASK, extra={"data": TASK})
+
+
+def test_routine_task_lines_are_left_out_at_info_and_failures_kept_whole(tmp_path: Path) -> None:
+    with console(tmp_path, "INFO") as records:
+        celery_task_lines()
+    [failure] = records
+    assert failure["level"] == "error"
+    assert failure["data"]["args"] == [[41, 42]]
+
+
+def test_a_routine_task_is_one_short_debug_line_at_debug(tmp_path: Path) -> None:
+    with console(tmp_path, "DEBUG") as records:
+        celery_task_lines()
+    done, failure = records  # "received": the "done" line says it
+    assert (done["level"], done["event"]) == ("debug", f"task {TASK['name']}[0f1e2d3c] done in 0.012s")
+    assert "data" not in done
+    assert failure["level"] == "error"
+
+
+def test_djangos_line_for_a_refused_request_is_left_to_the_request_line(tmp_path: Path) -> None:
+    with console(tmp_path, "INFO") as records:
+        logging.getLogger("django.request").warning("Conflict: %s", "/api/feeders/1/feed")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("django.request").exception("Internal Server Error: %s", "/pets/")
+    [error] = records
+    assert error["event"] == "Internal Server Error: /pets/"
+    assert "RuntimeError: boom" in error["exception"]
+
+
+def test_uvicorns_server_lines_are_named_uvicorn(tmp_path: Path) -> None:
+    with console(tmp_path, "INFO") as records:
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 1234)
+    [line] = records
+    assert (line["logger"], line["event"]) == ("uvicorn", "Started server process [1234]")

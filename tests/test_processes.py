@@ -35,7 +35,7 @@ asyncio.run(main())
 def test_a_task_sent_here_runs_on_the_worker_process(celery_worker: CeleryWorker) -> None:
     result = app.send_task("apps.tasks.tasks.worker_ping_task")
     assert result.get(timeout=20) == "pong"
-    assert result.id in celery_worker.output()
+    assert f"worker ping {result.id} answered" in celery_worker.output()
 
 
 def test_the_beat_heartbeat_task_run_by_the_worker_is_seen_here(celery_worker: CeleryWorker) -> None:

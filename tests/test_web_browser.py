@@ -29,6 +29,7 @@ from apps.accounts.tests.factories import PASSWORD
 from apps.devreload.tests.harness import launch_chromium
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.services import pets as pet_services
+from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from catfeeder.testing import BASE_DIR, AsgiServer, CeleryWorker, process_env, wait_until
 from tests.conftest import Mail
@@ -180,7 +181,7 @@ def simulated_device(server: AsgiServer, code: str, log: Path) -> subprocess.Pop
     """One device of the owner's feeder, paired with the code the page showed; its output goes to `log`."""
     argv = [sys.executable, "manage.py", "simulate_feeders", "--url", server.ws_url, "--mac", FEEDER_MAC,
             "--code", code, "--collar", COLLAR_MAC, "--heartbeat", "1", "--visit-every", "3",
-            "--duration", "300"]  # fmt: skip
+            "--eat-grams", "10", "--eat-chance", "1", "--duration", "300"]  # fmt: skip
     with open(log, "wb") as out:
         return subprocess.Popen(argv, env=process_env(), cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT)
 
@@ -272,7 +273,9 @@ def test_an_owner_signs_up_pairs_a_feeder_and_watches_feed_now_complete(
         assert float(today.get_attribute("height") or 0) > 0
         expect(page.locator("svg[aria-label*='visits by Miso'] circle.visit").first).to_be_attached()
 
-        # The device keeps feeding Miso at its visits: the feedings and the gauge move without a reload.
+        # The device feeds Miso at its visits once no schedule does (a cat a schedule feeds does not
+        # snack at the bowl): the feedings and the gauge move without a reload.
+        schedule_services.schedule_update(schedule=schedule, data={"enabled": False})
         expect(page.locator("body[data-live=open]")).to_be_attached()
         gauge = page.locator(f'.pet-top [data-pet-gauge="{pet_id}"]')
         eaten = int(gauge.get_attribute("data-eaten") or 0)

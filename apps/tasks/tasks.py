@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from apps.feeders.services.alerts import alerts_check
@@ -13,9 +14,14 @@ from apps.tasks.services import housekeeping_run
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def worker_ping_task() -> str:
-    """Answers "pong": proves a worker takes tasks from the broker."""
+@shared_task(bind=True)
+def worker_ping_task(self: Task[Any, Any]) -> str:
+    """Answers "pong": proves a worker takes tasks from the broker.
+
+    An operator asked (the ops page, POST /api/ops/worker-ping): the answer is
+    logged, as routine tasks are not (their lines are at debug level).
+    """
+    logger.info("worker ping %s answered", self.request.id)
     return "pong"
 
 

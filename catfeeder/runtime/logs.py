@@ -26,6 +26,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from catfeeder.runtime.log_filters import QuietTicks, RequestLoggedOnce, RoutineTasks
+
 SUFFIX = ".jsonl"
 PROCESSES = ("web", "worker", "beat", "manage")
 LINK_CHECK_EVERY = 200  # records between checks that another process has not deleted our file
@@ -58,6 +60,18 @@ def _add_correlation_id(logger: Any, method: str, event: dict[str, Any]) -> dict
     return event
 
 
+# uvicorn writes its server's lines (started, stopped, errors in the app) to "uvicorn.error",
+# whatever their level: they are shown under the name of what they are.
+LOGGER_NAMES = {"uvicorn.error": "uvicorn"}
+
+
+def _rename_logger(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    name = event.get("logger")
+    if name in LOGGER_NAMES:
+        event["logger"] = LOGGER_NAMES[name]
+    return event
+
+
 def _drop_noise(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     event.pop("color_message", None)  # uvicorn's ANSI twin of the message
     return event
@@ -68,6 +82,7 @@ def shared_processors() -> list[Any]:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        _rename_logger,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_process,
         _add_correlation_id,
@@ -126,37 +141,6 @@ def _formatter(renderer: Any) -> dict[str, Any]:
     }
 
 
-QUIET_EVERY = 10  # seconds: Celery's routine lines about periodic jobs run more often than this are dropped
-CELERY_ROUTINE = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
-
-
-class QuietTicks(logging.Filter):
-    """Drop the INFO lines Celery writes for every run of a job that ticks every second or so.
-
-    The meal dispatcher and the reconciler run every second: "Sending due task",
-    "received" and "succeeded" three times a second would bury everything else.
-    The jobs log what they did themselves when they did something, failures
-    (WARNING and up) always pass, and the admin keeps each job's last result.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._tasks: tuple[str, ...] | None = None
-
-    def tasks(self) -> tuple[str, ...]:
-        if self._tasks is None:
-            from apps.tasks.periodic import periodic_jobs
-
-            self._tasks = tuple(job.task for job in periodic_jobs() if job.every < QUIET_EVERY)
-        return self._tasks
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING or not record.name.startswith(CELERY_ROUTINE):
-            return True
-        message = record.getMessage()
-        return not any(task in message for task in self.tasks())
-
-
 def logging_config(
     *, level: str, log_dir: Path, console: str, file_bytes: int, total_bytes: int, to_files: bool = True
 ) -> dict[str, Any]:
@@ -180,7 +164,11 @@ def logging_config(
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"quiet_ticks": {"()": QuietTicks}},
+        "filters": {
+            "quiet_ticks": {"()": QuietTicks},
+            "routine_tasks": {"()": RoutineTasks},
+            "request_once": {"()": RequestLoggedOnce},
+        },
         "formatters": {
             "dev": _formatter(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())),
             "json": _formatter(structlog.processors.JSONRenderer(sort_keys=False)),
@@ -191,6 +179,9 @@ def logging_config(
             "django.db.backends": {"level": "INFO"},
             # A refused connection retried every second is one story, not one warning per second.
             "channels_redis": {"level": "ERROR"},
+            "celery.app.trace": {"filters": ["routine_tasks"]},  # "succeeded"
+            "celery.worker.strategy": {"filters": ["routine_tasks"]},  # "received"
+            "django.request": {"filters": ["request_once"]},
         },
     }
 

@@ -36,3 +36,13 @@ def schedule_next_due() -> dt.datetime | None:
         .values_list("next_run_at", flat=True)
         .first()
     )
+
+
+def schedule_feeds_collar(*, feeder_id: int, beacon_mac: str) -> bool:
+    """Whether an enabled meal schedule feeds the pet wearing this tag (a pet of the feeder's owner).
+
+    Such a pet gets its food at meal times: the bowl does not also open at each visit.
+    """
+    return MealSchedule.objects.filter(
+        enabled=True, pet__beacon__mac=beacon_mac, pet__owner__feeders__id=feeder_id
+    ).exists()

@@ -108,7 +108,7 @@ def celery_record(logger: str, level: int, message: str, *args: object) -> loggi
 
 
 def test_celery_routine_lines_of_a_job_ticking_every_second_are_dropped_and_the_rest_kept() -> None:
-    from catfeeder.runtime.logs import QuietTicks
+    from catfeeder.runtime.log_filters import QuietTicks
 
     quiet = QuietTicks()
     dispatcher = "apps.tasks.tasks.meal_slots_dispatch_task"

@@ -82,3 +82,20 @@ def test_an_anonymous_refusal_is_logged_with_its_route_and_nobody(asgi_server: A
     assert line.fields["route"] == "api/pets/<pet_id>"
     assert line.fields.get("user_id") is None
     assert line.fields["status"] == 401
+
+
+def test_a_conflict_is_logged_once_by_the_request_line(asgi_server: AsgiServer, alice: User) -> None:
+    feeder = FeederFactory(owner=alice)
+    correlation_id = f"log-{uuid.uuid4().hex[:16]}"
+    response = requests.post(
+        f"{asgi_server.url}/api/feeders", json={"name": "Twin", "mac": feeder.mac}, timeout=30,
+        headers={"X-Request-ID": correlation_id, "X-Session-Token": login(asgi_server, alice)},
+    )  # fmt: skip
+    assert response.status_code == 409
+    line = request_line(correlation_id)
+    since = timezone.now() - timedelta(minutes=5)
+    records = logs_read(log_dir=settings.LOG_DIR, since=since, count=0, process="web")
+    assert [r.fields.get("logger") for r in records if r.fields.get("correlation_id") == correlation_id] == [
+        "apps.ops.web"
+    ]
+    assert line.fields["status"] == 409
