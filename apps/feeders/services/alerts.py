@@ -14,6 +14,7 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from apps.accounts.times import when_text
 from apps.feeders.models import FeedCommand, Feeder
 from apps.feeders.selectors.allowance import pet_allowance
 from apps.notifications.models import AlertKind
@@ -46,7 +47,7 @@ def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
         subject=f"{pet.name} has reached the food allowance",
         detail=(f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
                 f"a scheduled meal of {command.grams} g was not served. The allowance starts again at "
-                f"{allowance.period_end:%Y-%m-%d %H:%M} UTC."),
+                f"{when_text(allowance.period_end, zone=pet.time_zone)}."),
         now=now,
     )  # fmt: skip
 
