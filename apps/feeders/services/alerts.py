@@ -14,6 +14,7 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.times import when_text
 from apps.feeders.models import FeedCommand, Feeder
 from apps.feeders.selectors.allowance import pet_allowance
@@ -25,13 +26,14 @@ from apps.notifications.services import alert_close, alert_open
 def meal_missed_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     """One incident per schedule while its slots are missed; a fed slot ends it."""
     pet, feeder = command.pet, command.feeder
-    when = timezone.localtime(command.slot_at, timezone=_zone(command)) if command.slot_at else now
+    zone = command.schedule.time_zone if command.schedule else None
+    with _owner_zone(feeder.owner):
+        when = when_text(command.slot_at or now, zone=zone)
     alert_open(
         owner=feeder.owner, kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}",
         subject=f"{pet.name if pet else 'A'} meal was missed",
-        detail=(f"The {when:%H:%M} meal of {pet.name if pet else 'your pet'} on {feeder.name} "
-                f"({when:%Y-%m-%d}) was not served: {command.error}. "
-                "Later meals are served as usual."),
+        detail=(f"The meal of {pet.name if pet else 'your pet'} on {feeder.name} at {when} "
+                f"was not served: {command.error}. Later meals are served as usual."),
         now=now,
     )  # fmt: skip
 
@@ -42,18 +44,24 @@ def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     if pet is None:
         return
     allowance = pet_allowance(pet=pet, now=command.slot_at or now)
+    with _owner_zone(pet.owner):
+        starts = when_text(allowance.period_end, zone=pet.time_zone)
     alert_open(
         owner=pet.owner, kind=AlertKind.ALLOWANCE_REACHED, key=f"pet:{pet.pk}:{allowance.period_start.isoformat()}",
         subject=f"{pet.name} has reached the food allowance",
         detail=(f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
                 f"a scheduled meal of {command.grams} g was not served. The allowance starts again at "
-                f"{when_text(allowance.period_end, zone=pet.time_zone)}."),
+                f"{starts}."),
         now=now,
     )  # fmt: skip
 
 
-def _zone(command: FeedCommand) -> dt.tzinfo:
-    return ZoneInfo(command.schedule.time_zone) if command.schedule else dt.UTC
+def _owner_zone(owner: User) -> timezone.override:
+    """Mails are read by the owner: their times are in the owner's zone, as on the pages.
+
+    The worker has no request, so nothing activated that zone for it.
+    """
+    return timezone.override(ZoneInfo(owner.time_zone))
 
 
 def schedule_fed(*, command: FeedCommand, now: dt.datetime) -> None:
