@@ -24,3 +24,9 @@ def when_text(value: dt.datetime, *, zone: str | None = None) -> str:
     local = timezone.localtime(value, ZoneInfo(named) if named else None)
     text = formats.date_format(local, WHEN_FORMAT)
     return f"{text} ({named})" if named else text
+
+
+def when_text_for(value: dt.datetime, *, reader: str, zone: str | None = None) -> str:
+    """when_text for an owner whose zone no request activated (mails built by the worker)."""
+    with timezone.override(ZoneInfo(reader)):
+        return when_text(value, zone=zone)
