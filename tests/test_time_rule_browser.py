@@ -54,6 +54,14 @@ READ_PAGE = """() => {
   return { times, rest: copy.textContent.replace(/\\s+/g, " ") };
 }"""
 
+# Each visit of the timeline chart: its row's day label and its x (TIMELINE_LEFT + minutes / 2).
+VISIT_MARKS = """() => [...document.querySelectorAll("svg circle.visit")].map(c => {
+  const row = c.getAttribute("cy");
+  const label = [...c.parentNode.querySelectorAll("text[dy='6']")].find(t => t.getAttribute("y") === row);
+  return [label.textContent, Number(c.getAttribute("cx"))];
+})"""
+TIMELINE_LEFT = 120  # the chart's x of midnight (apps/web/charts.py)
+
 
 def written(iso: str, zone: str) -> str:
     local = dt.datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
@@ -191,6 +199,10 @@ def test_every_time_an_owner_reads_is_in_their_zone_or_labelled_with_the_pet_s(
     # The pet page: rows, gauge, the schedules' local times, the period's start as 24-hour HH:MM.
     open_live(page, f"{server.url}/pets/{pet.pk}/")
     check_page(page)
+    # The visits chart: the earlier visit sits on the owner's day, at the owner's time of day.
+    local = earlier.astimezone(ZoneInfo(OWNER_ZONE))
+    marks = page.evaluate(VISIT_MARKS)
+    assert [f"{local:%a} {local.day}", TIMELINE_LEFT + (local.hour * 60 + local.minute) / 2] in marks, marks
     expect(page.locator("#id_period_anchor")).to_have_value("06:00")
     assert page.locator("#id_period_anchor").get_attribute("type") != "time"  # no "06:00 AM" by locale
     off_the_loop(lambda: meal(feeder, 5))
