@@ -329,7 +329,7 @@ def test_the_gauge_reads_its_figures_again_when_its_period_ends(server: AsgiServ
     page.goto(f"{server.url}/pets/{pet.pk}/")
     gauge = page.locator(f'.pet-top [data-pet-gauge="{pet.pk}"]')
     expect(gauge).to_have_attribute("data-eaten", "0")
-    end = dt.datetime.fromisoformat(gauge.locator("[data-gauge-end]").get_attribute("datetime") or "")
+    end = dt.datetime.fromisoformat(gauge.locator("[data-gauge-end] time").get_attribute("datetime") or "")
     # Eaten with no event reaching this page: only a read of the allowance can show it.
     FeedEvent.objects.create(feeder=feeder, pet=pet, grams=40, source=FeedSource.OWNER, fed_at=timezone.now())
     expect(gauge).to_have_attribute("data-eaten", "0")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from apps.accounts.times import when_text
 from apps.api.problems import Problem
 
 
@@ -15,13 +16,21 @@ class Conflict(Problem):
 
 class AllowanceExceeded(Problem):
     def __init__(
-        self, *, pet_name: str, grams: int, eaten: int, allowance: int, period_end: dt.datetime, promised: int = 0
+        self,
+        *,
+        pet_name: str,
+        grams: int,
+        eaten: int,
+        allowance: int,
+        period_end: dt.datetime,
+        zone: str,
+        promised: int = 0,
     ) -> None:
         remaining = max(allowance - eaten - promised, 0)
         on_its_way = f", {promised} g ordered and not fed yet" if promised else ""
         detail = (
             f"{pet_name} may not eat {grams} g now: {eaten} g of {allowance} g eaten this period{on_its_way}, "
-            f"{remaining} g left until {period_end.isoformat(timespec='minutes')}."
+            f"{remaining} g left until {when_text(period_end, zone=zone)}."
         )
         super().__init__(409, detail, kind="allowance-exceeded")
         self.remaining = remaining

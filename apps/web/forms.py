@@ -69,6 +69,11 @@ HISTORY_DAYS = [
 ]
 
 
+# A text box, not <input type=time>: that one shows "07:00 AM" or "07:00" after the browser's
+# locale, and every time an owner reads is written one way (24-hour HH:MM).
+HHMM_INPUT = {"pattern": "[0-2][0-9]:[0-5][0-9]", "placeholder": "HH:MM", "inputmode": "numeric", "size": "5"}
+
+
 class WebForm(forms.Form):
     """Labels without Django's trailing colon; text without control characters, as the API's."""
 
@@ -127,7 +132,7 @@ class PetForm(OwnerForm):
         label="Period (minutes)", min_value=1, max_value=MAX_PERIOD_MINUTES, initial=1440, help_text="1440 = 24 hours."
     )
     period_anchor = forms.TimeField(
-        label="Period starts at", initial="00:00", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Period starts at", initial="00:00", widget=forms.TimeInput(HHMM_INPUT, format="%H:%M"),
         help_text="Local time in the pet's time zone.",
     )  # fmt: skip
     time_zone = forms.ChoiceField(choices=_zones, initial="UTC")

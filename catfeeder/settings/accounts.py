@@ -17,6 +17,7 @@ PRODUCT_NAME = "Cat Feeder"  # in every page title, mail subject and mail body
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimeZoneForm"  # the browser's time zone, hidden
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 # Owners may log in before they verify their address (the verification mail

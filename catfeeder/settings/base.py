@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "apps.accounts.middleware.LoginRateLimitMiddleware",
+    "apps.accounts.zone_middleware.OwnerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "catfeeder.urls"

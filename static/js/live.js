@@ -10,12 +10,29 @@
   var commandStatus = {}; // command id -> the latest CommandStatus seen, whichever came first
 
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-  function when(iso) {
-    var date = new Date(iso);
-    var text = date.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  // Times as the server writes them (apps/accounts/times.py, "Sun 6 Dec 13:45"): in the owner's
+  // zone, which the page carries, not the browser's; in `zone` and named when a time belongs to
+  // a place in another zone (a pet's period).
+  var FORMATS = {};
+  function formatIn(zone) {
+    if (!FORMATS[zone]) {
+      FORMATS[zone] = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone, weekday: "short", day: "numeric", month: "short",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      });
+    }
+    return FORMATS[zone];
+  }
+  function when(iso, zone) {
+    var owner = document.body.dataset.timeZone || "UTC";
+    var named = zone && zone !== owner ? zone : "";
+    var parts = {};
+    formatIn(named || owner).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
     var time = document.createElement("time");
     time.dateTime = iso;
-    time.textContent = text;
+    time.textContent = parts.weekday + " " + parts.day + " " + parts.month + " " + parts.hour + ":" + parts.minute +
+      (named ? " (" + named + ")" : "");
+    if (named) { time.dataset.zone = named; }
     return time;
   }
   function text(tag, value) { var el = document.createElement(tag); el.textContent = value; return el; }
@@ -96,7 +113,7 @@
   }
 
   function gaugeRenewAtEnd(gauge, delay) {
-    var end = gauge.querySelector("[data-gauge-end]").dateTime;
+    var end = gauge.querySelector("[data-gauge-end] time").dateTime;
     var wait = delay || new Date(end).getTime() - Date.now() + 1000; // a second past the end
     setTimeout(function () { gaugeRenew(gauge, end); }, Math.min(Math.max(wait, 1000), DAY));
   }
@@ -112,9 +129,8 @@
     }).then(function (allowance) {
       gaugeDraw(gauge, allowance.eaten_grams, allowance.allowance_grams);
       if (new Date(allowance.period_end) <= new Date(ended)) { throw new Error("the same period"); } // clocks apart
-      var shown = when(allowance.period_end);
-      shown.dataset.gaugeEnd = "";
-      gauge.querySelector("[data-gauge-end]").replaceWith(shown);
+      var slot = gauge.querySelector("[data-gauge-end]");
+      slot.replaceChildren(when(allowance.period_end, gauge.dataset.zone));
       gaugeRenewAtEnd(gauge);
     }).catch(function () { gaugeRenewAtEnd(gauge, RETRY); });
   }

@@ -83,3 +83,14 @@ def test_the_account_api_spec_is_served_without_a_cdn() -> None:
     assert "cdn" not in page.lower()
     assert Client().get("/_allauth/openapi.json").status_code == 200
     assert "/_allauth/openapi.html" in Client().get("/api/openapi.json").json()["info"]["description"]
+
+
+@pytest.mark.parametrize(("sent", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus", "UTC")])
+def test_sign_up_keeps_the_browser_time_zone_if_it_is_a_real_one(sent: str, kept: str) -> None:
+    page = Client().get("/accounts/signup/").content.decode()
+    assert 'name="time_zone"' in page
+    assert "data-browser-time-zone" in page
+    data = {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD, "time_zone": sent}
+    response = Client().post("/accounts/signup/", data, REMOTE_ADDR=unique_ip())
+    assert response.status_code == 302
+    assert User.objects.get(email="new@example.com").time_zone == kept

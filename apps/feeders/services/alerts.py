@@ -7,13 +7,13 @@ incidents and mails their owners, and knows nothing of feeders.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from apps.accounts.times import when_text_for
 from apps.feeders.models import FeedCommand, Feeder
 from apps.feeders.selectors.allowance import pet_allowance
 from apps.notifications.models import AlertKind
@@ -24,13 +24,13 @@ from apps.notifications.services import alert_close, alert_open
 def meal_missed_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     """One incident per schedule while its slots are missed; a fed slot ends it."""
     pet, feeder = command.pet, command.feeder
-    when = timezone.localtime(command.slot_at, timezone=_zone(command)) if command.slot_at else now
+    zone = command.schedule.time_zone if command.schedule else None
+    when = when_text_for(command.slot_at or now, reader=feeder.owner.time_zone, zone=zone)
     alert_open(
         owner=feeder.owner, kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}",
         subject=f"{pet.name if pet else 'A'} meal was missed",
-        detail=(f"The {when:%H:%M} meal of {pet.name if pet else 'your pet'} on {feeder.name} "
-                f"({when:%Y-%m-%d}) was not served: {command.error}. "
-                "Later meals are served as usual."),
+        detail=(f"The meal of {pet.name if pet else 'your pet'} on {feeder.name} at {when} "
+                f"was not served: {command.error}. Later meals are served as usual."),
         now=now,
     )  # fmt: skip
 
@@ -41,18 +41,15 @@ def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     if pet is None:
         return
     allowance = pet_allowance(pet=pet, now=command.slot_at or now)
+    starts = when_text_for(allowance.period_end, reader=pet.owner.time_zone, zone=pet.time_zone)
     alert_open(
         owner=pet.owner, kind=AlertKind.ALLOWANCE_REACHED, key=f"pet:{pet.pk}:{allowance.period_start.isoformat()}",
         subject=f"{pet.name} has reached the food allowance",
         detail=(f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
                 f"a scheduled meal of {command.grams} g was not served. The allowance starts again at "
-                f"{allowance.period_end:%Y-%m-%d %H:%M} UTC."),
+                f"{starts}."),
         now=now,
     )  # fmt: skip
-
-
-def _zone(command: FeedCommand) -> dt.tzinfo:
-    return ZoneInfo(command.schedule.time_zone) if command.schedule else dt.UTC
 
 
 def schedule_fed(*, command: FeedCommand, now: dt.datetime) -> None:
@@ -96,8 +93,12 @@ def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
 def _alert_feeder(feeder: Feeder, kind: AlertKind, *, now: dt.datetime) -> int:
     if kind == AlertKind.FEEDER_OFFLINE:
         subject = f"{feeder.name} is offline"
+        # Mails are read by the owner: times in their zone, as on the pages (the worker has no request).
+        seen = (
+            when_text_for(feeder.last_seen_at, reader=feeder.owner.time_zone) if feeder.last_seen_at else "it was added"
+        )
         detail = (
-            f"Your feeder {feeder.name} has not been in touch since {feeder.last_seen_at:%Y-%m-%d %H:%M} UTC. "
+            f"Your feeder {feeder.name} has not been in touch since {seen}. "
             "Scheduled meals cannot reach it until it is back online."
         )
     else:

@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.accounts.times import when_text_for
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, Pet
@@ -175,10 +176,11 @@ def _give_up(command: FeedCommand, *, now: dt.datetime) -> None:
     command.save(update_fields=["status", "completed_at", "error"])
     events.command_changed(command, owner_id=command.feeder.owner_id)
     logger.error("feed command %s failed: %s", command.pk, command.error)
+    ordered = when_text_for(command.created_at, reader=command.feeder.owner.time_zone)
     alert_open(
         owner=command.feeder.owner, kind=AlertKind.COMMAND_FAILED, key=f"command:{command.pk}",
         subject=f"A feeding on {command.feeder.name} failed",
-        detail=(f"The {command.grams} g feeding ordered at {command.created_at:%Y-%m-%d %H:%M} UTC could not be "
+        detail=(f"The {command.grams} g feeding ordered on {ordered} could not be "
                 f"delivered to {command.feeder.name} ({command.error}). It will not be served."),
         now=now,
     )  # fmt: skip

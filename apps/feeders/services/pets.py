@@ -59,7 +59,7 @@ def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: Feed
     if not allowance.allows(grams):
         raise AllowanceExceeded(
             pet_name=locked.name, grams=grams, eaten=allowance.eaten_grams, promised=allowance.promised_grams,
-            allowance=allowance.allowance_grams, period_end=allowance.period_end,
+            allowance=allowance.allowance_grams, period_end=allowance.period_end, zone=locked.time_zone,
         )  # fmt: skip
     return locked
 

@@ -1,13 +1,16 @@
-"""Template helpers of the owner pages: the allowance gauge and the navigation."""
+"""Template helpers of the owner pages: the allowance gauge, times as the owner reads them, the navigation."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.accounts.times import when_text, when_zone
 from apps.feeders.selectors.allowance import Allowance
 
 register = template.Library()
@@ -17,11 +20,15 @@ GAUGE_LENGTH = round(2 * math.pi * GAUGE_RADIUS, 2)
 
 
 @register.inclusion_tag("web/_gauge.html")
-def allowance_gauge(allowance: Allowance, pet_id: int, size: str = "") -> dict[str, Any]:
-    """A ring: the eaten share of the allowance drawn, the remaining grams written inside."""
+def allowance_gauge(allowance: Allowance, pet_id: int, size: str = "", zone: str = "") -> dict[str, Any]:
+    """A ring: the eaten share of the allowance drawn, the remaining grams written inside.
+
+    The period ends at a time of the pet's own day: `zone` is the pet's time zone.
+    """
     share = 1.0 if allowance.allowance_grams == 0 else min(allowance.eaten_grams / allowance.allowance_grams, 1.0)
     return {
-        "allowance": allowance, "pet_id": pet_id, "size": size, "radius": GAUGE_RADIUS, "length": GAUGE_LENGTH,
+        "allowance": allowance, "pet_id": pet_id, "size": size, "zone": zone, "radius": GAUGE_RADIUS,
+        "length": GAUGE_LENGTH,
         "offset": round(GAUGE_LENGTH * (1 - share), 2), "percent": round(share * 100),
     }  # fmt: skip
 
@@ -31,3 +38,26 @@ def current(context: template.Context, *names: str) -> SafeString:
     """aria-current for the navigation link of the page being shown."""
     match = getattr(context.get("request"), "resolver_match", None)
     return mark_safe(' aria-current="page"' if match is not None and match.view_name in names else "")  # noqa: S308
+
+
+@register.filter
+def zone_label(zone: str) -> str:
+    """`zone` when times in it need their zone named (it is not the owner's), else ""."""
+    return when_zone(zone) or ""
+
+
+@register.filter
+def when(value: dt.datetime | None, zone: str | None = None) -> SafeString | str:
+    """A moment as the owner reads it (apps.accounts.times); `zone` for times that belong to a place.
+
+    The <time> carries the instant and, for another zone, that zone: live.js redraws it the same way.
+    """
+    if value is None:
+        return ""
+    named = when_zone(zone)
+    return format_html(
+        '<time datetime="{}"{}>{}</time>',
+        value.isoformat(),
+        format_html(' data-zone="{}"', named) if named else "",
+        when_text(value, zone=zone),
+    )

@@ -366,7 +366,7 @@ def test_the_dashboard_page_is_in_the_owner_time_zone(alice: User, home: Home) -
     pet, feeder = home.pet, home.feeder
     at = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)  # 08:30 on Tuesday in Tokyo
     FeedEvent.objects.create(pet=pet, feeder=feeder, grams=5, source=FeedSource.DEVICE, fed_at=at)
-    assert "Tue 08:30" in page(client_for(alice), "/")
+    assert "Tue 3 Mar 08:30" in page(client_for(alice), "/")
 
 
 def test_pages_say_when_changes_are_paused_for_maintenance(alice: User) -> None:
@@ -377,3 +377,10 @@ def test_pages_say_when_changes_are_paused_for_maintenance(alice: User) -> None:
         assert "Maintenance: back at five" in page(client_for(alice), "/")
     finally:
         maintenance_set(enabled=False, by="test")
+
+
+def test_a_time_zone_the_server_does_not_know_shows_utc_rather_than_failing(alice: User, home: Home) -> None:
+    User.objects.filter(pk=alice.pk).update(time_zone="Atlantis/Capital")  # e.g. removed from tzdata
+    at = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)
+    FeedEvent.objects.create(pet=home.pet, feeder=home.feeder, grams=5, source=FeedSource.DEVICE, fed_at=at)
+    assert "Mon 2 Mar 23:30" in page(client_for(alice), "/")

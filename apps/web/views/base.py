@@ -4,17 +4,13 @@ shown on forms, and the names the live script needs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, TypeVar
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from apps.accounts.auth import owner
 from apps.api.problems import Problem
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
@@ -29,18 +25,8 @@ PAGE_SIZE = 50  # history rows per page
 
 
 def owner_page(view: View) -> View:
-    """Logged in, and times shown in the owner's own time zone."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        timezone.activate(ZoneInfo(owner(request).time_zone))
-        try:
-            return view(request, *args, **kwargs)
-        finally:
-            timezone.deactivate()
-
-    return wrapper
+    """Logged in (OwnerTimeZoneMiddleware has put times in the owner's own time zone)."""
+    return login_required(view)
 
 
 def service_call(form: forms.Form, action: Callable[[], T], *, field: str | None = None) -> T | None:

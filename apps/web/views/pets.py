@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -78,8 +77,9 @@ def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
 
 
 def _pet_context(user: User, pet: Pet, **forms_: Any) -> dict[str, Any]:
-    tz = ZoneInfo(pet.time_zone)
-    today = timezone.now().astimezone(tz).date()
+    # The timeline shows times of day, read by the owner: in the owner's zone (the active one).
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
     week_ago = timezone.now() - dt.timedelta(days=8)
     visits = list(pet_selectors.visit_list(user=user, pet=pet, since=week_ago))
     return {
