@@ -1,10 +1,13 @@
 """Rate limits that allauth does not cover, and the Retry-After it does not send.
 
 The admin login is Django's own view: it gets fixed-window counters in the
-shared Redis cache (one atomic INCR per attempt). allauth's 429 answers
-(pages and headless JSON) carry no Retry-After; we add the longest period of
-the view's rates (ACCOUNT_RATE_LIMITS), after which allauth lets the client
-through again. Both read only allauth's documented settings and adapter.
+shared Redis cache (one atomic INCR per attempt); so do pairing attempts
+(apps.feeders). allauth's 429 answers (pages and headless JSON) carry no
+Retry-After; we add the longest period of the action's rates
+(ACCOUNT_RATE_LIMITS), after which allauth lets the client through again:
+its windows slide and refused attempts are not recorded, so once that period
+passes with no attempt every window is empty. Both read only allauth's
+documented settings and adapter.
 """
 
 from __future__ import annotations
@@ -111,6 +114,11 @@ def allauth_retry_after(request: HttpRequest) -> int:
     """
     match = request.resolver_match
     actions = ALLAUTH_ACTIONS_BY_URL_NAME.get((match.url_name or "") if match else "", [])
+    return allauth_actions_wait(actions)
+
+
+def allauth_actions_wait(actions: list[str]) -> int:
+    """The longest period of these allauth actions' rates, in seconds."""
     configured = getattr(settings, "ACCOUNT_RATE_LIMITS", None) or {}
     periods = [rate.period for action in actions for rate in rates(configured.get(action))]
     return max(periods, default=DEFAULT_WAIT)
