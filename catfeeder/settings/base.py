@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "ninja",  # serves the API docs' assets locally (no CDN)
     "allauth",
-    "allauth.account",
+    "apps.accounts.apps.AllauthAccountConfig",  # allauth.account, named apart from apps.accounts
     "allauth.socialaccount",
     "allauth.headless",
     "catfeeder.apps.CatFeederConfig",
