@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from apps.api.api import api
 from apps.api.messages.docs import asyncapi_view
 from apps.api.messages.http import message_view
 from catfeeder import errors
 
+admin.site.site_header = f"{settings.PRODUCT_NAME} administration"
+admin.site.site_title = f"{settings.PRODUCT_NAME} admin"  # in every admin page's <title>
+admin.site.index_title = "Sections"
+
 urlpatterns = [
+    # Browsers ask for /favicon.ico on their own, whatever the page links. Its hashed name is looked
+    # up per request (lazy): at import, a missing manifest would stop every URL, not only this one.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     path("admin/", admin.site.urls),
     path("", include("apps.ops.urls")),  # /health, /health/live, /health/ready, /metrics, /api/ops/
     # Typed messages over HTTP for session callers and WSGI (the ASGI app answers the rest first)

@@ -59,7 +59,7 @@ def paired_home(user: User) -> Home:
     feeder = FeederFactory(owner=user)
     pet = PetFactory(owner=user, allowance_grams=100_000)
     _, code = device_services.pairing_code_create(feeder=feeder)
-    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac)
+    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     return Home(feeder, pet, token)
 
 

@@ -87,7 +87,7 @@ def test_the_api_passes_every_schemathesis_check(asgi_server: AsgiServer, alice:
     EmailAddress.objects.get_or_create(user=alice, email=alice.email, defaults={"verified": True, "primary": True})
     feeder = FeederFactory(owner=alice, mac="F0:E1:D2:C3:B4:A5")
     _, code = device_services.pairing_code_create(feeder=feeder)
-    _, _, device = device_services.feeder_pair(code=code, mac=feeder.mac)
+    _, _, device = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     done = schemathesis(
         asgi_server, f"Authorization: Bearer {device}", tmp_path, "--include-path-regex", "^/api/messages/"
     )

@@ -1,5 +1,6 @@
-"""allauth adapters: mail goes through a Celery task, and social logins link
-to an existing account only when both sides have verified the address."""
+"""allauth adapters: mail goes through a Celery task, too many failed log-ins
+answer 429, and social logins link to an existing account only when both
+sides have verified the address."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
+from allauth.core import ratelimit
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 
+from apps.accounts.ratelimits import allauth_actions_wait
 from apps.notifications.services import OutgoingEmail, email_send
 
 
@@ -30,6 +35,22 @@ class AccountAdapter(DefaultAccountAdapter):
         }
         message = self.render_mail(template_prefix, email, ctx)
         email_send(email=OutgoingEmail.from_message(message))
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """Over the "login_failed" rates (per address, per account), answer 429 with Retry-After.
+
+        allauth makes that a form error (400 through the app API). Its check
+        runs before the password is: the right password is refused too until
+        the window ends, or guessing would go on and merely be told when it hit.
+        """
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError as error:
+            if error.code != "too_many_login_attempts":
+                raise
+            response = ratelimit.respond_429(request)
+            response["Retry-After"] = str(allauth_actions_wait(["login_failed"]))
+            raise ImmediateHttpResponse(response) from error
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

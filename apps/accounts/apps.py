@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import apps as allauth_account
 from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
+    default = True  # this module holds another config: allauth's, renamed
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
@@ -31,3 +33,10 @@ def on_user_logged_in(sender: object, request: Any, **kwargs: Any) -> None:
     client = str(getattr(client, "value", client))  # allauth's Client enum: "app" or "browser"
     if request.session.session_key:
         user_session_record_client(session_key=request.session.session_key, client=client)
+
+
+class AllauthAccountConfig(allauth_account.AccountConfig):
+    """allauth's account app is "Accounts" too: two admin sections of one name. Its section holds
+    e-mail addresses, so it is named for them (Django's way to rename an installed app)."""
+
+    verbose_name = "E-mail addresses"

@@ -1,10 +1,13 @@
 """Rate limits that allauth does not cover, and the Retry-After it does not send.
 
 The admin login is Django's own view: it gets fixed-window counters in the
-shared Redis cache (one atomic INCR per attempt). allauth's 429 answers
-(pages and headless JSON) carry no Retry-After; we add the longest period of
-the view's rates (ACCOUNT_RATE_LIMITS), after which allauth lets the client
-through again. Both read only allauth's documented settings and adapter.
+shared Redis cache (one atomic INCR per attempt); so do pairing attempts
+(apps.feeders). allauth's 429 answers (pages and headless JSON) carry no
+Retry-After; we add the longest period of the action's rates
+(ACCOUNT_RATE_LIMITS), after which allauth lets the client through again:
+its windows slide and refused attempts are not recorded, so once that period
+passes with no attempt every window is empty. Both read only allauth's
+documented settings and adapter.
 """
 
 from __future__ import annotations
@@ -62,7 +65,11 @@ def rates(text: str | None) -> list[Rate]:
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address as allauth's adapter sees it (ALLAUTH_TRUSTED_PROXY_COUNT applies)."""
-    ip = str(get_adapter(request).get_client_ip(request))
+    return address_counted(str(get_adapter(request).get_client_ip(request)))
+
+
+def address_counted(ip: str) -> str:
+    """The address a limit counts: an IPv6 client's whole /64 network."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -93,13 +100,22 @@ def hit(*, scope: str, rate: Rate, subject: str, now: float | None = None) -> in
 def admin_login_retry_after(request: HttpRequest) -> int:
     """Count an admin login attempt; 0 if allowed, else seconds to wait."""
     username = str(request.POST.get("username", "")).strip().lower()
+    subjects = {"ip": client_ip(request), "key": username}
+    return attempt_count(scope="admin-login", rates=settings.ADMIN_LOGIN_RATE_LIMITS, subjects=subjects)
+
+
+def attempt_count(*, scope: str, rates: list[str], subjects: dict[str, str]) -> int:
+    """Count one attempt against each rate, for the subject its `per` names ("ip", "key").
+
+    Returns 0 if every rate allows it, else the seconds until the last one
+    that refuses it lets the subject through. A rate without a subject (no
+    name given) does not count.
+    """
     wait = 0
-    for text in settings.ADMIN_LOGIN_RATE_LIMITS:
+    for text in rates:
         rate = Rate.parse(text)
-        subject = client_ip(request) if rate.per == "ip" else username
-        if rate.per == "key" and not subject:
-            continue
-        wait = max(wait, hit(scope="admin-login", rate=rate, subject=subject))
+        if subject := subjects.get(rate.per, ""):
+            wait = max(wait, hit(scope=scope, rate=rate, subject=subject))
     return wait
 
 
@@ -111,6 +127,11 @@ def allauth_retry_after(request: HttpRequest) -> int:
     """
     match = request.resolver_match
     actions = ALLAUTH_ACTIONS_BY_URL_NAME.get((match.url_name or "") if match else "", [])
+    return allauth_actions_wait(actions)
+
+
+def allauth_actions_wait(actions: list[str]) -> int:
+    """The longest period of these allauth actions' rates, in seconds."""
     configured = getattr(settings, "ACCOUNT_RATE_LIMITS", None) or {}
     periods = [rate.period for action in actions for rate in rates(configured.get(action))]
     return max(periods, default=DEFAULT_WAIT)

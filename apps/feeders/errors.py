@@ -45,7 +45,15 @@ class InvalidReference(Problem):
 
 
 class PairingFailed(Problem):
-    """Wrong, used, expired or exhausted code, or a MAC with no code: we do not say which."""
+    """Wrong, used or expired code, or a MAC with no code: we do not say which."""
 
     def __init__(self) -> None:
         super().__init__(422, "That pairing code is not valid for this device.", kind="pairing-failed")
+
+
+class PairingLimited(Problem):
+    """Too many pairing attempts from this address, or with this code: try again after `wait` seconds."""
+
+    def __init__(self, wait: int) -> None:
+        detail = f"Too many pairing attempts; try again in {wait} s."
+        super().__init__(429, detail, kind="rate-limited", headers={"Retry-After": str(wait)})

@@ -66,7 +66,7 @@ def _user(context: Context) -> User:
 def pair(message: Pair, context: Context) -> Paired:
     if context.route != "http" and context.caller.kind is not CallerKind.ANONYMOUS:
         raise MessageError("already_authenticated", "This socket is authenticated already.", status=409)
-    feeder, device_token, token = device_services.feeder_pair(code=message.code, mac=message.mac)
+    feeder, device_token, token = device_services.feeder_pair(code=message.code, mac=message.mac, client=context.client)
     context.sign_in(Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk))
     return Paired(feeder_id=feeder.pk, token=token)
 

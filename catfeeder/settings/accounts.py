@@ -41,8 +41,10 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # Rates (allauth's syntax: amount/period/per) need the shared Redis cache.
-# Every POST to a login form counts toward "login" (answers 429); failed
-# ones also toward "login_failed" (a form error, then 429 once "login" is spent).
+# Every POST to a login form counts toward "login"; every password check
+# toward "login_failed", taken back when the password is right. Either one
+# spent answers 429 with Retry-After (apps.accounts.adapters), the right
+# password included.
 ACCOUNT_RATE_LIMITS = {
     "login": "20/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "ninja",  # serves the API docs' assets locally (no CDN)
     "allauth",
-    "allauth.account",
+    "apps.accounts.apps.AllauthAccountConfig",  # allauth.account, named apart from apps.accounts
     "allauth.socialaccount",
     "allauth.headless",
     "catfeeder.apps.CatFeederConfig",
@@ -232,7 +232,9 @@ MESSAGE_TIMEOUT = env.read_float("MESSAGE_TIMEOUT")
 FEEDER_HEARTBEAT_INTERVAL = env.read_int("FEEDER_HEARTBEAT_INTERVAL")  # seconds, told to devices
 FEEDER_OFFLINE_AFTER = env.read_int("FEEDER_OFFLINE_AFTER")  # seconds of silence: offline, socket closed
 PAIRING_CODE_TTL = 600  # seconds a pairing code lives
-PAIRING_CODE_TRIES = 5  # wrong codes a feeder's pairing code survives
+# Pairing attempts, counted per client address ("ip") and per code presented ("key"), never per
+# feeder: a stranger who knows a feeder's MAC cannot use up its owner's code. allauth's syntax.
+PAIRING_RATE_LIMITS = ["10/10m/ip", "5/10m/key"]
 DEVICE_TOKEN_OVERLAP = 600  # seconds the old device token still works after a rotation
 
 # --- Scheduled meals and feed commands ---------------------------------------------

@@ -51,6 +51,7 @@ WHITENOISE_USE_FINDERS = True
 # Sweeps and fuzzing send thousands of requests from one client; the limits
 # themselves are tested with overrides.
 API_RATE_LIMIT_IP = API_RATE_LIMIT_USER = "100000/minute"
+PAIRING_RATE_LIMITS = ["100000/m/ip", "5/10m/key"]  # every simulated feeder pairs from 127.0.0.1
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
 

@@ -1,12 +1,15 @@
 """Brute force: 50 bad log-ins a minute from one address end in 429 + Retry-After,
-on allauth's log-in (page and app API) and on the admin's. The limits live in
-the real Redis cache; every test comes from an address of its own."""
+on allauth's log-in (page and app API) and on the admin's; failed log-ins are
+counted per address and per account. The limits live in the real Redis cache;
+every test comes from an address of its own."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -84,6 +87,47 @@ def test_fifty_bad_logins_through_the_app_api_end_in_429_with_retry_after(victim
     statuses = bad_logins(post)
     assert statuses[0] == 400
     assert_limited(statuses, last[-1:])
+
+
+def app_login(email: str, password: str, ip: str) -> Any:
+    return Client().post(
+        "/_allauth/app/v1/auth/login",
+        {"email": email, "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_five_failed_logins_on_one_account_from_anywhere_answer_429_until_the_window_ends(victim: User) -> None:
+    statuses = [app_login(victim.email, "wrong", unique_ip()).status_code for _ in range(5)]
+    assert statuses == [400] * 5  # the account's limit is 5 failures per 5 minutes
+    refused = app_login(victim.email, "wrong", unique_ip())
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "300"
+    assert refused.json()["status"] == 429
+    # During the window the right password is refused too: else guessing goes on.
+    assert app_login(victim.email, PASSWORD, unique_ip()).status_code == 429
+    with time_machine.travel(time.time() + 300 + 1, tick=False):
+        assert app_login(victim.email, PASSWORD, unique_ip()).status_code == 200
+
+
+def test_ten_failed_logins_from_one_address_answer_429_on_any_account(victim: User) -> None:
+    ip = unique_ip()
+    statuses = [app_login(f"nobody-{i}-{ip}@example.com", "wrong", ip).status_code for i in range(10)]
+    assert statuses == [400] * 10
+    refused = app_login(victim.email, PASSWORD, ip)
+    assert refused.status_code == 429
+    assert 60 <= int(refused["Retry-After"]) <= 300
+    assert app_login(victim.email, PASSWORD, unique_ip()).status_code == 200
+
+
+def test_the_login_page_answers_429_to_failed_logins_on_one_account(victim: User) -> None:
+    for _ in range(5):
+        Client().post("/accounts/login/", {"login": victim.email, "password": "wrong"}, REMOTE_ADDR=unique_ip())
+    refused = Client().post("/accounts/login/", {"login": victim.email, "password": PASSWORD}, REMOTE_ADDR=unique_ip())
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "300"
+    assert "Too many attempts" in refused.content.decode()
 
 
 def test_fifty_bad_logins_on_the_admin_end_in_429_with_retry_after(db: None, mid_window: None) -> None:

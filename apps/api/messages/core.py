@@ -91,6 +91,7 @@ class Context:
 
     caller: Caller
     route: Route
+    client: str = "unknown"  # the address the call came from, as the transport's rate limits count it
     pushes: list[Message] = field(default_factory=list)
     signed_in: Caller | None = None
 

@@ -254,7 +254,11 @@ def as_message_error(exc: BaseException, what: str) -> MessageError:
         return exc
     if isinstance(exc, Problem):
         code = (exc.kind or "error").replace("-", "_")
-        return MessageError(code, exc.detail, status=exc.status, errors=exc.errors, headers=exc.headers)
+        wait = exc.headers.get("Retry-After")  # a socket has no headers: its Error carries retry_after
+        return MessageError(
+            code, exc.detail, status=exc.status, errors=exc.errors, headers=exc.headers,
+            retry_after=int(wait) if wait and wait.isdigit() else None,
+        )  # fmt: skip
     if isinstance(exc, Http404):
         return MessageError("not_found", "Not found.", status=404)
     if isinstance(exc, PermissionDenied):

@@ -188,7 +188,7 @@ async def answer(call: Call) -> Answer:
         else:
             check_json(call.headers.get("content-type"), call.headers.get("content-length"), call.query)
             message = decode_body(entry, await call.body())
-        context = Context(caller, "http")
+        context = Context(caller, "http", client=call.client)
         reply = await invoke(entry, message, context, run=call.run, deadline=deadline)
         if context.pushes:
             await push(caller, context.pushes, deadline)

@@ -208,7 +208,7 @@ class MessageSocket(AsyncConsumer):
         frame = None
         try:
             frame = decode_frame(text, route=self.route, caller=self.caller)
-            context = Context(self.caller, self.route)
+            context = Context(self.caller, self.route, client=(self.scope.get("client") or ("unknown",))[0])
             reply = await invoke(frame.entry, frame.message, context)
         except MessageError as error:
             await self.send_error(error, frame.request_id if frame else error.request_id)

@@ -13,10 +13,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.ratelimits import address_counted, attempt_count
 from apps.accounts.selectors import user_email_verified
 from apps.api.problems import Problem
 from apps.feeders import events
-from apps.feeders.errors import Conflict, PairingFailed
+from apps.feeders.errors import Conflict, PairingFailed, PairingLimited
 from apps.feeders.models import Beacon, DeviceToken, Feeder, PairingCode
 from apps.feeders.protocol import ConfigUpdate
 from apps.feeders.selectors.devices import token_hash
@@ -62,7 +63,7 @@ def beacon_delete(*, beacon: Beacon) -> None:
 
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read aloud, typed on a device
 
-PAIRING_CODE_LENGTH = 8  # 30**8: about 39 bits, with 5 tries per code
+PAIRING_CODE_LENGTH = 8  # 30**8: about 39 bits, against 10 guesses per address in a code's 10 minutes
 
 
 def _normalise_code(code: str) -> str:
@@ -85,23 +86,29 @@ def pairing_code_create(*, feeder: Feeder, now: dt.datetime | None = None) -> tu
     return pairing, f"{code[:4]}-{code[4:]}"
 
 
-def feeder_pair(*, code: str, mac: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken, str]:
-    """A device with `mac` presents `code`: it becomes the feeder and gets its token.
+def feeder_pair(*, code: str, mac: str, client: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken, str]:
+    """A device with `mac` presents `code` from the address `client`: it becomes the feeder and gets its token.
 
-    Codes are looked up by the device's MAC, so a wrong code counts against
-    that feeder's live code: after PAIRING_CODE_TRIES wrong ones it is dead.
+    Attempts are counted per client address and per code presented
+    (PAIRING_RATE_LIMITS), never per feeder: a wrong code spoils nothing for
+    the owner's device, which brings the right one from its own address.
+    Over a limit even the right code is refused until the window ends.
     Pairing replaces the feeder's previous device: its tokens are revoked.
     """
     now = now or timezone.now()
-    wanted = token_hash(_normalise_code(code))
+    normalised = _normalise_code(code)
+    subjects = {"ip": address_counted(client), "key": normalised}
+    if wait := attempt_count(scope="pair", rates=settings.PAIRING_RATE_LIMITS, subjects=subjects):
+        raise PairingLimited(wait)
+    wanted = token_hash(normalised)
     with transaction.atomic():
         live = list(
             PairingCode.objects.select_for_update()
             .select_related("feeder")
-            .filter(feeder__mac=mac, used_at__isnull=True, expires_at__gt=now, attempts__lt=settings.PAIRING_CODE_TRIES)
+            .filter(feeder__mac=mac, used_at__isnull=True, expires_at__gt=now)
         )
         match = next((p for p in live if hmac.compare_digest(p.code_hash, wanted)), None)
-        if match is None:
+        if match is None:  # a record for the admin, not a limit: the code stays good
             PairingCode.objects.filter(pk__in=[p.pk for p in live]).update(attempts=models.F("attempts") + 1)
         else:
             match.used_at = now

@@ -3,6 +3,7 @@ and who may act for which feeder (alice and bob own feeders; charlie owns none o
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def home(user: User, n: int) -> Home:
     beacon = BeaconFactory(owner=user, mac=f"B0:00:00:00:0{n}:01")
     pet = PetFactory(owner=user, beacon=beacon, allowance_grams=100)
     _, code = device_services.pairing_code_create(feeder=feeder)
-    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac)
+    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     return Home(user, feeder, beacon, pet, token, session_token(user))
 
 
@@ -93,6 +94,19 @@ def test_a_device_pairs_over_the_socket_and_is_then_its_feeder(asgi_server: Asgi
         assert socket.call("Hello", firmware="1.0")["type"] == "Welcome"
     with Socket(f"{asgi_server.ws_url}/ws/device/", {"Authorization": f"Bearer {paired['token']}"}) as again:
         assert again.call("Heartbeat", food_level_percent=40)["type"] == "Ack"
+
+
+def test_a_code_tried_too_often_answers_rate_limited_with_retry_after_on_the_socket(
+    asgi_server: AsgiServer, alice: User
+) -> None:
+    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
+    feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:02")
+    device_services.pairing_code_create(feeder=feeder)
+    wrong = "".join(secrets.choice(device_services.PAIRING_ALPHABET) for _ in range(8))  # new in the shared Redis
+    with Socket(f"{asgi_server.ws_url}/ws/device/") as socket:
+        codes = [socket.call("Pair", code=wrong, mac=feeder.mac)["code"] for _ in range(6)]
+        assert codes == ["pairing_failed"] * 5 + ["rate_limited"]  # five tries per code
+        assert 1 <= socket.call("Pair", code=wrong, mac=feeder.mac)["retry_after"] <= 600
 
 
 def test_firmware_without_headers_authenticates_with_a_first_message(asgi_server: AsgiServer, alices: Home) -> None:

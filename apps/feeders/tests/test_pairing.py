@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.api.problems import Problem
-from apps.feeders.errors import Conflict, PairingFailed
+from apps.feeders.errors import Conflict, PairingFailed, PairingLimited
 from apps.feeders.models import DeviceToken, Feeder, PairingCode
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import FeederFactory
+from conftest import unique_ip
 
 pytestmark = pytest.mark.django_db
 MAC = "F0:00:00:00:AA:01"
+HOME = "192.0.2.1"  # the owner's device; the suite's own limits do not count per address
+WINDOW_MIDDLE = dt.datetime(2031, 5, 6, 7, 5, tzinfo=dt.UTC)  # 5 min into a 10 min window
+
+
+@pytest.fixture
+def production_limits(settings: Any) -> Iterator[None]:
+    """The product's limits (catfeeder/settings/base.py), on a clock held mid-window: fixed
+    windows, so that a test's attempts never straddle two on a slow machine."""
+    settings.PAIRING_RATE_LIMITS = ["10/10m/ip", "5/10m/key"]
+    with time_machine.travel(WINDOW_MIDDLE, tick=False):
+        yield
 
 
 def verified(user: User) -> User:
@@ -42,7 +58,7 @@ def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(f
     _, code = device_services.pairing_code_create(feeder=feeder)
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
 
-    paired, device_token, token = device_services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC)
+    paired, device_token, token = device_services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC, client=HOME)
 
     assert paired == feeder
     assert device_selectors.device_token_authenticate(token=token) == (feeder, device_token)
@@ -50,51 +66,93 @@ def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(f
     assert secret not in str(list(DeviceToken.objects.values()))
     assert code.replace("-", "") not in str(list(PairingCode.objects.values()))
     with pytest.raises(PairingFailed):
-        device_services.feeder_pair(code=code, mac=MAC)  # single use
+        device_services.feeder_pair(code=code, mac=MAC, client=HOME)  # single use
 
 
 def test_a_code_is_dead_after_ten_minutes(feeder: Feeder) -> None:
     now = timezone.now()
     _, code = device_services.pairing_code_create(feeder=feeder, now=now)
     with pytest.raises(PairingFailed):
-        device_services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=10, seconds=1))
-    device_services.feeder_pair(code=code, mac=MAC, now=now + dt.timedelta(minutes=9, seconds=59))
+        device_services.feeder_pair(code=code, mac=MAC, client=HOME, now=now + dt.timedelta(minutes=10, seconds=1))
+    device_services.feeder_pair(code=code, mac=MAC, client=HOME, now=now + dt.timedelta(minutes=9, seconds=59))
 
 
-def test_five_wrong_codes_kill_the_code(feeder: Feeder) -> None:
+def wrong_codes(count: int) -> list[str]:
+    """Random codes of the right shape: not the feeder's, and each new (the limit counts per code too,
+    in the shared Redis that outlives a test run)."""
+    return ["".join(secrets.choice(device_services.PAIRING_ALPHABET) for _ in range(8)) for _ in range(count)]
+
+
+def test_a_strangers_wrong_codes_do_not_spoil_the_owners_code(feeder: Feeder, production_limits: None) -> None:
     _, code = device_services.pairing_code_create(feeder=feeder)
-    for _ in range(5):
+    stranger = unique_ip()
+    for wrong in wrong_codes(10):
         with pytest.raises(PairingFailed):
-            device_services.feeder_pair(code="AAAA-AAAA", mac=MAC)
-    with pytest.raises(PairingFailed):
-        device_services.feeder_pair(code=code, mac=MAC)
+            device_services.feeder_pair(code=wrong, mac=MAC, client=stranger)
+    with pytest.raises(PairingLimited):  # the stranger's address is spent, for every feeder
+        device_services.feeder_pair(code=wrong_codes(1)[0], mac=MAC, client=stranger)
+    assert device_services.feeder_pair(code=code, mac=MAC, client=unique_ip())[0] == feeder
+    assert PairingCode.objects.get(feeder=feeder).attempts == 10  # recorded for the admin, not held against it
 
 
-def test_four_wrong_codes_still_leave_the_right_one_working(feeder: Feeder) -> None:
+def test_an_address_over_its_limit_is_refused_even_the_right_code_until_the_window_ends(
+    feeder: Feeder, production_limits: None
+) -> None:
     _, code = device_services.pairing_code_create(feeder=feeder)
-    for _ in range(4):
+    ip = unique_ip()
+    for wrong in wrong_codes(10):
         with pytest.raises(PairingFailed):
-            device_services.feeder_pair(code="AAAA-AAAA", mac=MAC)
-    assert device_services.feeder_pair(code=code, mac=MAC)[0] == feeder
+            device_services.feeder_pair(code=wrong, mac=MAC, client=ip)
+    with pytest.raises(PairingLimited) as refused:
+        device_services.feeder_pair(code=code, mac=MAC, client=ip)
+    assert refused.value.status == 429
+    assert refused.value.headers["Retry-After"] == "300"  # the clock is held mid-window
+    with time_machine.travel(WINDOW_MIDDLE + dt.timedelta(seconds=300), tick=False):
+        assert device_services.feeder_pair(code=code, mac=MAC, client=ip)[0] == feeder
+
+
+def test_one_code_is_tried_five_times_whatever_the_address_or_feeder(feeder: Feeder, production_limits: None) -> None:
+    _, code = device_services.pairing_code_create(feeder=feeder)
+    for n in range(5):
+        with pytest.raises(PairingFailed):
+            device_services.feeder_pair(code=code, mac=f"F0:00:00:00:BB:0{n}", client=unique_ip())
+    with pytest.raises(PairingLimited):
+        device_services.feeder_pair(code=code, mac=MAC, client=unique_ip())
+
+
+def test_a_pairing_over_the_limit_answers_429_with_retry_after_over_http(
+    feeder: Feeder, production_limits: None
+) -> None:
+    ip = unique_ip()
+
+    def pair(code: str) -> Any:
+        body = {"code": code, "mac": MAC}
+        return Client().post("/api/messages/Pair", body, content_type="application/json", REMOTE_ADDR=ip)
+
+    assert [pair(wrong).status_code for wrong in wrong_codes(10)] == [422] * 10
+    refused = pair(wrong_codes(1)[0])
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "300"
+    assert refused.json()["type"] == "urn:catfeeder:problem:rate-limited"
 
 
 def test_the_code_works_only_with_the_feeders_own_mac(feeder: Feeder) -> None:
     _, code = device_services.pairing_code_create(feeder=feeder)
     with pytest.raises(PairingFailed):
-        device_services.feeder_pair(code=code, mac="F0:00:00:00:AA:02")
+        device_services.feeder_pair(code=code, mac="F0:00:00:00:AA:02", client=HOME)
 
 
 def test_a_new_code_replaces_the_one_before(feeder: Feeder) -> None:
     _, first = device_services.pairing_code_create(feeder=feeder)
     _, second = device_services.pairing_code_create(feeder=feeder)
     with pytest.raises(PairingFailed):
-        device_services.feeder_pair(code=first, mac=MAC)
-    device_services.feeder_pair(code=second, mac=MAC)
+        device_services.feeder_pair(code=first, mac=MAC, client=HOME)
+    device_services.feeder_pair(code=second, mac=MAC, client=HOME)
 
 
 def paired_token(feeder: Feeder) -> str:
     _, code = device_services.pairing_code_create(feeder=feeder)
-    return device_services.feeder_pair(code=code, mac=feeder.mac)[2]
+    return device_services.feeder_pair(code=code, mac=feeder.mac, client=HOME)[2]
 
 
 def test_after_a_rotation_old_and_new_tokens_work_for_the_overlap_only(feeder: Feeder) -> None:

@@ -65,7 +65,7 @@ def test_a_devices_message_is_logged_with_its_type_and_feeder_id(asgi_server: As
     EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)  # may pair
     feeder = FeederFactory(owner=alice)
     _, code = device_services.pairing_code_create(feeder=feeder)
-    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac)
+    _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     correlation_id, status = call(asgi_server, "POST", "/api/messages/Heartbeat", Authorization=f"Bearer {token}")
     assert status == 200
     line = request_line(correlation_id)
