@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def server(_server: AsgiServer, celery_worker: CeleryWorker) -> AsgiServer:
 
 
 def test_the_walkthrough_runs_as_written(server: AsgiServer, tmp_path: Path) -> None:
+    missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
+    assert not missing, f"the walkthrough's commands need {missing} (Debian: apt-get install curl jq)"
     all_steps = steps(DOC.read_text())
     assert len(all_steps) >= 8
     env = {**process_env(), "CF": server.url}
