@@ -26,7 +26,6 @@ from typing import Any
 
 import psutil
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -55,7 +54,6 @@ class Home:
 
 
 def paired_home(user: User) -> Home:
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     feeder = FeederFactory(owner=user)
     pet = PetFactory(owner=user, allowance_grams=100_000)
     _, code = device_services.pairing_code_create(feeder=feeder)

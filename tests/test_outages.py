@@ -96,7 +96,11 @@ def stack(process_logs: Path) -> Iterator[Stack]:
         subprocess.run(migrate, env=env, cwd=BASE_DIR, check=True, capture_output=True, timeout=600)
         server = AsgiServer(env=env, log_dir=process_logs)
         email = f"outage-{uuid.uuid4().hex[:8]}@example.com"
-        token = sign_up(server, email).json()["meta"]["session_token"]
+        sign_up(server, email)
+        verify = f"from apps.accounts.services import user_get_or_create_verified as v; v(email={email!r}, name='O')"
+        subprocess.run([sys.executable, "manage.py", "shell", "-c", verify], env=env, cwd=BASE_DIR, check=True,
+                       capture_output=True, timeout=120)  # fmt: skip
+        token = log_in(server, email).json()["meta"]["session_token"]
         yield Stack(postgres, redis, broker, server, email, token, browser_session(server, email))
     finally:
         if server is not None:
@@ -110,6 +114,12 @@ def stack(process_logs: Path) -> Iterator[Stack]:
 def sign_up(server: AsgiServer, email: str) -> requests.Response:
     body = {"email": email, "password": PASSWORD}
     url = f"{server.url}/_allauth/app/v1/auth/signup"
+    return requests.post(url, json=body, headers=elsewhere(), timeout=CLIENT_TIMEOUT)
+
+
+def log_in(server: AsgiServer, email: str) -> requests.Response:
+    body = {"email": email, "password": PASSWORD}
+    url = f"{server.url}/_allauth/app/v1/auth/login"
     return requests.post(url, json=body, headers=elsewhere(), timeout=CLIENT_TIMEOUT)
 
 
@@ -162,14 +172,7 @@ def try_everything(stack: Stack) -> dict[str, Answer]:
         "rest write": lambda: http(
             requests.post(f"{server.url}/api/pets", json={"name": "Tom"}, headers=api, timeout=CLIENT_TIMEOUT)
         ),
-        "log-in": lambda: http(
-            requests.post(
-                f"{server.url}/_allauth/app/v1/auth/login",
-                json={"email": stack.email, "password": PASSWORD},
-                headers=elsewhere(),
-                timeout=CLIENT_TIMEOUT,
-            )  # fmt: skip
-        ),
+        "log-in": lambda: http(log_in(server, stack.email)),
         "sign-up": lambda: http(sign_up(server, f"outage-{uuid.uuid4().hex[:8]}@example.com")),
         "page": lambda: http(stack.browser.get(f"{server.url}/", timeout=CLIENT_TIMEOUT, allow_redirects=False)),
         "handshake": lambda: handshake(stack),
@@ -183,7 +186,8 @@ def try_everything(stack: Stack) -> dict[str, Answer]:
     return answers
 
 
-WORKING = {"rest read": 200, "rest write": 201, "log-in": 200, "sign-up": 200, "page": 200, "handshake": 101,
+# A sign-up answers 401 with the e-mail code pending: the mail is queued, the account made.
+WORKING = {"rest read": 200, "rest write": 201, "log-in": 200, "sign-up": 401, "page": 200, "handshake": 101,
            "device handshake": 403}  # fmt: skip
 EVERYTHING = frozenset(WORKING)
 NOT_DEVICES = EVERYTHING - {"device handshake"}  # a device's token is in the database alone

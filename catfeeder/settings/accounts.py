@@ -20,12 +20,15 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimeZoneForm"  # the browser's time zone, hidden
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
-# Owners may log in before they verify their address (the verification mail
-# goes out at sign-up); pairing a feeder is what needs a verified address
-# (apps.accounts.selectors.user_email_verified).
-ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner following the link must not confirm it
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Verification by a code in the mail, typed into the page or posted by an app
+# (/_allauth/app/v1/auth/email/verify): an app cannot follow a browser link.
+# allauth's code flow needs "mandatory": log-in waits for the code too (a new
+# one is mailed at each log-in until then). Social log-ins may still bring an
+# unverified address, so pairing checks it (apps.accounts.selectors.user_email_verified).
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 900  # seconds a code works
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 3  # wrong codes before the pending sign-up or log-in ends
 ACCOUNT_CHANGE_EMAIL = True  # one address per owner: a new one replaces the old once verified
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password/e-mail changed" mails
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{PRODUCT_NAME}: "

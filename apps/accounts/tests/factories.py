@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import factory
+from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
 
@@ -20,3 +21,9 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     def saved(obj: User, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
         if create:
             obj.save()
+
+    @factory.post_generation
+    def email_verified(obj: User, create: bool, extracted: bool | None, **kwargs: object) -> None:  # noqa: N805
+        """A verified address unless `email_verified=False`: log-in needs one (mandatory verification)."""
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)

@@ -42,7 +42,6 @@ def owned_rows(user_id: int) -> dict[str, int]:
 def test_deleting_removes_the_user_their_allauth_rows_and_every_session(
     alice: User, bob: User, deleted_events: list[dict[str, Any]]
 ) -> None:
-    EmailAddress.objects.create(user=alice, email=alice.email, primary=True, verified=True)
     SocialAccount.objects.create(user=alice, provider="github", uid="123")
     phone = app_token(Client(), alice)
     bobs = app_token(Client(), bob)

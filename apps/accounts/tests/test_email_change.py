@@ -1,4 +1,4 @@
-"""Changing the address: the new one is mailed a link and replaces the old once confirmed."""
+"""Changing the address: the new one is mailed a code and replaces the old once it is typed in."""
 
 from __future__ import annotations
 
@@ -30,21 +30,21 @@ def outbox(monkeypatch: pytest.MonkeyPatch) -> list[OutgoingEmail]:
 def test_a_new_address_replaces_the_old_once_confirmed(
     alice: User, outbox: list[OutgoingEmail], django_capture_on_commit_callbacks: Any
 ) -> None:
-    EmailAddress.objects.create(user=alice, email=alice.email, primary=True, verified=True)
     client = Client()
     client.post("/accounts/login/", {"login": alice.email, "password": PASSWORD}, REMOTE_ADDR=unique_ip())
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/accounts/email/", {"action_add": "", "email": "alice@new.example.com"})
-    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"  # the page that asks for the code
     alice.refresh_from_db()
-    assert alice.email == "alice@example.com"  # not before the click
+    assert alice.email == "alice@example.com"  # not before the code
 
     [mail] = [m for m in outbox if m.to == ["alice@new.example.com"]]
     assert mail.subject == "Cat Feeder: Confirm your e-mail address"
-    link = re.search(r"http://testserver(/accounts/confirm-email/\S+)", mail.text)
-    assert link
-    assert client.post(link.group(1)).status_code == 302
+    code = re.search(r"Your code: (\S+)", mail.text)
+    assert code
+    assert client.post("/accounts/confirm-email/", {"code": "WRONG1"}).status_code == 200  # the form again
+    assert client.post("/accounts/confirm-email/", {"code": code.group(1)}).status_code == 302
 
     alice.refresh_from_db()
     assert alice.email == "alice@new.example.com"

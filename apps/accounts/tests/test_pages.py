@@ -7,7 +7,7 @@ from allauth.usersessions.models import UserSession
 from django.test import Client
 
 from apps.accounts.models import User
-from apps.accounts.tests.factories import PASSWORD
+from apps.accounts.tests.factories import PASSWORD, UserFactory
 from conftest import app_token, unique_ip
 
 pytestmark = pytest.mark.django_db
@@ -29,15 +29,23 @@ def test_entrance_pages_use_the_site_layout_and_local_css(path: str) -> None:
     assert "cdn" not in page.lower()
 
 
-def test_logging_in_lands_on_the_dashboard_and_the_profile_flags_the_unverified_address(alice: User) -> None:
+def test_logging_in_lands_on_the_dashboard_and_the_profile_shows_the_verified_address(alice: User) -> None:
     client = Client()
     response = client.post(
         "/accounts/login/", {"login": alice.email, "password": PASSWORD}, REMOTE_ADDR=unique_ip(), follow=True
     )
     assert response.redirect_chain[-1][0] == "/"
     page = client.get("/accounts/profile/").content.decode()
-    assert "not verified" in page
+    assert "not verified" not in page
     assert 'aria-current="page"' in page
+
+
+def test_logging_in_with_an_unverified_address_asks_for_the_mailed_code(db: None) -> None:
+    dora = UserFactory(email_verified=False)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": dora.email, "password": PASSWORD}, REMOTE_ADDR=unique_ip())
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert client.get("/accounts/profile/").status_code == 302  # not logged in until the code
 
 
 def test_the_profile_form_changes_name_and_time_zone(alice: User) -> None:

@@ -5,8 +5,25 @@ from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_email_verified
+from apps.accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+# Here the cast starts with no address at all (the factory's default is a verified one).
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(email="alice@example.com", email_verified=False)
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(email="bob@example.com", email_verified=False)
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(email="charlie@example.com", email_verified=False)
 
 
 def test_an_owner_with_no_confirmed_address_is_not_verified(alice: User) -> None:

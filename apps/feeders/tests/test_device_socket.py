@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from allauth.account.models import EmailAddress
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 
@@ -35,7 +34,6 @@ class Home:
 
 
 def home(user: User, n: int) -> Home:
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     feeder = FeederFactory(owner=user, mac=f"F0:00:00:00:0{n}:01")
     beacon = BeaconFactory(owner=user, mac=f"B0:00:00:00:0{n}:01")
     pet = PetFactory(owner=user, beacon=beacon, allowance_grams=100)
@@ -83,7 +81,6 @@ def test_a_device_with_its_token_in_the_header_is_online_and_its_owner_hears_it(
 
 
 def test_a_device_pairs_over_the_socket_and_is_then_its_feeder(asgi_server: AsgiServer, alice: User) -> None:
-    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
     feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:01")
     _, code = device_services.pairing_code_create(feeder=feeder)
     with Socket(f"{asgi_server.ws_url}/ws/device/") as socket:

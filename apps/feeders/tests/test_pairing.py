@@ -38,17 +38,13 @@ def production_limits(settings: Any) -> Iterator[None]:
         yield
 
 
-def verified(user: User) -> User:
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    return user
-
-
 @pytest.fixture
 def feeder(alice: User) -> Feeder:
-    return FeederFactory(owner=verified(alice), mac=MAC)
+    return FeederFactory(owner=alice, mac=MAC)
 
 
 def test_an_owner_with_an_unverified_email_gets_no_pairing_code(alice: User) -> None:
+    EmailAddress.objects.filter(user=alice).update(verified=False)
     with pytest.raises(Problem) as refused:
         device_services.pairing_code_create(feeder=FeederFactory(owner=alice))
     assert (refused.value.status, refused.value.kind) == (403, "email-unverified")

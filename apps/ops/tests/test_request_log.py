@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import requests
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.utils import timezone
 
@@ -62,7 +61,6 @@ def test_an_owners_api_call_is_logged_with_its_route_and_user_id(asgi_server: As
 
 
 def test_a_devices_message_is_logged_with_its_type_and_feeder_id(asgi_server: AsgiServer, alice: User) -> None:
-    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)  # may pair
     feeder = FeederFactory(owner=alice)
     _, code = device_services.pairing_code_create(feeder=feeder)
     _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
