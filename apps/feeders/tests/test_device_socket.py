@@ -96,7 +96,6 @@ def test_a_device_pairs_over_the_socket_and_is_then_its_feeder(asgi_server: Asgi
 def test_a_code_tried_too_often_answers_rate_limited_with_retry_after_on_the_socket(
     asgi_server: AsgiServer, alice: User
 ) -> None:
-    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
     feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:02")
     device_services.pairing_code_create(feeder=feeder)
     wrong = "".join(secrets.choice(device_services.PAIRING_ALPHABET) for _ in range(8))  # new in the shared Redis
