@@ -12,6 +12,7 @@ way (a firewall, a NAT) is replaced too.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
@@ -43,3 +44,17 @@ def channel_layer_host(address: str) -> dict[str, Any]:
         "retry": AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         "health_check_interval": HEALTH_CHECK_INTERVAL,
     }
+
+
+def channel_layer_prefix(url: str) -> str:
+    """The channel layer's prefix for the Redis database `url` names.
+
+    Redis pub/sub ignores database numbers: a PUBLISH on db 3 reaches a subscriber
+    on db 1. Two deployments (or two test workers) on one Redis server, each on a
+    database of its own, would push each other's group messages to their sockets
+    (a feed command for `device-1` to the other's feeder 1). Database 0 keeps
+    channels_redis' default prefix.
+    """
+    parts = urlsplit(url)
+    db = dict(parse_qsl(parts.query)).get("db", "") if parts.scheme == "unix" else parts.path.strip("/")
+    return f"asgi-db{db}-" if db.isdigit() and int(db) else "asgi"

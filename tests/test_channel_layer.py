@@ -20,7 +20,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
 from catfeeder.channel_layer import GROUP_CHANNEL, OutageNotice, RedisChannelLayer, host_index
-from catfeeder.redis_options import channel_layer_host
+from catfeeder.redis_options import channel_layer_host, channel_layer_prefix
+from catfeeder.testing import redis_url_with_db
 from tests.support.tcp_redis import TcpRedis
 
 STEPS = 40  # event-loop turns: past connecting and subscribing, into the queue read
@@ -77,6 +78,43 @@ def test_each_socket_of_a_process_gets_its_own_messages_in_order() -> None:
 
     for index, numbers in enumerate(asyncio.run(scenario()).values()):
         assert numbers == list(range(index, 300, 3))
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix"),
+    [("redis://h:6379/0", "asgi"), ("redis://h:6379", "asgi"), ("redis://h:6379/3", "asgi-db3-"),
+     ("unix:///run/r.sock?db=12", "asgi-db12-"), ("unix:///run/r.sock", "asgi")],
+)  # fmt: skip
+def test_the_prefix_names_the_database(url: str, prefix: str) -> None:
+    assert channel_layer_prefix(url) == prefix
+
+
+def test_a_group_on_another_database_of_the_same_server_hears_nothing() -> None:
+    """Redis pub/sub ignores database numbers: the prefix keeps two databases' groups apart."""
+
+    def on_db(db: int) -> RedisChannelLayer:
+        url = redis_url_with_db(settings.REDIS_URL, db)
+        return RedisChannelLayer(hosts=[channel_layer_host(url)], prefix=channel_layer_prefix(url))
+
+    async def scenario() -> tuple[dict[str, Any], bool]:
+        here, there = on_db(14), on_db(15)  # subscriptions only: no key is written in either database
+        ours, theirs = await here.new_channel(), await there.new_channel()
+        await here.group_add("device-1", ours)
+        await there.group_add("device-1", theirs)
+        await here.group_send("device-1", {"type": "feed.now", "n": 1})
+        got = await asyncio.wait_for(here.receive(ours), PATIENCE)
+        try:
+            await asyncio.wait_for(there.receive(theirs), 0.5)
+            crossed = True
+        except TimeoutError:
+            crossed = False
+        for each in (here, there):
+            await each.flush()
+        return got, crossed
+
+    got, crossed = asyncio.run(scenario())
+    assert got["n"] == 1
+    assert not crossed
 
 
 def test_group_send_many_reaches_every_member_of_each_group_in_order() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import environ
 
 from catfeeder.embedded_redis import socket_url
-from catfeeder.redis_options import cache_options, channel_layer_host
+from catfeeder.redis_options import cache_options, channel_layer_host, channel_layer_prefix
 from catfeeder.settings.environment import VAR_DIR, env
 
 # --- Database -----------------------------------------------------------------
@@ -67,7 +67,7 @@ CHANNEL_LAYERS = {
     "default": {
         # channels_redis' pub/sub layer (see catfeeder/channel_layer.py for why).
         "BACKEND": "catfeeder.channel_layer.RedisChannelLayer",
-        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)]},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": channel_layer_prefix(REDIS_URL)},
     }
 }
 
