@@ -106,7 +106,7 @@ def test_redis_stopped_then_hung_then_back(private_redis: PrivateRedis, process_
             assert signing_in.call("Authenticate", token=token)["type"] == "Authenticated"
             echoed = post(server, "Echo", json={"value": 2.5}, headers={"X-Session-Token": token})
             assert echoed.json() == {"type": "Output", "value": 2.5}
-            assert signing_in.expect("Output")["value"] == 5.0  # signed in: its group gets the push
+            assert signing_in.expect("Output", timeout=30)["value"] == 5.0  # signed in: its group gets the push
     finally:
         server.stop()
 
