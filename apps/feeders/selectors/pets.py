@@ -33,7 +33,20 @@ def pet_for_beacon(*, feeder: Feeder, beacon_mac: str) -> Pet | None:
     ).first()
 
 
-def _in_range(rows: QuerySet, field: str, since: dt.datetime | None, until: dt.datetime | None) -> QuerySet:  # type: ignore[type-arg]
+def _history(
+    rows: QuerySet,  # type: ignore[type-arg]
+    field: str,
+    *,
+    pet: Pet | None,
+    feeder: Feeder | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> QuerySet:  # type: ignore[type-arg]
+    """An owner's history rows, narrowed to a pet, a feeder and [since, until) on `field`."""
+    if pet is not None:
+        rows = rows.filter(pet=pet)
+    if feeder is not None:
+        rows = rows.filter(feeder=feeder)
     if since is not None:
         rows = rows.filter(**{f"{field}__gte": since})
     if until is not None:
@@ -50,11 +63,7 @@ def visit_list(
     until: dt.datetime | None = None,
 ) -> QuerySet[Visit]:
     visits = Visit.objects.filter(feeder__owner=user)
-    if pet is not None:
-        visits = visits.filter(pet=pet)
-    if feeder is not None:
-        visits = visits.filter(feeder=feeder)
-    return _in_range(visits, "seen_at", since, until)
+    return _history(visits, "seen_at", pet=pet, feeder=feeder, since=since, until=until)
 
 
 def feed_event_list(
@@ -66,11 +75,7 @@ def feed_event_list(
     until: dt.datetime | None = None,
 ) -> QuerySet[FeedEvent]:
     events = FeedEvent.objects.filter(feeder__owner=user)
-    if pet is not None:
-        events = events.filter(pet=pet)
-    if feeder is not None:
-        events = events.filter(feeder=feeder)
-    return _in_range(events, "fed_at", since, until)
+    return _history(events, "fed_at", pet=pet, feeder=feeder, since=since, until=until)
 
 
 def pet_allowance_per_day(*, pet: Pet) -> int:
