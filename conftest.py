@@ -27,7 +27,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
-from catfeeder.embedded_redis import EmbeddedRedis
+from apps.infra.embedded_redis import EmbeddedRedis
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, redis_db_release
 
 SUITE_WORKERS = 4  # pytest-xdist workers for a whole-suite run: see pytest_xdist_auto_num_workers
@@ -159,7 +159,7 @@ S3_TEST_KEYS = {"access_key": "test-key", "secret_key": "test-secret", "region_n
 def s3_storages(endpoint: str, bucket: str, **options: object) -> dict[str, dict[str, object]]:
     """STORAGES with the project's S3 backend on `bucket`, set up as settings/base.py does for S3_* variables."""
     default = {
-        "BACKEND": "catfeeder.storage.S3Storage",
+        "BACKEND": "apps.infra.storage.S3Storage",
         "OPTIONS": {"bucket_name": bucket, "endpoint_url": endpoint, "addressing_style": "path",
                     "checksums": "when_required", "signature_version": "s3v4", "file_overwrite": False,
                     "querystring_expire": 300, **S3_TEST_KEYS, **options},

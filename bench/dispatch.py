@@ -295,7 +295,7 @@ def main() -> None:
         sys.exit("bench/dispatch.py needs PostgreSQL: set DATABASE_URL=postgres://…")
     os.environ.update(env)
     database_recreate(env["DATABASE_URL"])
-    from catfeeder.embedded_redis import EmbeddedRedis
+    from apps.infra.embedded_redis import EmbeddedRedis
 
     redis = None
     if not os.environ.get("REDIS_URL"):

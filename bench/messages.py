@@ -63,7 +63,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
     env = {**bench_env(), "WS_MESSAGES_PER_SECOND": "1000000", "WS_MESSAGE_BURST": "1000000"}
     os.environ.update(env)
-    from catfeeder.embedded_redis import EmbeddedRedis
+    from apps.infra.embedded_redis import EmbeddedRedis
     from catfeeder.testing import free_port, http_ok, wait_until
 
     redis = EmbeddedRedis(Path(env["CATFEEDER_VAR_DIR"]))

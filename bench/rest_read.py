@@ -80,7 +80,7 @@ CANDIDATES = [Gunicorn(n) for n in (2, 3, 4, 5)] + [Gunicorn(n, "gthread", 4) fo
 
 def web_workers_default() -> int:
     """How many web processes `serve` starts unless told: WEB_WORKERS, else its documented default."""
-    from apps.ops.settings_catalog import CATALOG
+    from catfeeder.settings.catalog import CATALOG
 
     default = next(variable.default for variable in CATALOG if variable.name == "WEB_WORKERS")
     return int(os.environ.get("WEB_WORKERS", default))
@@ -166,7 +166,7 @@ def main() -> None:
     # Exactly the product's settings, its request log included (INFO: a line per request, console and file).
     ours_env = {**env, "DJANGO_SETTINGS_MODULE": "catfeeder.settings.base", "DJANGO_LOG_LEVEL": "INFO"}
     os.environ.update({**env, "DJANGO_SETTINGS_MODULE": "bench.reference_settings"})
-    from catfeeder.embedded_redis import EmbeddedRedis
+    from apps.infra.embedded_redis import EmbeddedRedis
     from catfeeder.testing import free_port, http_ok, wait_until
 
     workers = args.workers or web_workers_default()

@@ -157,7 +157,7 @@ def main() -> None:
     env = bench_env()
     env.update(HTTP_HEADER_TIMEOUT=str(STALL_FOR), HTTP_BODY_TIMEOUT=str(STALL_FOR))
     os.environ.update(env)
-    from catfeeder.embedded_redis import EmbeddedRedis
+    from apps.infra.embedded_redis import EmbeddedRedis
 
     redis = EmbeddedRedis(Path(env["CATFEEDER_VAR_DIR"]))
     redis.start()

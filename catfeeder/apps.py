@@ -9,3 +9,6 @@ class CatFeederConfig(AppConfig):
 
     def ready(self) -> None:
         from catfeeder import checks  # noqa: F401 - registers the system checks
+        from catfeeder.runtime.logs import structlog_configure
+
+        structlog_configure()

@@ -45,31 +45,11 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import create_pool, decode_hosts
 from redis import asyncio as aioredis
 
-RECANCEL_EVERY = 0.05  # seconds between cancellations of a task that ignored one
 GROUP_CHANNEL = "{prefix}__group__{group}"  # the Redis channel channels_redis' pub/sub layer gives a group
 SUBSCRIBE_RETRY_AFTER = 0.2  # seconds before a failed subscription is tried again
 OUTAGE_NOTICE_EVERY = 30.0  # seconds between "Redis connection lost" lines during an outage
 RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log messages
 CLEANUP_FAILED = "Unexpected exception while cleaning-up channel:"
-
-
-async def cancel_until_done(task: asyncio.Future[Any]) -> None:
-    """Cancel `task` until it has ended, however many cancellations it swallows.
-
-    On Python 3.11 `asyncio.wait_for` (redis-py runs commands through it) may
-    swallow a cancellation that lands as its operation completes. A
-    cancellation of our own meanwhile is passed on once the task has ended."""
-    cancelled = False
-    while not task.done():
-        task.cancel()
-        try:
-            await asyncio.wait({task}, timeout=RECANCEL_EVERY)
-        except asyncio.CancelledError:
-            cancelled = True
-    if not task.cancelled():
-        task.exception()  # retrieved: a task that failed as it was cancelled is not "never retrieved"
-    if cancelled:
-        raise asyncio.CancelledError
 
 
 class RedisChannelLayer:

@@ -22,18 +22,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-# Security headers for the answers given below Django (its middleware never sees them).
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
-BARE_HEADERS = [
-    (b"content-type", b"application/problem+json"),
-    *SECURITY_HEADERS,
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-]
+from apps.api.problems import BARE_HEADERS
 
 
 def problem_body(status: int, title: str, detail: str) -> bytes:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from catfeeder.errors import KEPT_HEADERS, error_response, is_api
+from apps.api.errors import KEPT_HEADERS, error_response, is_api
 
 PROBLEM = "application/problem+json"
 JSON_ANSWERS = ("application/json", "application/health+json", PROBLEM)

@@ -7,10 +7,10 @@ from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from apps.api import errors
 from apps.api.api import api
 from apps.api.messages.docs import asyncapi_view
 from apps.api.messages.http import message_view
-from catfeeder import errors
 
 admin.site.site_header = f"{settings.PRODUCT_NAME} administration"
 admin.site.site_title = f"{settings.PRODUCT_NAME} admin"  # in every admin page's <title>
@@ -35,7 +35,7 @@ urlpatterns = [
     path("", include("apps.web.urls")),  # the owner pages
 ]
 
-handler400 = "catfeeder.errors.bad_request"
-handler403 = "catfeeder.errors.permission_denied"
-handler404 = "catfeeder.errors.not_found"
-handler500 = "catfeeder.errors.server_error"
+handler400 = "apps.api.errors.bad_request"
+handler403 = "apps.api.errors.permission_denied"
+handler404 = "apps.api.errors.not_found"
+handler500 = "apps.api.errors.server_error"

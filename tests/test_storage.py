@@ -15,7 +15,7 @@ import pytest
 from django.core.files.storage import FileSystemStorage, storages
 from moto.server import ThreadedMotoServer
 
-from catfeeder.storage import storage_canary_check
+from apps.infra.storage import storage_canary_check
 from catfeeder.testing import BASE_DIR, process_env
 from conftest import s3_bucket_create, s3_storages
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from apps.accounts.models import User
-from catfeeder.db import lock_or_404
+from apps.infra.db import lock_or_404
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,20 @@ from ninja import Schema
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:catfeeder:problem:"
 
+# Security headers for the answers given below Django (its middleware never sees them):
+# the ASGI server's own answers and the typed-message HTTP route.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+BARE_HEADERS = [
+    (b"content-type", b"application/problem+json"),
+    *SECURITY_HEADERS,
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+
 
 class ProblemFieldError(Schema):
     loc: list[str | int]

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     sock = socket.socket(fileno=args.fd)  # family detected from the socket itself
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        "apps.devreload.asgi:application",
+        "catfeeder.asgi:application",
         host=host,
         port=port,
         reload=True,

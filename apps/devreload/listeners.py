@@ -36,7 +36,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from catfeeder.embedded_redis import die_with_parent
+from apps.infra.embedded_redis import die_with_parent
 
 logger = logging.getLogger("apps.devreload")
 

@@ -21,7 +21,7 @@ from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.selectors import photos as photo_selectors
 from apps.feeders.selectors.photos import PhotoVariant
 from apps.feeders.services import photos as photo_services
-from catfeeder.storage import STORAGE_ERRORS, signed_url_lifetime
+from apps.infra.storage import STORAGE_ERRORS, signed_url_lifetime
 
 router = Router(tags=["photos"])
 

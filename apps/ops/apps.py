@@ -12,8 +12,6 @@ class OpsConfig(AppConfig):
         from apps.ops import celery_signals  # noqa: F401 - connects the Celery hooks
         from apps.ops.metrics import feed_commands_family, metrics_register
         from apps.ops.probes import register_builtin_checks
-        from catfeeder.runtime.logs import structlog_configure
 
-        structlog_configure()
         register_builtin_checks()
         metrics_register("feed_commands", feed_commands_family)

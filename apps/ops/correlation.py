@@ -17,6 +17,7 @@ from typing import Any
 
 HEADER = "catfeeder_correlation_id"  # Celery message header ("correlation_id" is Celery's own: the task id)
 HTTP_HEADER = "x-request-id"
+LOG_FIELDS = "catfeeder.log"  # ASGI scope extension: a dict of fields for this request's log line
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")  # what we accept from a client or a proxy
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)

@@ -22,6 +22,7 @@ from django.conf import settings
 from apps.ops.metrics import http_request_observe
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+GROUP = "ops.web"  # the channel-layer group every web instance listens on for drain commands
 
 
 @dataclass

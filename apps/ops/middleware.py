@@ -23,13 +23,12 @@ from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from apps.api.errors import unavailable
 from apps.api.problems import UNAVAILABLE, UNAVAILABLE_RETRY_AFTER
-from apps.ops.correlation import correlation_id_get, new_correlation_id
+from apps.ops.correlation import LOG_FIELDS, correlation_id_get, new_correlation_id
 from apps.ops.problem import problem_response
 from apps.ops.readiness import READY_MAX_AGE, readiness_get
 from apps.ops.selectors import maintenance_get
-from catfeeder.errors import unavailable
-from catfeeder.runtime.middleware import LOG_FIELDS
 
 logger = logging.getLogger(__name__)
 

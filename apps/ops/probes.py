@@ -13,6 +13,7 @@ import json
 import uuid
 from typing import Any
 
+from celery import current_app as app
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
@@ -22,10 +23,9 @@ from django.core.mail import get_connection
 from django.db import connection
 from django.utils import timezone
 
+from apps.infra.storage import storage_canary_check
 from apps.ops import selectors
 from apps.ops.health import Check, Component, Outcome, Status, check_register
-from catfeeder.celery import app
-from catfeeder.storage import storage_canary_check
 
 BROKER_CONNECT_TIMEOUT = 1.5  # seconds
 WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection

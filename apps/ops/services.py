@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
+from celery import current_app as app
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
@@ -16,12 +17,11 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from apps.ops.health import CheckResult, checks_run
+from apps.ops.instance import GROUP
 from apps.ops.models import AuditEntry, Maintenance, PeriodicPause, ServiceStatus, StatusChange
 from apps.ops.probes import WORKER_PING_TIMEOUT, broker_connection
 from apps.ops.redis import BEAT_KEY, WORKERS_KEY, redis_client
 from apps.ops.selectors import BEAT_TICK_KEY, maintenance_cache, web_instances_list
-from catfeeder.celery import app
-from catfeeder.runtime.webserver import GROUP
 
 if TYPE_CHECKING:
     from apps.accounts.models import User

@@ -20,13 +20,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from apps.ops.correlation import HTTP_HEADER, correlation_id_from_client, correlation_scope
+from apps.ops.correlation import HTTP_HEADER, LOG_FIELDS, correlation_id_from_client, correlation_scope
 from apps.ops.instance import OpenSocket, WebInstance, current_instance
 from catfeeder.http_limits import problem
 
 logger = logging.getLogger("apps.ops.web")
 QUIET_PATHS = ("/health", "/metrics", "/static/")
-LOG_FIELDS = "catfeeder.log"  # scope extension: a dict of fields for this request's log line
 MESSAGES_PREFIX = "/api/messages/"
 HEALTH_PREFIX = "/health/"  # probes answer during a drain: readiness says 503 itself
 

@@ -34,11 +34,16 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.api.problems import DATABASE_DOWN, UNAVAILABLE_KIND, UNAVAILABLE_RETRY_AFTER, problem_document
+from apps.api.errors import API_PREFIXES, error_page
+from apps.api.problems import (
+    DATABASE_DOWN,
+    SECURITY_HEADERS,
+    UNAVAILABLE_KIND,
+    UNAVAILABLE_RETRY_AFTER,
+    problem_document,
+)
 from apps.ops.correlation import correlation_id_get, correlation_scope, new_correlation_id
 from apps.ops.readiness import READY_MAX_AGE, readiness_get, readiness_last
-from catfeeder import http_limits
-from catfeeder.errors import API_PREFIXES, error_page
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +54,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Django's middleware never sees these answers: the security headers it would add.
-SECURITY_HEADERS = [*http_limits.SECURITY_HEADERS, (b"cache-control", b"no-store")]
+PAGE_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
 PAGE_CSP = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"  # the page's own <style>
 PROBLEM_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
@@ -156,7 +161,7 @@ class RequestDeadline:
         with correlation_scope(correlation_id):  # the sweep's task runs in another request's context
             logger.warning("%s %s: %s", scope.get("method", "GET"), path, detail)
         headers += [
-            *SECURITY_HEADERS,
+            *PAGE_HEADERS,
             (b"retry-after", str(UNAVAILABLE_RETRY_AFTER).encode()),
             (b"server", self.server),
             (b"content-length", str(len(body)).encode()),

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catfeeder.embedded_redis import EmbeddedRedis
+from apps.infra.embedded_redis import EmbeddedRedis
 from catfeeder.runtime.supervisor import ChildSpec, Supervisor
 
 WEB_DRAIN = 8  # seconds uvicorn lets in-flight requests finish after SIGTERM
@@ -26,7 +26,7 @@ PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
 
 
 def route_count() -> str:
-    from apps.api.management.commands.routes import api_operations, http_routes
+    from catfeeder.management.commands.routes import api_operations, http_routes
     from catfeeder.routing import websocket_urlpatterns
 
     api = sum(1 for _ in api_operations())

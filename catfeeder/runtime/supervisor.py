@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from apps.infra.embedded_redis import die_with_parent
 from apps.ops.metrics import MULTIPROC_ENV, MultiprocessDir
-from catfeeder.embedded_redis import die_with_parent
 
 STOP_DEADLINE = 14.0  # seconds from the stop request to the last SIGKILL
 READY_TIMEOUT = 15.0  # seconds a child with a probe may take to become ready

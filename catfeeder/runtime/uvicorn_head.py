@@ -26,7 +26,8 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from catfeeder.http_limits import BARE_HEADERS, problem_body
+from apps.api.problems import BARE_HEADERS
+from catfeeder.http_limits import problem_body
 
 LINGER = 2.0  # seconds a refused connection stays open, its input dropped, so that the answer arrives
 

@@ -36,7 +36,6 @@ from uvicorn.config import Config
 logger = logging.getLogger("apps.ops.webserver")
 
 HEARTBEAT = 5.0  # seconds between registry updates
-GROUP = "ops.web"  # every web instance listens here
 RETRY = 1.0  # seconds before listening again after a channel layer error
 
 
@@ -107,6 +106,8 @@ class InstanceServer(uvicorn.Server):
         return self.layer
 
     async def _listen(self) -> None:
+        from apps.ops.instance import GROUP
+
         layer = self._layer()
         if layer is None:
             return

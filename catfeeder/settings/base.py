@@ -166,7 +166,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.read_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-CSRF_FAILURE_VIEW = "catfeeder.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "apps.api.errors.csrf_failure"
 
 # Cross-origin browser clients: an explicit allow-list, with credentials;
 # never "*" with credentials (system check catfeeder.E001).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import environ
 
-from catfeeder.embedded_redis import socket_url
+from apps.infra.embedded_redis import socket_url
 from catfeeder.redis_options import cache_options, channel_layer_host, channel_layer_prefix
 from catfeeder.settings.environment import VAR_DIR, env
 
@@ -44,7 +44,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Redis: broker, channel layer, cache ---------------------------------------
 # One Redis database serves all three; their keys never collide (Celery uses
 # "celery"/"_kombu.*", channels-redis "asgi:*", the cache "cache:*").
-# With no REDIS_URL, the embedded server (`catfeeder.embedded_redis`) listens
+# With no REDIS_URL, the embedded server (`apps.infra.embedded_redis`) listens
 # on a unix socket in var/; `manage.py serve` and `runserver` start it.
 EMBEDDED_REDIS = not env.read_str("REDIS_URL")
 REDIS_URL = env.read_str("REDIS_URL") or socket_url(VAR_DIR)

@@ -35,7 +35,7 @@ S3_ENDPOINT_URL = env.read_str("S3_ENDPOINT_URL")  # empty: AWS
 STORAGE_IMG_SOURCES: list[str] = []
 if S3_BUCKET:
     STORAGES["default"] = {
-        "BACKEND": "catfeeder.storage.S3Storage",
+        "BACKEND": "apps.infra.storage.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": S3_ENDPOINT_URL or None,

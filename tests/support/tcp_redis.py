@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from catfeeder.embedded_redis import executable
+from apps.infra.embedded_redis import executable
 from catfeeder.testing import free_port, wait_until
 
 

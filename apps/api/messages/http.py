@@ -52,9 +52,8 @@ from apps.api.messages.dispatch import (
     run_sync,
 )
 from apps.api.messages.publish import push_to_caller
-from apps.api.problems import PROBLEM_CONTENT_TYPE, problem_document
+from apps.api.problems import BARE_HEADERS, PROBLEM_CONTENT_TYPE, problem_document
 from apps.api.ratelimit import Rate, hit
-from catfeeder.http_limits import BARE_HEADERS
 
 logger = logging.getLogger("apps.api.messages")
 

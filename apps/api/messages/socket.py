@@ -46,7 +46,7 @@ from apps.api.messages.dispatch import (
 )
 from apps.api.messages.publish import PUSH
 from apps.api.problems import UNAVAILABLE
-from catfeeder.channel_layer import cancel_until_done
+from apps.infra.aio import cancel_until_done
 
 logger = logging.getLogger("apps.api.messages")
 

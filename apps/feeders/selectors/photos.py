@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
-from catfeeder.storage import signed_url_lifetime
+from apps.infra.storage import signed_url_lifetime
 
 PhotoVariant = Literal["original", "96", "512"]  # the original, or a thumbnail by size (images.THUMBNAIL_SIZES)
 

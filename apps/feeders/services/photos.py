@@ -36,7 +36,7 @@ from apps.feeders.errors import Conflict
 from apps.feeders.images import THUMBNAIL_SIZES, photo_clean, thumbnail
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
 from apps.feeders.models.photos import MAX_PHOTOS_PER_PET
-from catfeeder.storage import STORAGE_ERRORS, StoredFile, storage_delete, storage_files
+from apps.infra.storage import STORAGE_ERRORS, StoredFile, storage_delete, storage_files
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from apps.feeders import events
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, Visit
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.commands import feed_command_send, feeder_commands_expire
-from catfeeder.db import lock_or_404
+from apps.infra.db import lock_or_404
 
 
 def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> list[FeedCommand]:

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 
 from apps.feeders.errors import Conflict
-from catfeeder.db import lock_or_404
+from apps.infra.db import lock_or_404
 
 
 def row_save(instance: models.Model, *, conflict: str, update_fields: list[str] | None = None) -> None:

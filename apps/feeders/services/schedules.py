@@ -14,7 +14,7 @@ from apps.feeders.clock import next_slot
 from apps.feeders.errors import InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, MealSchedule, Pet
 from apps.feeders.services.rows import fields_apply
-from catfeeder.db import lock_or_404
+from apps.infra.db import lock_or_404
 
 SCHEDULE_FIELDS = frozenset({"times", "days_of_week", "grams", "time_zone", "enabled"})
 

@@ -13,10 +13,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from apps.accounts.models import User
+from apps.infra.embedded_redis import executable
 from apps.ops.health import Check, check_register, check_unregister
 from apps.ops.readiness import critical_runs, shown_runs
 from apps.ops.selectors import maintenance_cache
-from catfeeder.embedded_redis import executable
 from catfeeder.testing import free_port, wait_until
 from conftest import S3_TEST_KEYS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.ops.settings_catalog import settings_effective
+from catfeeder.settings.catalog import settings_effective
 from catfeeder.settings.variables import VARIABLES
 
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
 from apps.devreload.watcher import Watcher
-from catfeeder.embedded_redis import EmbeddedRedis
+from apps.infra.embedded_redis import EmbeddedRedis
 
 
 class Command(DaphneRunserver):

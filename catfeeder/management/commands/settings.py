@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.ops.settings_catalog import setting_store, settings_effective
+from catfeeder.settings.catalog import setting_store, settings_effective
 from catfeeder.settings.documents import REGENERATE, documents_stale, documents_write
 
 
