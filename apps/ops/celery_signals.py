@@ -15,6 +15,7 @@ from redis import RedisError
 
 from apps.ops.correlation import HEADER, correlation_id_get, correlation_reset, correlation_set, new_correlation_id
 from apps.ops.metrics import task_observe
+from apps.ops.services import worker_record
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ def unbind_correlation_id(task_id: str | None = None, **kwargs: Any) -> None:
 
 @signals.worker_ready.connect
 def announce_worker(sender: Any = None, **kwargs: Any) -> None:
-    from apps.ops.services import worker_record
-
     try:
         worker_record(hostname=sender.hostname)
     except RedisError as exc:  # the registry is a convenience: the worker starts with Redis down too
@@ -67,8 +66,6 @@ def announce_worker(sender: Any = None, **kwargs: Any) -> None:
 
 @signals.worker_shutdown.connect
 def announce_worker_stopped(sender: Any = None, **kwargs: Any) -> None:
-    from apps.ops.services import worker_record
-
     hostname = getattr(sender, "hostname", None)
     if hostname:
         try:
