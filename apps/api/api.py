@@ -44,6 +44,7 @@ from apps.api.problems import (
     unavailable_response,
 )
 from apps.api.ratelimit import api_throttles
+from apps.api.renderer import JsonRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def build_api() -> CatFeederAPI:
         auth=owner_auth,
         urls_namespace="api",
         parser=ObjectBodyParser(),
+        renderer=JsonRenderer(),
         throttle=api_throttles(),
     )
     return api
