@@ -108,10 +108,10 @@ def test_a_read_takes_the_declared_type_and_default(monkeypatch: pytest.MonkeyPa
 
 def test_a_worked_out_default_is_used_only_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     env = Environment()
-    monkeypatch.delenv("MESSAGE_THREADS", raising=False)
-    assert env.read_int("MESSAGE_THREADS", unset=7) == 7
-    monkeypatch.setenv("MESSAGE_THREADS", "3")
-    assert env.read_int("MESSAGE_THREADS", unset=7) == 3
+    monkeypatch.delenv("WS_MESSAGE_BURST", raising=False)
+    assert env.read_float("WS_MESSAGE_BURST", unset=7.0) == 7.0
+    monkeypatch.setenv("WS_MESSAGE_BURST", "3")
+    assert env.read_float("WS_MESSAGE_BURST", unset=7.0) == 3.0
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_a_worked_out_default_is_used_only_when_unset(monkeypatch: pytest.Monkey
         (lambda env: env.read_str("NOT_DECLARED"), "NOT_DECLARED is read but not declared"),
         (lambda env: env.read_str("WEB_PORT"), "WEB_PORT is declared as int, read as str"),
         (lambda env: env.read_int("WEB_PORT", unset=1), "WEB_PORT: pass `unset` exactly when"),
-        (lambda env: env.read_int("MESSAGE_THREADS"), "MESSAGE_THREADS: pass `unset` exactly when"),
+        (lambda env: env.read_float("WS_MESSAGE_BURST"), "WS_MESSAGE_BURST: pass `unset` exactly when"),
     ],
 )
 def test_a_read_that_does_not_match_the_declaration_stops_start_up(read: object, message: str) -> None:

@@ -225,7 +225,7 @@ MESSAGE_MAX_BYTES = 64 * 1024  # a WebSocket frame (close 1009) or HTTP body (41
 WS_MESSAGES_PER_SECOND = env.read_float("WS_MESSAGES_PER_SECOND")  # per connection, on average
 WS_MESSAGE_BURST = env.read_float("WS_MESSAGE_BURST", unset=2 * WS_MESSAGES_PER_SECOND)  # frames at once
 WS_AUTH_TIMEOUT = 10  # seconds a socket may stay unauthenticated
-MESSAGE_THREADS = env.read_int("MESSAGE_THREADS", unset=WEB_THREADS)  # threads for database message handlers
+MESSAGE_THREADS = env.read_int("MESSAGE_THREADS")  # threads for database message handlers
 # Seconds a typed message may wait on its credential check and handler (database, Redis); past it,
 # 503 / Error{unavailable}: a hung dependency answers nothing and never closes.
 MESSAGE_TIMEOUT = env.read_float("MESSAGE_TIMEOUT")

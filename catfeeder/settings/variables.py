@@ -72,7 +72,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WEB_WORKERS", "int", 2, "web processes started by `serve`; one runs Python on one core at a "
              "time, so raise it with the cores", SERVE, essential=True),
     Variable("CELERY_WORKER_CONCURRENCY", "int", 2, "task processes of the worker started by `serve`", SERVE),
-    Variable("WEB_THREADS", "int", 20, "threads running Django requests in each web process", SERVE),
+    # Few: Python runs one of them at a time, and each more waits on the GIL and on Django's
+    # per-request locks (its cache and time zone registries) without serving more. On this 2-core
+    # machine the REST read served 590 req/s with 20, 650 with 8 and 700 with 4 (bench/rest_read.py).
+    # Bodies are read before a thread is taken, so slow clients hold none.
+    Variable("WEB_THREADS", "int", 4, "threads running Django requests in each web process", SERVE),
     Variable("GC_YOUNG_THRESHOLD", "int", 10_000, "allocations between young garbage collections in web and "
              "worker processes (`0`: CPython's 700)", SERVE),
     # --- HTTP: security and limits --------------------------------------------------------------
@@ -163,8 +167,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PHOTO_MAX_PIXELS", "int", 25_000_000, "largest photo in pixels, width x height (422 over it: "
              "decompression bombs)", STORAGE),
     # --- Typed messages and devices -------------------------------------------------------------
-    Variable("MESSAGE_THREADS", "int", None, "threads running database message handlers in each web process",
-             MESSAGES, shown="WEB_THREADS", example="20"),
+    Variable("MESSAGE_THREADS", "int", 20, "threads running database message handlers in each web process",
+             MESSAGES),
     Variable("MESSAGE_TIMEOUT", "float", 5.0, "seconds a typed message may wait on its credential check and "
              "handler; past it, 503 / `Error{dependency_unavailable}`", MESSAGES),
     Variable("WS_MESSAGES_PER_SECOND", "float", 20, "frames a message socket may send per second, on average",
