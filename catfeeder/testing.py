@@ -9,6 +9,7 @@ on a shared server (CI runs, pytest-xdist workers).
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,10 +27,41 @@ from django.db import connection
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+# Ports are taken below the kernel's ephemeral range: a port there that is free now can be given
+# to any outgoing connection (a client of Redis or PostgreSQL) before the server that was told
+# of it binds. Each pytest-xdist worker has a slice of its own, and a process never hands out a
+# port twice, so two servers starting at once are never told the same port.
+_PORTS_LOW = 10_000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    high = _ephemeral_low()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), index + 1)
+    size = (high - _PORTS_LOW) // workers
+    low = _PORTS_LOW + index * size
+    start = random.randrange(size)  # noqa: S311 - spreading, not secrecy
+    for step in range(size):
+        port = low + (start + step) % size
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + size - 1}")
 
 
 def database_url(settings_dict: dict[str, Any] | None = None) -> str:
