@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "apps.ops",
     "apps.notifications",
     "apps.web",
+    "apps.homeassistant",
 ]
 
 MIDDLEWARE = [
