@@ -7,3 +7,9 @@ class HomeAssistantConfig(AppConfig):
     name = "apps.homeassistant"
     label = "homeassistant"
     verbose_name = "Home Assistant"
+
+    def ready(self) -> None:
+        from apps.api.api import api
+        from apps.homeassistant.api import router
+
+        api.add_router("/home-assistant", router, tags=["home-assistant"])

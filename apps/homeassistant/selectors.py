@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+
 from apps.accounts.models import User
 from apps.feeders.models import Feeder, MealSchedule, Pet
 from apps.feeders.selectors.allowance import pet_allowance
@@ -16,9 +18,9 @@ from apps.homeassistant.discovery import FeederInfo, PetInfo, ScheduleInfo, Topi
 from apps.homeassistant.models import HomeAssistantLink
 
 
-def home_assistant_get(*, user: User) -> HomeAssistantLink:
+def home_assistant_get(*, user: AbstractBaseUser) -> HomeAssistantLink:
     """The owner's setting; never saved here (off until the owner turns it on)."""
-    return HomeAssistantLink.objects.filter(owner=user).first() or HomeAssistantLink(owner=user)
+    return HomeAssistantLink.objects.filter(owner_id=user.pk).first() or HomeAssistantLink(owner_id=user.pk)
 
 
 def home_assistant_owner_ids() -> set[int]:

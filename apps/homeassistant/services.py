@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import Http404
 from pydantic import BaseModel, Field, ValidationError
@@ -39,9 +40,9 @@ class FeedPress(BaseModel):
     pet_id: int | None = None
 
 
-def home_assistant_set(*, user: User, enabled: bool) -> HomeAssistantLink:
+def home_assistant_set(*, user: AbstractBaseUser, enabled: bool) -> HomeAssistantLink:
     with transaction.atomic():
-        link, _ = HomeAssistantLink.objects.update_or_create(owner=user, defaults={"enabled": enabled})
+        link, _ = HomeAssistantLink.objects.update_or_create(owner_id=user.pk, defaults={"enabled": enabled})
         group_event(OWNERS_GROUP, {"type": OWNERS_CHANGED, "owner_id": user.pk})
     return link
 

@@ -76,8 +76,10 @@ def test_home_assistant_sees_every_entity_of_an_enabled_owner_each_valid_for_its
     home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == expected, "every discovery config")
     for topic, config in home_assistant.configs(root(alice)).items():
         assert problems(topic.split("/")[2], config) == [], topic
-    assert home_assistant.last[f"{root(alice)}/schedule/{schedule.pk}/state"] == b"ON"
-    state = home_assistant.json(f"{root(alice)}/feeder/{schedule.feeder_id}/state")
+    switch, feeder = f"{root(alice)}/schedule/{schedule.pk}/state", f"{root(alice)}/feeder/{schedule.feeder_id}/state"
+    home_assistant.wait(lambda: switch in home_assistant.last and feeder in home_assistant.last, "the states")
+    assert home_assistant.last[switch] == b"ON"
+    state = home_assistant.json(feeder)
     assert state["connection"] == "offline"
 
 
