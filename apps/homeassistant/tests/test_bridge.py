@@ -177,3 +177,12 @@ def test_an_owner_without_home_assistant_is_not_published_nor_obeyed(
     home_assistant.wait(lambda: f"{root(bob)}/feeder/0/result" in home_assistant.last, "the marker's result")
     assert home_assistant.configs(root(alice)) == {}
     assert not FeedCommand.objects.exists()
+
+
+def test_turning_the_link_off_removes_the_owners_entities(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    FeederFactory(owner=enabled(alice))
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
+    home_assistant_set(user=alice, enabled=False)
+    home_assistant.wait(lambda: home_assistant.configs(root(alice)) == {}, "no entities")
