@@ -11,6 +11,7 @@ in one worker thread, one unit of work at a time, in arrival order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 1.5 of them
 RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho doubles the wait between tries up to the max
+STOP_WAIT = 2.0  # seconds a stopping bridge waits for the broker to take its "offline"
 LAYER_RETRY = 2.0  # seconds before listening to the channel layer again after it failed
 COMMAND_TOPIC = re.compile(r"^(?P<owner>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
 
@@ -123,7 +125,9 @@ class Bridge:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             # A clean stop says offline itself: the broker sends the last will only for a lost connection.
-            self.client.publish(self.availability, discovery.OFFLINE, qos=1, retain=True).wait_for_publish(2)
+            goodbye = self.client.publish(self.availability, discovery.OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError):  # not connected: a broker that saw us go sends the last will
+                goodbye.wait_for_publish(STOP_WAIT)
             self.client.disconnect()
             self.client.loop_stop()
 

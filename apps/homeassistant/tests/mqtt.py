@@ -30,8 +30,8 @@ def port_open(port: int) -> bool:
 class Mosquitto(Process):
     """Debian's broker on 127.0.0.1 only, anonymous, nothing kept on disk; never the machine's :1883."""
 
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = directory / "mosquitto.conf"
         config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         super().__init__("mosquitto", [MOSQUITTO, "-c", str(config)], env=dict(os.environ), log_dir=directory)
@@ -51,6 +51,7 @@ class HomeAssistant:
         self.changed = threading.Condition()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"ha-{free_port()}")
         self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)  # back soon after a broker restart
         self.client.on_connect = lambda client, *_: client.subscribe(f"{prefix}/#", qos=1)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()

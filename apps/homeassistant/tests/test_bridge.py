@@ -186,3 +186,19 @@ def test_turning_the_link_off_removes_the_owners_entities(
     home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
     home_assistant_set(user=alice, enabled=False)
     home_assistant.wait(lambda: home_assistant.configs(root(alice)) == {}, "no entities")
+
+
+def test_after_a_broker_restart_the_bridge_reconnects_and_publishes_everything_again(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    FeederFactory(owner=enabled(alice))
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
+    mosquitto.stop()
+    with home_assistant.changed:
+        home_assistant.last.clear()  # the new broker keeps nothing: what comes is published again
+    again = Mosquitto(tmp_path, port=mosquitto.port)
+    try:
+        home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder again")
+        assert home_assistant.last[f"{PREFIX}/bridge/availability"] == b"online"
+    finally:
+        again.stop()
