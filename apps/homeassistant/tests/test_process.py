@@ -11,6 +11,8 @@ import pytest
 
 from apps.homeassistant.tests.mqtt import WAIT, HomeAssistant, Mosquitto
 from catfeeder.runtime.serve import ServeCommand
+from catfeeder.settings.catalog import mask
+from catfeeder.settings.variables import BY_NAME
 from catfeeder.testing import Process, process_env
 
 OPTIONS = {"web_workers": 1, "concurrency": 1, "reload": False}
@@ -68,3 +70,15 @@ def test_a_killed_bridge_is_offline_through_its_last_will(
     finally:
         bridge.stop()
         ha.stop()
+
+
+def test_the_brokers_password_is_masked_where_settings_are_shown() -> None:
+    masked = mask(BY_NAME["MQTT_URL"], "mqtts://bridge:s3cret@broker.example.com:8883")
+    assert "s3cret" not in masked
+    assert masked.startswith("mqtts://bridge:")
+
+
+@pytest.mark.parametrize("url", ["http://broker:1883", "redis://broker:6379", "mqtt://"])
+def test_mqtt_url_must_be_an_mqtt_address(url: str) -> None:
+    with pytest.raises(ValueError, match="mqtt"):
+        BY_NAME["MQTT_URL"].validate(url)
