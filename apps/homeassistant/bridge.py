@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from paho.mqtt.enums import CallbackAPIVersion
 
 from apps.api.messages import owner_group
@@ -130,6 +130,8 @@ class Bridge:
                 goodbye.wait_for_publish(STOP_WAIT)
             self.client.disconnect()
             self.client.loop_stop()
+            # The worker thread is asgiref's, shared with whatever else runs in this process later.
+            await sync_to_async(connections.close_all)()
 
     async def _listen(self, layer: Any) -> None:
         while True:
