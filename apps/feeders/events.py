@@ -13,6 +13,15 @@ from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, Feed
 
 COMMAND = "feeder.command"  # a FeedCommand to send: the socket reads and marks it first
 REVOKE = "device.revoke"  # these tokens are dead: sockets using them close
+CATALOG = "catalog.changed"  # an owner's feeders, pets or schedules were added, changed or removed
+
+
+def catalog_group(owner_id: int) -> str:
+    """Listeners that mirror an owner's feeders, pets and schedules (the Home Assistant bridge).
+
+    A group of its own, not the owner's: browser sockets have no handler for this event.
+    """
+    return f"catalog-{owner_id}"
 
 
 def feeder_status(feeder: Feeder) -> FeederStatus:
@@ -32,6 +41,10 @@ def command_status(command: FeedCommand) -> CommandStatus:
 
 def feeder_changed(feeder: Feeder) -> None:
     group_push(owner_group(feeder.owner_id), feeder_status(feeder))
+
+
+def catalog_changed(owner_id: int) -> None:
+    group_event(catalog_group(owner_id), {"type": CATALOG, "owner_id": owner_id})
 
 
 def visit_recorded(visit: Visit, *, owner_id: int) -> None:

@@ -23,6 +23,7 @@ from catfeeder.runtime.supervisor import ChildSpec, Supervisor
 WEB_DRAIN = 8  # seconds uvicorn lets in-flight requests finish after SIGTERM
 WORKER_STOP = 10  # seconds a worker may take to finish its running task
 PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
+BRIDGE_STOP = 5  # seconds the Home Assistant bridge may take to say "offline" and disconnect
 
 
 def route_count() -> str:
@@ -97,7 +98,10 @@ def terminal_foreground() -> Iterator[None]:
 
 
 class ServeCommand(BaseCommand):
-    help = "Run web, worker, beat (and the embedded Redis when no REDIS_URL is set) as one supervised group."
+    help = (
+        "Run web, worker, beat (and the embedded Redis when no REDIS_URL is set, the Home Assistant bridge "
+        "when MQTT_URL is) as one supervised group."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.WEB_HOST)
@@ -157,6 +161,9 @@ class ServeCommand(BaseCommand):
         for n in range(1, count + 1):
             name = "web" if count == 1 else f"web{n}"
             specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))
+        if settings.MQTT_URL:  # Home Assistant's bridge: restarted like the worker when it dies
+            bridge = [python, str(settings.BASE_DIR / "manage.py"), "homeassistant"]
+            specs.append(ChildSpec("homeassistant", bridge, stop_stage=1, stop_timeout=BRIDGE_STOP))
         return specs
 
     def announce_worker(self, supervisor: Supervisor) -> None:

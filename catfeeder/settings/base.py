@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "apps.ops",
     "apps.notifications",
     "apps.web",
+    "apps.homeassistant",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,10 @@ RETENTION_DAYS = env.read_int("RETENTION_DAYS")  # visits, feed events and close
 ALERT_CHECK_INTERVAL = 60  # seconds between alert checks (offline feeders, food levels)
 ALERT_OFFLINE_AFTER = env.read_int("ALERT_OFFLINE_AFTER")  # seconds offline before the owner is told
 ALERT_LOW_FOOD_PERCENT = env.read_int("ALERT_LOW_FOOD_PERCENT")  # at or under: "low food"; 10 points over ends it
+
+# --- Home Assistant over MQTT (apps.homeassistant) --------------------------------
+MQTT_URL = env.read_str("MQTT_URL")  # empty: no bridge
+MQTT_TOPIC_PREFIX = env.read_str("MQTT_TOPIC_PREFIX").strip("/")
 
 # --- Development live reload (apps.devreload) -----------------------------------
 # DEBUG only: the middleware adds the reload script to HTML pages, and

@@ -65,6 +65,12 @@ def check_broker_url(value: str) -> None:
         raise ValueError("expected a redis:// or amqp:// URL")
 
 
+def check_mqtt_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
+        raise ValueError("expected mqtt://user:pass@host:1883 or mqtts://user:pass@host:8883")
+
+
 def check_email_url(value: str) -> None:
     if not environ.Env.email_url_config(value).get("EMAIL_BACKEND"):
         raise ValueError("not an e-mail URL (smtp://, consolemail://, filemail://, memorymail://)")

@@ -13,6 +13,7 @@ from catfeeder.settings.declaration import (
     check_database_url,
     check_email_url,
     check_hosts,
+    check_mqtt_url,
     check_redis_url,
     check_secret_key,
 )
@@ -28,6 +29,7 @@ STORAGE = "Storage"
 MESSAGES = "Typed messages and devices"
 MEALS = "Scheduled meals, feed commands, alerts"
 OPS = "Logs and operations"
+HOME_ASSISTANT = "Home Assistant (MQTT)"
 
 VARIABLES: tuple[Variable, ...] = (
     # --- Django ---------------------------------------------------------------------------------
@@ -200,6 +202,12 @@ VARIABLES: tuple[Variable, ...] = (
              MEALS),
     Variable("ALERT_LOW_FOOD_PERCENT", "int", 15, "food level at or under which the owner gets a \"low food\" "
              "mail (the incident ends 10 points over it)", MEALS),
+    # --- Home Assistant (MQTT) -----------------------------------------------------------------
+    Variable("MQTT_URL", "str", "", "the MQTT broker Home Assistant listens to, e.g. "
+             "`mqtts://user:pass@broker.example.com:8883`; setting it makes `serve` start the bridge",
+             HOME_ASSISTANT, has_password=True, check=check_mqtt_url, shown="none: no bridge"),
+    Variable("MQTT_TOPIC_PREFIX", "str", "catfeeder", "first level of every topic the bridge uses; each owner's "
+             "topics are under `<prefix>/<owner id>/`", HOME_ASSISTANT),
     # --- Logs and operations --------------------------------------------------------------------
     Variable("LOG_DIR", "str", None, "where every process writes its JSON-lines log files", OPS,
              shown="var/log", example="./var/log"),

@@ -16,6 +16,7 @@ class FeedSource(models.TextChoices):
     DEVICE = "device", "Device"
     OWNER = "owner", "Owner"
     SCHEDULE = "schedule", "Schedule"
+    HOME_ASSISTANT = "home_assistant", "Home Assistant"
 
 
 class CommandStatus(models.TextChoices):

@@ -32,17 +32,20 @@ def feeder_create(*, owner: User, name: str, mac: str, **fields: Any) -> Feeder:
     feeder = Feeder(owner=owner, name=name, mac=mac)
     fields_apply(feeder, fields, FEEDER_FIELDS)
     row_save(feeder, conflict=f"You already have a feeder with MAC address {mac}.")
+    events.catalog_changed(owner.pk)
     return feeder
 
 
 def feeder_update(*, feeder: Feeder, data: dict[str, Any]) -> Feeder:
     fields = fields_apply(feeder, data, FEEDER_FIELDS)
     row_save(feeder, conflict=f"You already have a feeder with MAC address {feeder.mac}.", update_fields=fields)
+    events.catalog_changed(feeder.owner_id)
     return feeder
 
 
 def feeder_delete(*, feeder: Feeder) -> None:
     feeder.delete()
+    events.catalog_changed(feeder.owner_id)
 
 
 def beacon_create(*, owner: User, name: str, mac: str) -> Beacon:

@@ -33,6 +33,7 @@ def pet_create(*, owner: User, name: str, **fields: Any) -> Pet:
     fields_apply(pet, fields, PET_FIELDS)
     _check_beacon(pet)
     row_save(pet, conflict="That collar tag is already worn by another pet.")
+    events.catalog_changed(owner.pk)
     return pet
 
 
@@ -40,11 +41,13 @@ def pet_update(*, pet: Pet, data: dict[str, Any]) -> Pet:
     fields = fields_apply(pet, data, PET_FIELDS)
     _check_beacon(pet)
     row_save(pet, conflict="That collar tag is already worn by another pet.", update_fields=fields)
+    events.catalog_changed(pet.owner_id)
     return pet
 
 
 def pet_delete(*, pet: Pet) -> None:
     pet.delete()
+    events.catalog_changed(pet.owner_id)
 
 
 def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: FeedCommand | None = None) -> Pet:

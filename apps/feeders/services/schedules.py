@@ -45,6 +45,7 @@ def schedule_create(
     )  # fmt: skip
     schedule.next_run_at = schedule_next_run(schedule=schedule, after=now or timezone.now())
     schedule.save()
+    events.catalog_changed(pet.owner_id)
     return schedule
 
 
@@ -57,6 +58,7 @@ def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.dat
         schedule.save(update_fields=[*fields, "next_run_at"])
         if not schedule.enabled:
             schedule_commands_cancel(schedule=schedule, now=now)
+        events.catalog_changed(schedule.pet.owner_id)
     return schedule
 
 
@@ -64,6 +66,7 @@ def schedule_delete(*, schedule: MealSchedule) -> None:
     with transaction.atomic():
         schedule_commands_cancel(schedule=schedule)
         schedule.delete()
+        events.catalog_changed(schedule.pet.owner_id)
 
 
 def schedule_commands_cancel(*, schedule: MealSchedule, now: dt.datetime | None = None) -> int:

@@ -1,0 +1,297 @@
+"""The MQTT bridge: Home Assistant discovery, state pushed on change, and commands into the feeders' services.
+
+One process per deployment (`manage.py homeassistant`, started by `serve` when MQTT_URL is set).
+paho-mqtt's network thread keeps the broker connection: it reconnects with backoff, and the broker
+publishes the last will (`offline`, retained) on the bridge's availability topic when the bridge
+goes away without a word. The asyncio side listens to the channel layer's groups of each enabled
+owner, the same events the owner's browser hears, so nothing is polled; every database call runs
+in one worker thread, one unit of work at a time, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import json
+import logging
+import re
+import ssl
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import close_old_connections, connections
+from paho.mqtt.enums import CallbackAPIVersion
+
+from apps.api.messages import owner_group
+from apps.api.messages.publish import PUSH
+from apps.feeders.events import CATALOG, catalog_group
+from apps.homeassistant import discovery, selectors, services
+from apps.homeassistant.discovery import Topics
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 1.5 of them
+RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho doubles the wait between tries up to the max
+STOP_WAIT = 2.0  # seconds a stopping bridge waits for the broker to take its "offline"
+LAYER_RETRY = 2.0  # seconds before listening to the channel layer again after it failed
+COMMAND_TOPIC = re.compile(r"^(?P<owner>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
+
+
+@dataclass
+class OwnerMirror:
+    """What the bridge has published for one owner: to clear what disappears, and to route events."""
+
+    topics: Topics
+    retained: set[str] = field(default_factory=set)
+    feeder_ids: set[int] = field(default_factory=set)
+    pet_ids: set[int] = field(default_factory=set)
+
+
+def mqtt_client(url: str, *, will_topic: str, client_id: str) -> tuple[mqtt.Client, str, int]:
+    """A paho client for MQTT_URL (mqtt:// or mqtts://, user and password in the URL), with its last will."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "mqtts"
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    if parts.username:
+        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
+    if tls:
+        client.tls_set_context(ssl.create_default_context())
+    client.will_set(will_topic, discovery.OFFLINE, qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=RECONNECT_MIN, max_delay=RECONNECT_MAX)
+    return client, parts.hostname or "localhost", parts.port or (8883 if tls else 1883)
+
+
+class Bridge:
+    def __init__(self, *, url: str, prefix: str) -> None:
+        self.prefix = prefix
+        self.availability = discovery.bridge_availability_topic(prefix)
+        client_id = f"catfeeder-bridge-{uuid.uuid4().hex[:8]}"
+        self.client, self.host, self.port = mqtt_client(url, will_topic=self.availability, client_id=client_id)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.owners: dict[int, OwnerMirror] = {}
+        self.connected = asyncio.Event()  # for callers (tests, logs): the broker said yes at least once
+        self._work: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- paho's network thread: hand everything to the event loop --------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            logger.warning("MQTT broker refused the bridge: %s", reason)
+            return
+        logger.info("MQTT bridge connected to %s:%s", self.host, self.port)
+        client.publish(self.availability, discovery.ONLINE, qos=1, retain=True)
+        for topic in discovery.command_subscriptions(self.prefix):
+            client.subscribe(topic, qos=1)
+        # A broker without persistence forgot every retained config: publish everything again.
+        self._soon(self._sync_all)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.connected.set)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        topic, payload = message.topic, bytes(message.payload)
+        self._soon(lambda: self._command(topic, payload))
+
+    def _soon(self, work: Callable[[], Any]) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._work.put_nowait, work)
+
+    # --- the event loop -----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        layer = get_channel_layer()
+        self.channel = await layer.new_channel("homeassistant.")
+        await layer.group_add(services.OWNERS_GROUP, self.channel)
+        self.client.connect_async(self.host, self.port, keepalive=KEEPALIVE)
+        self.client.loop_start()
+        tasks = [asyncio.create_task(self._listen(layer)), asyncio.create_task(self._worker(layer))]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # A clean stop says offline itself: the broker sends the last will only for a lost connection.
+            goodbye = self.client.publish(self.availability, discovery.OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError):  # not connected: a broker that saw us go sends the last will
+                goodbye.wait_for_publish(STOP_WAIT)
+            self.client.disconnect()
+            self.client.loop_stop()
+            # The worker thread is asgiref's, shared with whatever else runs in this process later.
+            await sync_to_async(connections.close_all)()
+
+    async def _listen(self, layer: Any) -> None:
+        while True:
+            try:
+                event = await layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("the channel layer failed; listening again in %.0f s", LAYER_RETRY)
+                await asyncio.sleep(LAYER_RETRY)
+                continue
+            self._work.put_nowait(functools.partial(self._event, event))
+
+    async def _worker(self, layer: Any) -> None:
+        while True:
+            work = await self._work.get()
+            try:
+                changes = await sync_to_async(self._unit)(work)
+                for owner_id, join in changes or ():
+                    for group in (owner_group(owner_id), catalog_group(owner_id)):
+                        await (layer.group_add if join else layer.group_discard)(group, self.channel)
+                    if join:  # listening first: nothing that changes after the snapshot is missed
+                        self._work.put_nowait(functools.partial(self._sync_owner, owner_id))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Home Assistant bridge: a unit of work failed")
+
+    @staticmethod
+    def _unit(work: Callable[[], Any]) -> Any:
+        close_old_connections()  # a long-lived process: drop connections past their age or broken
+        return work()
+
+    # --- units of work (the worker thread: database and publishes) ----------------------------
+
+    def _publish(self, topic: str, payload: dict[str, Any] | str, *, retain: bool) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+        self.client.publish(topic, text, qos=1, retain=retain)
+
+    def _sync_all(self) -> list[tuple[int, bool]]:
+        """Publish every enabled owner's entities; drop the owners who turned Home Assistant off.
+
+        Returns the owners whose groups to join (True) or leave (False); a new owner is
+        published once its groups are joined.
+        """
+        changes: list[tuple[int, bool]] = []
+        wanted = selectors.home_assistant_owner_ids()
+        for owner_id in set(self.owners) - wanted:
+            self._clear(self.owners.pop(owner_id), keep=set())
+            changes.append((owner_id, False))
+        for owner_id in wanted:
+            if owner_id in self.owners:
+                self._sync_owner(owner_id)
+            else:
+                self.owners[owner_id] = OwnerMirror(topics=Topics(prefix=self.prefix, owner_id=owner_id))
+                changes.append((owner_id, True))
+        return changes
+
+    def _sync_owner(self, owner_id: int) -> None:
+        user = selectors.home_assistant_owner(owner_id=owner_id)
+        mirror = self.owners.setdefault(owner_id, OwnerMirror(topics=Topics(prefix=self.prefix, owner_id=owner_id)))
+        if user is None:
+            return
+        snapshot = selectors.home_assistant_snapshot(user=user, prefix=self.prefix)
+        published = {**snapshot.configs, **snapshot.states}
+        self._clear(mirror, keep=set(published))
+        for topic, payload in published.items():
+            self._publish(topic, payload, retain=True)
+        mirror.retained, mirror.feeder_ids, mirror.pet_ids = set(published), snapshot.feeder_ids, snapshot.pet_ids
+
+    def _clear(self, mirror: OwnerMirror, *, keep: set[str]) -> None:
+        """An empty retained message removes an entity from Home Assistant (and a state from the broker)."""
+        for topic in mirror.retained - keep:
+            self._publish(topic, "", retain=True)
+
+    def _owner_of(self, *, feeder_id: int) -> OwnerMirror | None:
+        return next((m for m in self.owners.values() if feeder_id in m.feeder_ids), None)
+
+    def _event(self, event: dict[str, Any]) -> list[tuple[int, bool]] | None:
+        if event.get("type") == services.OWNERS_CHANGED:
+            return self._sync_all()
+        if event.get("type") == CATALOG and event.get("owner_id") in self.owners:
+            self._sync_owner(int(event["owner_id"]))
+        elif event.get("type") == PUSH:
+            self._pushed(json.loads(event["text"]))
+        return None
+
+    def _pushed(self, message: dict[str, Any]) -> None:
+        """A message the owner's sockets get: the matching state or event for Home Assistant."""
+        mirror = self._owner_of(feeder_id=int(message.get("feeder_id") or 0))
+        if mirror is None:
+            return
+        topics, feeder_id, kind = mirror.topics, int(message["feeder_id"]), message.get("type")
+        if kind == "FeederStatus":
+            state = discovery.feeder_state(
+                online=message["online"], food_level=message["food_level_percent"],
+                last_seen=_when(message["last_seen_at"]), signal=message["signal_dbm"],
+            )  # fmt: skip
+            self._publish(topics.feeder(feeder_id, "state"), state, retain=True)
+        elif kind == "CommandStatus":
+            result = {"result": message["status"], "detail": message["error"], "command_id": message["command_id"]}
+            self._publish(topics.feeder(feeder_id, "result"), result, retain=True)
+        elif kind == "VisitRecorded":
+            self._visit(mirror, message)
+        elif kind == "FedRecorded":
+            self._fed(mirror, message)
+
+    def _visit(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
+        user = selectors.home_assistant_owner(owner_id=mirror.topics.owner_id)
+        if user is None:
+            return
+        name = selectors.pet_name(user=user, pet_id=message["pet_id"])
+        event = discovery.visit_event(pet_id=message["pet_id"], pet_name=name, seen_at=_when(message["seen_at"]))
+        self._publish(mirror.topics.feeder(int(message["feeder_id"]), "visit"), event, retain=False)
+
+    def _fed(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
+        user, pet_id = selectors.home_assistant_owner(owner_id=mirror.topics.owner_id), message["pet_id"]
+        if user is None or pet_id is None or pet_id not in mirror.pet_ids:
+            return
+        state = selectors.pet_state_of(user=user, pet_id=pet_id)
+        if state is not None:
+            self._publish(mirror.topics.pet(pet_id, "state"), state, retain=True)
+        event = discovery.feeding_event(
+            feeder_id=message["feeder_id"], grams=message["grams"], source=message["source"],
+            fed_at=_when(message["fed_at"]),
+        )  # fmt: skip
+        self._publish(mirror.topics.pet(pet_id, "feeding"), event, retain=False)
+
+    def _command(self, topic: str, payload: bytes) -> None:
+        """A press or a toggle from Home Assistant, as the owner whose topics it came on."""
+        found = COMMAND_TOPIC.match(topic.removeprefix(f"{self.prefix}/"))
+        if found is None:
+            return
+        owner_id, row_id = int(found["owner"]), int(found["id"])
+        user = selectors.home_assistant_owner(owner_id=owner_id)
+        if user is None:
+            return  # Home Assistant is off for this owner: nothing of theirs is acted on
+        topics = Topics(prefix=self.prefix, owner_id=owner_id)
+        if found["kind"] == "feeder":
+            self._feed(topics, user, row_id, payload)
+        else:
+            self._switch(topics, user, row_id, payload)
+
+    def _feed(self, topics: Topics, user: User, feeder_id: int, payload: bytes) -> None:
+        try:
+            command = services.home_assistant_feed(user=user, feeder_id=feeder_id, payload=payload)
+        except services.Refused as exc:
+            result = discovery.command_result(ok=False, detail=str(exc))
+        else:
+            result = discovery.command_result(ok=True, detail=f"{command.grams} g ordered", command_id=command.pk)
+        self._publish(topics.feeder(feeder_id, "result"), result, retain=True)
+
+    def _switch(self, topics: Topics, user: User, schedule_id: int, payload: bytes) -> None:
+        try:
+            enabled = services.home_assistant_switch(user=user, schedule_id=schedule_id, payload=payload)
+        except services.Refused as exc:
+            logger.info("Home Assistant switch refused for schedule %s: %s", schedule_id, exc)
+            return
+        self._publish(topics.schedule(schedule_id, "state"), discovery.switch_state(enabled), retain=True)
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None

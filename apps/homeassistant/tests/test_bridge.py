@@ -1,0 +1,204 @@
+"""The bridge against a real Mosquitto, with a paho client in Home Assistant's place.
+
+The bridge runs in a thread of the test process with an event loop of its own, on the real
+channel layer (the embedded Redis) and the test database: rows are committed, so these tests
+use transactional_db.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apps.accounts.models import User
+from apps.feeders.models import FeedCommand, FeedSource, MealSchedule
+from apps.feeders.services.commands import feed_command_complete
+from apps.feeders.services.devices import feeder_delete
+from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory
+from apps.homeassistant.bridge import Bridge
+from apps.homeassistant.services import home_assistant_set
+from apps.homeassistant.tests.mqtt import WAIT, HomeAssistant, Mosquitto
+from apps.homeassistant.tests.schema import problems
+from catfeeder.testing import wait_until
+
+PREFIX = "cf-test"
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def home_assistant(mosquitto: Mosquitto) -> Iterator[HomeAssistant]:
+    ha = HomeAssistant(mosquitto.port, PREFIX)
+    yield ha
+    ha.stop()
+
+
+@pytest.fixture
+def bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant, transactional_db: None) -> Iterator[Bridge]:
+    loop = asyncio.new_event_loop()
+    bridge = Bridge(url=mosquitto.url, prefix=PREFIX)
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(bridge.run(stop),), daemon=True)
+    thread.start()
+    home_assistant.wait(lambda: home_assistant.last.get(f"{PREFIX}/bridge/availability") == b"online", "the bridge")
+    yield bridge
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(WAIT)
+    loop.close()
+
+
+def enabled(user: User) -> User:
+    home_assistant_set(user=user, enabled=True)
+    return user
+
+
+def root(user: User) -> str:
+    return f"{PREFIX}/{user.pk}"
+
+
+def test_home_assistant_sees_every_entity_of_an_enabled_owner_each_valid_for_its_platform(
+    alice: User, home_assistant: HomeAssistant, mosquitto: Mosquitto, transactional_db: None, request: Any
+) -> None:
+    schedule = ScheduleFactory(pet=PetFactory(owner=enabled(alice)))
+    request.getfixturevalue("bridge")
+    expected = 7 + 4 + 1  # a feeder's entities, a pet's, a schedule's switch
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == expected, "every discovery config")
+    for topic, config in home_assistant.configs(root(alice)).items():
+        assert problems(topic.split("/")[2], config) == [], topic
+    switch, feeder = f"{root(alice)}/schedule/{schedule.pk}/state", f"{root(alice)}/feeder/{schedule.feeder_id}/state"
+    home_assistant.wait(lambda: switch in home_assistant.last and feeder in home_assistant.last, "the states")
+    assert home_assistant.last[switch] == b"ON"
+    state = home_assistant.json(feeder)
+    assert state["connection"] == "offline"
+
+
+def test_feed_now_from_home_assistant_is_a_command_with_its_source_and_feeding_updates_the_pet(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    pet = PetFactory(owner=alice)
+    feeder = FeederFactory(owner=alice)
+    enabled(alice)
+    state_topic = f"{root(alice)}/pet/{pet.pk}/state"
+    home_assistant.wait(lambda: state_topic in home_assistant.last, "the pet's state")
+
+    home_assistant.press(f"{root(alice)}/feeder/{feeder.pk}/feed", json.dumps({"grams": 15, "pet_id": pet.pk}))
+    wait_until(lambda: FeedCommand.objects.filter(feeder=feeder).exists(), timeout=WAIT, what="the command")
+    command = FeedCommand.objects.get(feeder=feeder)
+    assert (command.source, command.grams, command.pet_id) == (FeedSource.HOME_ASSISTANT, 15, pet.pk)
+
+    feed_command_complete(feeder=feeder, command_id=command.pk, done=True, grams_dispensed=15)
+    home_assistant.wait(lambda: home_assistant.json(state_topic)["eaten_today"] == 15, "15 g eaten today")
+    home_assistant.wait(lambda: f"{root(alice)}/pet/{pet.pk}/feeding" in home_assistant.last, "the feeding event")
+    assert home_assistant.json(f"{root(alice)}/pet/{pet.pk}/feeding")["source"] == "home_assistant"
+
+
+def test_a_press_over_the_allowance_is_refused_on_the_result_topic(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    pet = PetFactory(owner=alice, allowance_grams=10)
+    feeder = FeederFactory(owner=alice)
+    enabled(alice)
+    result = f"{root(alice)}/feeder/{feeder.pk}/result"
+    home_assistant.wait(lambda: f"{root(alice)}/feeder/{feeder.pk}/state" in home_assistant.last, "the feeder")
+
+    home_assistant.press(f"{root(alice)}/feeder/{feeder.pk}/feed", json.dumps({"grams": 20, "pet_id": pet.pk}))
+    home_assistant.wait(lambda: result in home_assistant.last, "a result")
+    assert home_assistant.json(result)["result"] == "refused"
+    assert "may not eat 20 g" in home_assistant.json(result)["detail"]
+    assert not FeedCommand.objects.filter(feeder=feeder).exists()
+
+
+def test_a_schedule_switch_turns_the_schedule_off_and_on(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    schedule = ScheduleFactory(pet=PetFactory(owner=alice))
+    enabled(alice)
+    state = f"{root(alice)}/schedule/{schedule.pk}/state"
+    home_assistant.wait(lambda: home_assistant.last.get(state) == b"ON", "the switch on")
+
+    home_assistant.press(f"{root(alice)}/schedule/{schedule.pk}/set", "OFF")
+    home_assistant.wait(lambda: home_assistant.last.get(state) == b"OFF", "the switch off")
+    assert MealSchedule.objects.get(pk=schedule.pk).enabled is False
+    home_assistant.press(f"{root(alice)}/schedule/{schedule.pk}/set", "ON")
+    home_assistant.wait(lambda: home_assistant.last.get(state) == b"ON", "the switch on again")
+    assert MealSchedule.objects.get(pk=schedule.pk).enabled is True
+
+
+def test_removing_a_feeder_clears_its_entities(alice: User, bridge: Bridge, home_assistant: HomeAssistant) -> None:
+    kept, removed = FeederFactory(owner=alice), FeederFactory(owner=alice)
+    enabled(alice)
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 14, "both feeders")
+
+    feeder_delete(feeder=removed)
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "one feeder")
+    assert all(f"feeder_{kept.pk}/" in topic for topic in home_assistant.configs(root(alice)))
+
+
+def test_two_owners_topics_never_mix_and_one_cannot_command_the_others_feeder(
+    alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    alices, bobs = FeederFactory(owner=enabled(alice)), FeederFactory(owner=enabled(bob))
+    home_assistant.wait(
+        lambda: len(home_assistant.configs(root(alice))) == 7 and len(home_assistant.configs(root(bob))) == 7,
+        "both owners' feeders",
+    )
+    for owner, feeder, other in ((alice, alices, bobs), (bob, bobs, alices)):
+        text = json.dumps(home_assistant.configs(root(owner)))
+        assert f"feeder_{feeder.pk}" in text
+        assert f"feeder_{other.pk}" not in text
+        assert f"{PREFIX}/{other.owner_id}/" not in text
+
+    home_assistant.press(f"{root(bob)}/feeder/{alices.pk}/feed", "10")  # bob's topics, alice's feeder
+    result = f"{root(bob)}/feeder/{alices.pk}/result"
+    home_assistant.wait(lambda: result in home_assistant.last, "a result")
+    assert home_assistant.json(result)["result"] == "refused"
+    assert not FeedCommand.objects.exists()
+
+
+def test_an_owner_without_home_assistant_is_not_published_nor_obeyed(
+    alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    hidden = FeederFactory(owner=alice)
+    FeederFactory(owner=enabled(bob))
+    home_assistant.wait(lambda: len(home_assistant.configs(root(bob))) == 7, "bob's feeder")
+    home_assistant.press(f"{root(alice)}/feeder/{hidden.pk}/feed", "10")
+    home_assistant.press(f"{root(bob)}/feeder/0/feed", "10")  # a marker: commands are handled in order
+    home_assistant.wait(lambda: f"{root(bob)}/feeder/0/result" in home_assistant.last, "the marker's result")
+    assert home_assistant.configs(root(alice)) == {}
+    assert not FeedCommand.objects.exists()
+
+
+def test_turning_the_link_off_removes_the_owners_entities(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant
+) -> None:
+    FeederFactory(owner=enabled(alice))
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
+    home_assistant_set(user=alice, enabled=False)
+    home_assistant.wait(lambda: home_assistant.configs(root(alice)) == {}, "no entities")
+
+
+def test_after_a_broker_restart_the_bridge_reconnects_and_publishes_everything_again(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    FeederFactory(owner=enabled(alice))
+    home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
+    mosquitto.stop()
+    with home_assistant.changed:
+        home_assistant.last.clear()  # the new broker keeps nothing: what comes is published again
+    again = Mosquitto(tmp_path, port=mosquitto.port)
+    try:
+        home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder again")
+        assert home_assistant.last[f"{PREFIX}/bridge/availability"] == b"online"
+    finally:
+        again.stop()
