@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import collections
+import contextlib
 import logging
 import math
 import time
@@ -100,7 +101,13 @@ class RedisChannelLayer:
 
     async def group_add(self, group: str, channel: str) -> None:
         await again(lambda: self.layer.group_add(group, channel))
-        await self.probe(GROUP_CHANNEL.format(prefix=self.prefix, group=group)).confirm()
+        try:
+            await self.probe(GROUP_CHANNEL.format(prefix=self.prefix, group=group)).confirm()
+        except BaseException:
+            # not joined, as far as the caller knows: its socket must not get the group's events
+            with contextlib.suppress(Exception):  # channels_redis drops the member before it unsubscribes
+                await self.layer.group_discard(group, channel)
+            raise
 
     def probe(self, name: str) -> Probe:
         """The probe of the host that holds the Redis channel `name`, on the running loop."""

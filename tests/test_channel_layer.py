@@ -318,7 +318,8 @@ def test_group_send_many_uses_the_groups_channel_and_host_of_channels_redis(tcp_
 def test_a_subscription_to_a_hung_redis_is_refused_not_reported_done(tcp_redis: TcpRedis) -> None:
     """channels_redis writes SUBSCRIBE and reads no answer, so against a hung Redis (SIGSTOP) a group_add
     returned at once: a socket signed in, and the push its first request made was lost when the
-    connection it was written on was replaced. A subscription returns once it holds, or raises."""
+    connection it was written on was replaced. A subscription returns once it holds, or raises
+    and is undone."""
     assert tcp_redis.process is not None
     pid = tcp_redis.process.pid
 
@@ -335,6 +336,7 @@ def test_a_subscription_to_a_hung_redis_is_refused_not_reported_done(tcp_redis: 
         finally:
             os.kill(pid, signal.SIGCONT)
         await web.group_add("after", channel)  # Redis is back: this one holds when it returns
+        await worker.group_send("hung", {"type": "t", "group": "hung"})  # not joined: never heard
         await worker.group_send("after", {"type": "t", "group": "after"})
         got = [(await asyncio.wait_for(web.receive(channel), PATIENCE))["group"]]
         for each in (web, worker):
