@@ -35,25 +35,33 @@ from __future__ import annotations
 import asyncio
 import binascii
 import collections
+import contextlib
 import logging
 import math
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import create_pool, decode_hosts
 from redis import asyncio as aioredis
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from apps.infra.aio import cancel_until_done
 
 GROUP_CHANNEL = "{prefix}__group__{group}"  # the Redis channel channels_redis' pub/sub layer gives a group
 SUBSCRIBE_RETRY_AFTER = 0.2  # seconds before a failed subscription is tried again
+PROBE_PREFIX = "probe."  # the channels only probes are sent to, one per process and host
+PROBE_EVERY = 0.25  # seconds between probes: one published while the receive task reconnects is lost
+CONFIRM_WITHIN = 10.0  # seconds: past the receive task's reconnect (a 1 s pause, 2 s timeouts), Redis is down
 OUTAGE_NOTICE_EVERY = 30.0  # seconds between "Redis connection lost" lines during an outage
 RECEIVE_TASK_FAILED = "Unexpected exception in receive task"  # channels_redis.pubsub's log messages
 CLEANUP_FAILED = "Unexpected exception while cleaning-up channel:"
 
 
 class RedisChannelLayer:
-    """channels_redis' RedisPubSubChannelLayer, with a second try for a socket's subscriptions.
+    """channels_redis' RedisPubSubChannelLayer, whose subscriptions hold once they return.
 
     Its subscriptions share one connection per host with the task that reads
     messages off it. When both find that connection dead at once (Redis has
@@ -61,6 +69,15 @@ class RedisChannelLayer:
     reconnect it and one fails (redis-py reads the handshake's replies in two
     places); the next try finds it connected. A second failure is the
     caller's to answer.
+
+    A subscription that returns is not yet one that holds: channels_redis
+    writes SUBSCRIBE and reads no answer. Written while the receive task is
+    reconnecting (its handshake with a Redis that was hung times out and drops
+    the connection), it returns at once, even with Redis hung, and holds only
+    after the receive task's next reconnect, a second or more later: a push
+    published meanwhile, such as the one a sign-in's first request makes, is
+    lost without a word. So new_channel and group_add return once a Probe has
+    been through the connection the receive task reads.
     """
 
     extensions = ["groups", "flush"]
@@ -69,16 +86,36 @@ class RedisChannelLayer:
         self.layer = RedisPubSubChannelLayer(**config)
         self.prefix = str(config.get("prefix", "asgi"))
         self.hosts = decode_hosts(config.get("hosts"))
+        # channels_redis keeps a layer per event loop (async_to_sync runs its own); so do the probes
+        self.probes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Probe]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.layer, name)  # send, receive, group_send, group_discard, flush, ...
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name: str = await again(lambda: self.layer.new_channel(prefix))
+        await self.probe(name).confirm()
         return name
 
     async def group_add(self, group: str, channel: str) -> None:
         await again(lambda: self.layer.group_add(group, channel))
+        try:
+            await self.probe(GROUP_CHANNEL.format(prefix=self.prefix, group=group)).confirm()
+        except BaseException:
+            # not joined, as far as the caller knows: its socket must not get the group's events
+            with contextlib.suppress(Exception):  # channels_redis drops the member before it unsubscribes
+                await self.layer.group_discard(group, channel)
+            raise
+
+    def probe(self, name: str) -> Probe:
+        """The probe of the host that holds the Redis channel `name`, on the running loop."""
+        index = host_index(name, len(self.hosts))
+        probes = self.probes.setdefault(asyncio.get_running_loop(), {})
+        if index not in probes:
+            probes[index] = Probe(self.layer, index, len(self.hosts))
+        return probes[index]
 
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each (group, message), in order (a worker delivering a batch of commands).
@@ -102,6 +139,65 @@ class RedisChannelLayer:
                 await pipe.execute()
             finally:
                 await client.aclose(close_connection_pool=True)
+
+
+class Probe:
+    """Confirms that the subscriptions written so far hold on one host: a message to a channel of
+    its own comes back through the connection channels_redis' receive task reads.
+
+    A probe published after a SUBSCRIBE was written comes back only through a
+    connection that took that SUBSCRIBE (Redis reads it there by the same turn
+    of its event loop) or one that subscribed again, at connect, to everything
+    recorded (the SUBSCRIBE and the probe's channel alike). Callers that
+    overlap share probes: one that comes back confirms every subscription
+    written before it was sent. Not covered: a SUBSCRIBE written on a socket
+    that redis-py replaced while its connect raced the receive task's.
+    """
+
+    def __init__(self, layer: RedisPubSubChannelLayer, index: int, hosts: int) -> None:
+        self.layer, self.index, self.hosts = layer, index, hosts
+        self.channel = ""
+        self.sent = 0  # probes sent, numbered from 1
+        self.back = 0  # the highest number come back
+        self.lock = asyncio.Lock()
+
+    async def confirm(self) -> None:
+        want = self.sent + 1  # the first probe sent from now on
+        async with self.lock:
+            if self.back >= want:
+                return
+            try:
+                async with asyncio.timeout(CONFIRM_WITHIN):
+                    await self.until(want)
+            except TimeoutError:
+                raise RedisTimeoutError(f"channel layer: no probe came back within {CONFIRM_WITHIN:g} s") from None
+
+    async def until(self, want: int) -> None:
+        if not self.channel:
+            self.channel = await self.new_channel()
+        receive = asyncio.ensure_future(self.layer.receive(self.channel))
+        try:
+            while True:
+                self.sent += 1
+                await self.layer.send(self.channel, {"type": "layer.probe", "n": self.sent})
+                done, _ = await asyncio.wait({receive}, timeout=PROBE_EVERY)
+                if done:
+                    self.back = max(self.back, int(receive.result()["n"]))
+                    if self.back >= want:
+                        return
+                    receive = asyncio.ensure_future(self.layer.receive(self.channel))
+        finally:
+            if not receive.done():
+                self.channel = ""  # a cancelled receive unsubscribes its channel: the next probe takes a new one
+                await cancel_until_done(receive)
+
+    async def new_channel(self) -> str:
+        """A channel of the probe's own on its host (channels_redis picks the host by the name's hash;
+        with several hosts, the names that land elsewhere stay unused)."""
+        while True:
+            name: str = await again(lambda: self.layer.new_channel(PROBE_PREFIX))
+            if host_index(name, self.hosts) == self.index:
+                return name
 
 
 def host_index(name: str, hosts: int) -> int:

@@ -13,11 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import signal
 from typing import Any
 
 import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from catfeeder.channel_layer import GROUP_CHANNEL, OutageNotice, RedisChannelLayer, host_index
 from catfeeder.redis_options import channel_layer_host, channel_layer_prefix
@@ -309,3 +313,39 @@ def test_group_send_many_uses_the_groups_channel_and_host_of_channels_redis(tcp_
         second.stop()
     assert ours == theirs == [f"pin-{n}" for n in range(12)]
     assert used == {0, 1}  # both hosts took part
+
+
+def test_a_subscription_to_a_hung_redis_is_refused_not_reported_done(tcp_redis: TcpRedis) -> None:
+    """channels_redis writes SUBSCRIBE and reads no answer, so against a hung Redis (SIGSTOP) a group_add
+    returned at once: a socket signed in, and the push its first request made was lost when the
+    connection it was written on was replaced. A subscription returns once it holds, or raises
+    and is undone."""
+    assert tcp_redis.process is not None
+    pid = tcp_redis.process.pid
+
+    async def scenario() -> tuple[type[BaseException] | None, list[str]]:
+        web, worker = (RedisChannelLayer(hosts=[channel_layer_host(tcp_redis.url)]) for _ in range(2))
+        channel = await web.new_channel()
+        await web.group_add("before", channel)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await web.group_add("hung", channel)
+            refused = None
+        except (RedisTimeoutError, RedisConnectionError) as exc:
+            refused = type(exc)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await web.group_add("after", channel)  # Redis is back: this one holds when it returns
+        await worker.group_send("hung", {"type": "t", "group": "hung"})  # not joined: never heard
+        await worker.group_send("after", {"type": "t", "group": "after"})
+        got = [(await asyncio.wait_for(web.receive(channel), PATIENCE))["group"]]
+        for each in (web, worker):
+            await each.flush()
+        return refused, got
+
+    try:
+        refused, got = asyncio.run(scenario())
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert refused is not None
+    assert got == ["after"]

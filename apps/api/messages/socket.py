@@ -104,7 +104,8 @@ class MessageSocket(AsyncConsumer):
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # done: the connection ended
         self.limit = RateLimit(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGE_BURST)
         self.last_frame_at = time.monotonic()
-        self.channel_layer: Any = None
+        self.channel_layer: Any = None  # set once the socket has a channel
+        self.listening = False
         try:
             while True:
                 event = await receive()
@@ -152,14 +153,24 @@ class MessageSocket(AsyncConsumer):
     async def become(self, caller: Caller) -> None:
         """Act as `caller` from now on: join its group and start listening to it."""
         self.caller = caller
+        await self.join(caller)
+        self.start_listening()
+        await self.signed_in()
+
+    async def join(self, caller: Caller) -> None:
+        """Join `caller`'s group. Its events wait in the socket's channel until start_listening()."""
         if caller.group is not None and caller.group not in self.groups:
             if self.channel_layer is None:
-                self.channel_layer = get_channel_layer()
-                self.channel_name = await self.channel_layer.new_channel()
-                self.start(self.listen())
+                layer = get_channel_layer()
+                self.channel_name = await layer.new_channel()
+                self.channel_layer = layer
             await self.channel_layer.group_add(caller.group, self.channel_name)
             self.groups.append(caller.group)
-        await self.signed_in()
+
+    def start_listening(self) -> None:
+        if self.channel_layer is not None and not self.listening:
+            self.listening = True  # its end (the socket's) unsubscribes the channel
+            self.start(self.listen())
 
     async def signed_in(self) -> None:
         """Hook: the connection now acts for `self.caller`."""
@@ -213,11 +224,25 @@ class MessageSocket(AsyncConsumer):
         except MessageError as error:
             await self.send_error(error, frame.request_id if frame else error.request_id)
             return
+        # A sign-in joins the caller's group before its reply goes out: a client that acts on the
+        # reply (an HTTP call that pushes to its sockets) finds this socket in the group.
+        refused = None if context.signed_in is None else await self.join_for(context.signed_in)
         await self.send_text(encode(reply, frame.request_id))
         for push in context.pushes:
             await self.send_text(encode(push))
-        if context.signed_in is not None:
+        if refused is not None:
+            await self.send_error(refused, frame.request_id)
+        elif context.signed_in is not None:
             await self.sign_in(context.signed_in, frame.request_id)
+
+    async def join_for(self, caller: Caller) -> MessageError | None:
+        """Join the group of `caller`, who is signing in; the error to send after the reply if it fails."""
+        try:
+            await bounded(self.join(caller), deadline_in())
+        except DEPENDENCY_ERRORS as exc:
+            self.start_listening()  # a channel made before the failure is unsubscribed with the socket
+            return unavailable(exc, f"sign-in on {self.route}")
+        return None
 
     async def sign_in(self, caller: Caller, request_id: str | int | None) -> None:
         """Become `caller` after an Authenticate or Pair; with the channel layer or the database
