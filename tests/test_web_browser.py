@@ -28,6 +28,7 @@ from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
 from apps.devreload.tests.harness import launch_chromium
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
+from apps.feeders.selectors.allowance import pet_allowance
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
@@ -189,8 +190,11 @@ def a_month_of_meals(pet_id: int, feeder_id: int) -> None:
     pet, feeder = Pet.objects.get(pk=pet_id), Feeder.objects.get(pk=feeder_id)
     now = timezone.now()
     for day in range(1, 30):
+        # Each day's meals inside that day's allowance period, whatever the time of day now: spread
+        # back from now, two days' meals could share a period and pass its allowance.
+        period_start = pet_allowance(pet=pet, now=now - dt.timedelta(days=day)).period_start
         for grams in (120, 90 + day % 5 * 20, 60 + day % 7 * 15):
-            at = now - dt.timedelta(days=day, hours=grams % 9)
+            at = period_start + dt.timedelta(hours=6 + grams % 9)
             pet_services.pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, at=at)
 
 
