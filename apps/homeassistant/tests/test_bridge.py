@@ -63,6 +63,14 @@ def enabled(user: User) -> User:
     return user
 
 
+def feeder_of_enabled(user: User) -> Any:
+    """A feeder of `user`, then the link turned on: factories announce no catalog change, so the
+    bridge must find the feeder in the snapshot it takes when the link turns on, not before."""
+    feeder = FeederFactory(owner=user)
+    enabled(user)
+    return feeder
+
+
 def root(user: User) -> str:
     return f"{PREFIX}/{user.pk}"
 
@@ -148,7 +156,7 @@ def test_removing_a_feeder_clears_its_entities(alice: User, bridge: Bridge, home
 def test_two_owners_topics_never_mix_and_one_cannot_command_the_others_feeder(
     alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
 ) -> None:
-    alices, bobs = FeederFactory(owner=enabled(alice)), FeederFactory(owner=enabled(bob))
+    alices, bobs = feeder_of_enabled(alice), feeder_of_enabled(bob)
     home_assistant.wait(
         lambda: len(home_assistant.configs(root(alice))) == 7 and len(home_assistant.configs(root(bob))) == 7,
         "both owners' feeders",
@@ -170,7 +178,7 @@ def test_an_owner_without_home_assistant_is_not_published_nor_obeyed(
     alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
 ) -> None:
     hidden = FeederFactory(owner=alice)
-    FeederFactory(owner=enabled(bob))
+    feeder_of_enabled(bob)
     home_assistant.wait(lambda: len(home_assistant.configs(root(bob))) == 7, "bob's feeder")
     home_assistant.press(f"{root(alice)}/feeder/{hidden.pk}/feed", "10")
     home_assistant.press(f"{root(bob)}/feeder/0/feed", "10")  # a marker: commands are handled in order
@@ -182,7 +190,7 @@ def test_an_owner_without_home_assistant_is_not_published_nor_obeyed(
 def test_turning_the_link_off_removes_the_owners_entities(
     alice: User, bridge: Bridge, home_assistant: HomeAssistant
 ) -> None:
-    FeederFactory(owner=enabled(alice))
+    feeder_of_enabled(alice)
     home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
     home_assistant_set(user=alice, enabled=False)
     home_assistant.wait(lambda: home_assistant.configs(root(alice)) == {}, "no entities")
@@ -191,7 +199,7 @@ def test_turning_the_link_off_removes_the_owners_entities(
 def test_after_a_broker_restart_the_bridge_reconnects_and_publishes_everything_again(
     alice: User, bridge: Bridge, home_assistant: HomeAssistant, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    FeederFactory(owner=enabled(alice))
+    feeder_of_enabled(alice)
     home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
     mosquitto.stop()
     with home_assistant.changed:
