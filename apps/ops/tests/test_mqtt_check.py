@@ -46,6 +46,17 @@ def test_the_check_connects_to_the_broker_and_is_down_once_it_stops(mosquitto: M
     assert "Connection refused" in down.detail
 
 
+def test_a_broker_that_refuses_the_client_is_down_with_its_reason(tmp_path: Path, settings: Any) -> None:
+    broker = Mosquitto(tmp_path, anonymous=False)
+    settings.MQTT_URL = f"mqtt://nobody:wrong@127.0.0.1:{broker.port}"
+    try:
+        [result] = checks_run(names=["mqtt"])
+    finally:
+        broker.stop()
+    assert result.status is Status.DOWN
+    assert result.detail == f"127.0.0.1:{broker.port} refused: Not authorized"
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_readiness")
 def test_a_stopped_broker_shows_in_health_and_leaves_readiness_alone(
