@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     path("api/", api.urls),
     path("accounts/", include("apps.accounts.urls")),  # profile, deletion, ending one session
+    path("accounts/home-assistant/", include("apps.homeassistant.urls")),  # the link on or off
     path("accounts/", include("allauth.urls")),
     # No phone numbers here. allauth mounts its phone endpoints regardless, and
     # one of them answers an anonymous DELETE with a 500 (allauth 65.21).

@@ -17,24 +17,22 @@ import functools
 import json
 import logging
 import re
-import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import close_old_connections, connections
-from paho.mqtt.enums import CallbackAPIVersion
 
 from apps.api.messages import owner_group
 from apps.api.messages.publish import PUSH
 from apps.feeders.events import CATALOG, catalog_group
 from apps.homeassistant import discovery, selectors, services
 from apps.homeassistant.discovery import Topics
+from apps.infra.mqtt import mqtt_client
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -58,18 +56,12 @@ class OwnerMirror:
     pet_ids: set[int] = field(default_factory=set)
 
 
-def mqtt_client(url: str, *, will_topic: str, client_id: str) -> tuple[mqtt.Client, str, int]:
-    """A paho client for MQTT_URL (mqtt:// or mqtts://, user and password in the URL), with its last will."""
-    parts = urlsplit(url)
-    tls = parts.scheme == "mqtts"
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    if parts.username:
-        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-    if tls:
-        client.tls_set_context(ssl.create_default_context())
+def bridge_client(url: str, *, will_topic: str, client_id: str) -> tuple[mqtt.Client, str, int]:
+    """The bridge's paho client for MQTT_URL: its last will, and paho's reconnection backoff."""
+    client, host, port = mqtt_client(url, client_id=client_id)
     client.will_set(will_topic, discovery.OFFLINE, qos=1, retain=True)
     client.reconnect_delay_set(min_delay=RECONNECT_MIN, max_delay=RECONNECT_MAX)
-    return client, parts.hostname or "localhost", parts.port or (8883 if tls else 1883)
+    return client, host, port
 
 
 class Bridge:
@@ -77,7 +69,7 @@ class Bridge:
         self.prefix = prefix
         self.availability = discovery.bridge_availability_topic(prefix)
         client_id = f"catfeeder-bridge-{uuid.uuid4().hex[:8]}"
-        self.client, self.host, self.port = mqtt_client(url, will_topic=self.availability, client_id=client_id)
+        self.client, self.host, self.port = bridge_client(url, will_topic=self.availability, client_id=client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.owners: dict[int, OwnerMirror] = {}

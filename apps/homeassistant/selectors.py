@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from apps.accounts.models import User
@@ -14,13 +15,23 @@ from apps.feeders.selectors.devices import feeder_list
 from apps.feeders.selectors.pets import feed_event_list, pet_grams_by_day, pet_list
 from apps.feeders.selectors.schedules import schedule_list
 from apps.homeassistant import discovery
-from apps.homeassistant.discovery import FeederInfo, PetInfo, ScheduleInfo, Topics
+from apps.homeassistant.discovery import FeederInfo, PetInfo, ScheduleInfo, Topics, bridge_availability_topic
 from apps.homeassistant.models import HomeAssistantLink
 
 
 def home_assistant_get(*, user: AbstractBaseUser) -> HomeAssistantLink:
     """The owner's setting; never saved here (off until the owner turns it on)."""
     return HomeAssistantLink.objects.filter(owner_id=user.pk).first() or HomeAssistantLink(owner_id=user.pk)
+
+
+def home_assistant_addresses(*, owner_id: int) -> dict[str, Any]:
+    """Where an owner points Home Assistant: their discovery prefix and the bridge's availability topic."""
+    prefix = settings.MQTT_TOPIC_PREFIX
+    return {
+        "broker_configured": bool(settings.MQTT_URL),
+        "discovery_prefix": Topics(prefix=prefix, owner_id=owner_id).root,
+        "availability_topic": bridge_availability_topic(prefix),
+    }
 
 
 def home_assistant_owner_ids() -> set[int]:

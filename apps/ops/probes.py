@@ -2,7 +2,7 @@
 
 Each probe does real work against its service (a query, a cache round trip,
 a broker connection, a worker ping, a channel-layer round trip, a storage
-canary, an SMTP connection) with its own short timeouts, and the registry
+canary, an SMTP connection, an MQTT connection) with its own short timeouts, and the registry
 (`apps.ops.health`) adds a hard deadline around it.
 """
 
@@ -23,6 +23,7 @@ from django.core.mail import get_connection
 from django.db import connection
 from django.utils import timezone
 
+from apps.infra.mqtt import mqtt_broker_check
 from apps.infra.storage import storage_canary_check
 from apps.ops import selectors
 from apps.ops.health import Check, Component, Outcome, Status, check_register
@@ -31,6 +32,7 @@ BROKER_CONNECT_TIMEOUT = 1.5  # seconds
 WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection
 LAYER_TIMEOUT = 2.0  # seconds for the channel-layer round trip
 MAIL_TIMEOUT = 3.0  # seconds for the SMTP connection
+MQTT_TIMEOUT = 1.5  # seconds for the MQTT connection, then again for the broker's answer
 STORAGE_TIMEOUT = 2.5  # seconds for the canary's write, read back and delete together
 CANARY_S3_OPTIONS = {"connect_timeout": 1, "read_timeout": 2, "max_attempts": 1}  # seconds, seconds, tries
 
@@ -202,6 +204,13 @@ def probe_mail() -> Outcome:
     return Outcome(Status.OK, f"SMTP {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
 
 
+def probe_mqtt() -> Outcome:
+    if not settings.MQTT_URL:
+        return Outcome(Status.OK, "not configured (MQTT_URL is empty: no Home Assistant bridge)")
+    status, detail = mqtt_broker_check(url=settings.MQTT_URL, timeout=MQTT_TIMEOUT)
+    return Outcome(Status(status), detail)
+
+
 def probe_web() -> Outcome:
     instances = selectors.web_instances_list()
     components = []
@@ -228,7 +237,9 @@ def builtin_checks() -> list[Check]:
 
     Storage and mail only show in readiness: every instance shares them, so
     taking instances out of service would turn away the reads too, while
-    uploads answer 503 by themselves and mails wait in the queue.
+    uploads answer 503 by themselves and mails wait in the queue. The MQTT
+    broker is Home Assistant's alone: with it down, the app and the pages
+    work on, so it decides nothing and only colours `/health`.
     """
     return [
         Check("database", probe_database, critical=True, timeout=3.0, kind="datastore"),
@@ -246,6 +257,7 @@ def builtin_checks() -> list[Check]:
             shown_in_ready=True,
         ),
         Check("mail", probe_mail, critical=False, timeout=MAIL_TIMEOUT + 1, kind="system", shown_in_ready=True),
+        Check("mqtt", probe_mqtt, critical=False, timeout=2 * MQTT_TIMEOUT + 1, kind="datastore"),
         Check("web", probe_web, critical=False, timeout=2.0, kind="system"),
     ]
 

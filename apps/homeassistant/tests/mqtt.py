@@ -30,10 +30,11 @@ def port_open(port: int) -> bool:
 class Mosquitto(Process):
     """Debian's broker on 127.0.0.1 only, anonymous, nothing kept on disk; never the machine's :1883."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, anonymous: bool = True) -> None:
         self.port = port or free_port()
         config = directory / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        allow = "true" if anonymous else "false"  # false, and no password file: every client is refused
+        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous {allow}\npersistence false\n")
         super().__init__("mosquitto", [MOSQUITTO, "-c", str(config)], env=dict(os.environ), log_dir=directory)
         wait_until(lambda: self.check_alive() and port_open(self.port), timeout=WAIT, what="mosquitto listening")
 

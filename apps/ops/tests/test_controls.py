@@ -136,7 +136,7 @@ def test_a_control_that_fails_is_audited_as_failed(superuser: User) -> None:
 
 def test_the_status_page_shows_every_service_and_the_controls_to_superusers(superuser: User, staff: User) -> None:
     page = as_user(superuser).get("/admin/ops/servicestatus/").content.decode()
-    for name in ("database", "cache", "broker", "channel_layer", "workers", "beat", "storage", "mail", "web"):
+    for name in ("database", "cache", "broker", "channel_layer", "workers", "beat", "storage", "mail", "mqtt", "web"):
         assert f"<td>{name}" in page
     assert "Drain and stop all web instances" in page
     assert as_user(superuser).get("/admin/ops/servicestatus/table/").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from apps.ops.health import Check, Outcome, Status, checks_registered, checks_run, overall_status, worst_status
 from apps.ops.tests.conftest import register
 
-BUILTIN = {"database", "cache", "broker", "channel_layer", "workers", "beat", "storage", "mail", "web"}
+BUILTIN = {"database", "cache", "broker", "channel_layer", "workers", "beat", "storage", "mail", "mqtt", "web"}
 
 
 def test_every_service_has_one_check() -> None:
