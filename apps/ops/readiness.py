@@ -44,36 +44,44 @@ class _CachedRun:
         self.run = Run()
         self.lock = threading.Lock()
         self.refreshing = False
+        # forget() moves it on: a run asked for before is not kept (it may have used checks since changed)
+        self.generation = 0
 
-    def _refresh(self) -> Run:
+    def _refresh(self, generation: int) -> Run:
         if self.critical_only:
             results = checks_run(critical_only=True)
         else:
             results = checks_run(names=[c.name for c in checks_registered() if c.shown_in_ready and not c.critical])
-        self.run = Run(results, time.monotonic())
-        return self.run
+        run = Run(results, time.monotonic())
+        if generation == self.generation:
+            self.run = run
+        return run
 
     def get(self, *, max_age: float, wait: bool) -> Run:
         if time.monotonic() - self.run.at < max_age:
             return self.run
+        generation = self.generation
         if wait:
             with self.lock:  # one refresh at a time; the others then reuse it
                 if time.monotonic() - self.run.at < max_age:
                     return self.run
-                return self._refresh()
+                return self._refresh(generation)
         if not self.refreshing:
             self.refreshing = True
-            threading.Thread(target=self._background, name="readiness-refresh", daemon=True).start()
+            name = "readiness-refresh"
+            threading.Thread(target=self._background, args=(generation,), name=name, daemon=True).start()
         return self.run
 
-    def _background(self) -> None:
+    def _background(self, generation: int) -> None:
         try:
             with self.lock:
-                self._refresh()
+                self._refresh(generation)
         finally:
             self.refreshing = False
 
     def forget(self) -> None:
+        """Drop the last run, and any run asked for until now when it ends (a test's checks changed)."""
+        self.generation += 1
         self.run = Run()
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client, override_settings
 from apps.ops.health import Check, Outcome, Status
 from apps.ops.instance import current_instance
 from apps.ops.models import ServiceStatus, StatusChange
+from apps.ops.readiness import Run, critical_runs
 from apps.ops.tests.conftest import register
 from catfeeder.testing import wait_until
 
@@ -159,3 +161,22 @@ def test_metrics_speak_prometheus_text(scraper: Client) -> None:
 def test_the_health_endpoints_refuse_writes(client: Client) -> None:
     for url in ("/health", "/health/live", "/health/ready", "/metrics"):
         assert client.post(url).status_code == 405
+
+
+def test_a_check_run_asked_for_before_a_forget_is_not_kept(extra_check: list[str]) -> None:
+    """A run that started before forget() (a request's background refresh, say) ends after it:
+    the next reader must not get its results, taken with the checks as they were."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> Outcome:
+        started.set()
+        release.wait(5)
+        return Outcome(Status.OK, "")
+
+    register(extra_check, Check("slow", slow, critical=True, timeout=10))
+    critical_runs.get(max_age=0, wait=False)  # a background refresh, as the middleware starts one
+    assert started.wait(5)
+    critical_runs.forget()
+    release.set()
+    wait_until(lambda: not critical_runs.refreshing, timeout=5, what="the background refresh")
+    assert critical_runs.run == Run()
