@@ -65,7 +65,11 @@ def web_servers(
     servers = [
         subprocess.Popen(
             web_command(sock.fileno()) + (["--app", app] if app else []),
-            env=env, cwd=ROOT, pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=ROOT,
+            pass_fds=(sock.fileno(),),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for sock in socks
     ]
