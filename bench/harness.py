@@ -55,30 +55,35 @@ Servers = list[subprocess.Popen[bytes]]
 
 def web_servers(
     port: int, env: dict[str, str], *, workers: int = 1, app: str | None = None
-) -> tuple[socket.socket, Servers]:
+) -> tuple[list[socket.socket], Servers]:
     """The production web process as `manage.py serve` runs it (catfeeder.runtime.webserver on an inherited,
-    bound socket), `workers` of them, serving `app` if given (an ASGI path) instead of the product's;
-    stop them with SIGTERM, then close the socket."""
-    from catfeeder.runtime.serve import listen_socket, web_command
+    bound socket of its own), `workers` of them, serving `app` if given (an ASGI path) instead of the
+    product's; stop them with SIGTERM, then close the sockets."""
+    from catfeeder.runtime.serve import listen_sockets, web_command
 
-    sock = listen_socket("127.0.0.1", port)
-    argv = web_command(sock.fileno()) + (["--app", app] if app else [])
+    socks = listen_sockets("127.0.0.1", port, workers)
     servers = [
         subprocess.Popen(
-            argv, env=env, cwd=ROOT, pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(workers)
+            web_command(sock.fileno()) + (["--app", app] if app else []),
+            env=env,
+            cwd=ROOT,
+            pass_fds=(sock.fileno(),),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for sock in socks
     ]
-    return sock, servers
+    return socks, servers
 
 
-def web_servers_stop(listening: socket.socket, servers: Servers) -> None:
-    """SIGTERM every server, wait for each, then close the socket the web processes shared."""
+def web_servers_stop(listening: list[socket.socket], servers: Servers) -> None:
+    """SIGTERM every server, wait for each, then close the sockets they served."""
     for server in servers:
         server.terminate()
     for server in servers:
         server.wait(20)
-    listening.close()
+    for sock in listening:
+        sock.close()
 
 
 def owner_create() -> Any:

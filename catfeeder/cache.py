@@ -5,9 +5,10 @@ request builds a backend anew, and Django's own RedisCache also builds a
 `redis.Redis` for every call (its `get_client`): in the read benchmark that
 was about a twentieth of an API request's CPU. `RedisCache` here is a cache
 backend as Django documents them (a `BaseCache` subclass) whose construction
-only looks up the process's client: one `redis.Redis` per location and
-options, on one connection pool (`SharedConnectionPool`). redis-py's clients
-and pools are thread-safe, and a pool starts afresh in a forked child.
+only looks up the process's clients: one connection pool per location and
+options (`SharedConnectionPool`), and on it a `redis.Redis` per thread that
+keeps its connection (apps.infra.thread_clients). A pool starts afresh in a
+forked child.
 
 Values are stored as Django's RedisCache stores them (integers as such, so
 that `incr` is atomic; anything else pickled), and each method keeps its
@@ -24,6 +25,8 @@ from typing import Any, ClassVar, TypeVar
 import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.utils.module_loading import import_string
+
+from apps.infra.thread_clients import ThreadClients
 
 T = TypeVar("T")
 _lock = threading.RLock()  # a client is made while its pool is being made
@@ -69,29 +72,32 @@ def loads(data: Any) -> Any:
 class RedisCache(BaseCache):
     """CACHES backend: LOCATION one redis:// or unix:// URL; OPTIONS are the pool's (and "pool_class")."""
 
-    clients: ClassVar[dict[tuple[Any, ...], redis.Redis]] = {}
+    clients: ClassVar[dict[tuple[Any, ...], ThreadClients]] = {}
     # Django builds a backend anew in each request's context, from a shallow copy of the
     # settings' entry: its OPTIONS is the settings' own dict every time. Looked up by that dict
     # first, a backend costs no key computation (which was 3 % of a REST read's CPU). The dict is
     # kept beside its client, so its id cannot be reused by another while the entry exists.
-    by_options: ClassVar[dict[tuple[str, int], tuple[dict[str, Any], redis.Redis]]] = {}
+    by_options: ClassVar[dict[tuple[str, int], tuple[dict[str, Any], ThreadClients]]] = {}
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         given = params.get("OPTIONS", {})
         known = self.by_options.get((server, id(given)))
         if known is not None and known[0] is given:
-            self.client = known[1]
+            self.clients_here = known[1]
             return
         options = dict(given)
         pool_class = options.pop("pool_class", SharedConnectionPool)
         if isinstance(pool_class, str):
             pool_class = import_string(pool_class)
         key = (pool_class, *_options_key(server, options))
-        self.client = _shared(
-            self.clients, key, lambda: redis.Redis(connection_pool=pool_class.from_url(server, **options))
-        )
-        self.by_options[server, id(given)] = (given, self.client)
+        self.clients_here = _shared(self.clients, key, lambda: ThreadClients(pool_class.from_url(server, **options)))
+        self.by_options[server, id(given)] = (given, self.clients_here)
+
+    @property
+    def client(self) -> redis.Redis:
+        """This thread's client."""
+        return self.clients_here.get()
 
     def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
         if timeout == DEFAULT_TIMEOUT:

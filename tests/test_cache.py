@@ -3,6 +3,8 @@ and it recovers from a Redis restart."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any
 
@@ -78,9 +80,41 @@ def test_every_call_means_what_it_means_in_djangos_redis_cache(tcp_redis: TcpRed
     assert RedisCache(tcp_redis.url, {"KEY_PREFIX": "django"}).get("written-by-django") == {"v": 1}
 
 
+def test_each_thread_keeps_a_client_and_a_connection_of_its_own(tcp_redis: TcpRedis) -> None:
+    backend = RedisCache(tcp_redis.url, {"OPTIONS": cache_options()})
+    backend.set("k", 1)
+    mine = backend.client
+    assert backend.client is mine  # the same client, call after call, on the same connection
+    connection = mine.connection
+    backend.get("k")
+    assert mine.connection is connection
+    with ThreadPoolExecutor(1) as pool:
+        theirs = pool.submit(lambda: (backend.get("k"), backend.client)).result()
+    assert theirs[0] == 1
+    assert theirs[1] is not mine
+    assert theirs[1].connection is not connection
+
+
 def test_the_next_call_after_a_redis_restart_works(tcp_redis: TcpRedis) -> None:
     backend = RedisCache(tcp_redis.url, {"OPTIONS": cache_options()})
     backend.set("before", 1)
     tcp_redis.restart()
     backend.set("after", 2)  # on a pooled connection the server closed: reconnects
     assert backend.get("after") == 2
+
+
+def test_a_forked_child_does_not_use_its_parents_connection(tcp_redis: TcpRedis) -> None:
+    backend = RedisCache(tcp_redis.url, {"OPTIONS": cache_options()})
+    backend.set("k", 1)
+    parent = backend.client
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a client of its own, on a connection of its own, and the value
+        try:
+            ok = backend.client is not parent and backend.get("k") == 1
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert backend.get("k") == 1  # the parent's connection still answers in step

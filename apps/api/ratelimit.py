@@ -18,6 +18,8 @@ from ninja.throttling import BaseThrottle
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from apps.infra.thread_clients import ThreadClients
+
 HIT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -56,10 +58,15 @@ TIMEOUT = 1  # seconds, for connecting and for each command
 
 
 @cache
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(
+def _clients() -> ThreadClients:
+    pool = redis.ConnectionPool.from_url(
         settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 1)
     )
+    return ThreadClients(pool)
+
+
+def _client() -> redis.Redis:
+    return _clients().get()
 
 
 def hit(key: str, rate: Rate) -> tuple[bool, int]:
@@ -72,7 +79,8 @@ def hit_all(hits: list[tuple[str, Rate]]) -> tuple[bool, int]:
     """Count one hit on each key at once; allowed if every key is within its rate, else the longest wait."""
     if not hits:
         return True, 1
-    replies = _hit_all_script()(keys=[f"ratelimit:{key}" for key, _ in hits], args=[rate.window for _, rate in hits])
+    keys, windows = [f"ratelimit:{key}" for key, _ in hits], [rate.window for _, rate in hits]
+    replies = _hit_all_script()(keys=keys, args=windows, client=_client())
     over = [
         int(ttl)
         for (_, rate), count, ttl in zip(hits, replies[::2], replies[1::2], strict=True)
@@ -83,7 +91,8 @@ def hit_all(hits: list[tuple[str, Rate]]) -> tuple[bool, int]:
 
 @cache
 def _hit_all_script() -> Any:
-    return _client().register_script(HIT_ALL)  # EVALSHA, loading the script again if Redis lost it
+    # EVALSHA, loading the script again if Redis lost it; called with the thread's client.
+    return _client().register_script(HIT_ALL)
 
 
 class RedisThrottle(BaseThrottle):

@@ -62,6 +62,10 @@ CACHES = {
 # Sessions (browser logins and app tokens alike) are read from the cache and
 # written through to the database: two queries fewer on every authenticated request.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Flash messages ("Signed in.") live in that session too. Django's default also tries a signed
+# cookie first, and builds its signer on every request, API calls included, whether or not a
+# message is ever shown.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 CHANNEL_LAYERS = {
     "default": {

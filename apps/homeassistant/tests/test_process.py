@@ -28,9 +28,9 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 def test_serve_starts_the_bridge_only_when_mqtt_url_is_set(settings: Any) -> None:
     settings.EMBEDDED_REDIS = False
     settings.MQTT_URL = ""
-    assert "homeassistant" not in [spec.name for spec in ServeCommand().children(3, OPTIONS)]
+    assert "homeassistant" not in [spec.name for spec in ServeCommand().children([3], OPTIONS)]
     settings.MQTT_URL = "mqtt://broker.example.com:1883"
-    [bridge] = [spec for spec in ServeCommand().children(3, OPTIONS) if spec.name == "homeassistant"]
+    [bridge] = [spec for spec in ServeCommand().children([3], OPTIONS) if spec.name == "homeassistant"]
     assert bridge.argv[-1] == "homeassistant"
 
 
