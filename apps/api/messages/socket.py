@@ -147,6 +147,8 @@ class MessageSocket(AsyncConsumer):
         self.last_frame_at = time.monotonic()
         self.channel_layer: Any = None  # set once the socket has a channel
         self.listening = False
+        self.greeting = False  # the next frame ends a sign-in made at the handshake
+        self.in_slot = False  # holds a sign-in slot now
         try:
             while True:
                 event = await receive()
@@ -185,6 +187,7 @@ class MessageSocket(AsyncConsumer):
                         self.start(self.authentication_deadline())
                     else:
                         await self.become(caller)
+                        self.greeting = True
         except Refused:
             await self.base_send({"type": "websocket.close"})
             self.closed = True
@@ -259,7 +262,24 @@ class MessageSocket(AsyncConsumer):
         if len(text) > settings.MESSAGE_MAX_BYTES // 4 and len(text.encode()) > settings.MESSAGE_MAX_BYTES:
             await self.close(CLOSE_TOO_BIG)  # uvicorn closes before we see it (--ws-max-size); Daphne does not
             return
-        await self.answer(text)
+        if self.greeting:
+            await self.answer_admitted(text)
+        else:
+            await self.answer(text)
+
+    async def answer_admitted(self, text: str) -> None:
+        """The first frame after a sign-in at the handshake (a feeder's Hello, which records it) is
+        the end of that sign-in: in a storm it takes a slot too, or it waits past its deadline."""
+        self.greeting = False
+        try:
+            async with admitted():
+                self.in_slot = True
+                try:
+                    await self.answer(text)
+                finally:
+                    self.in_slot = False
+        except TimeoutError as exc:  # no slot within ADMISSION_WAIT
+            await self.send_error(unavailable(exc, f"message on {self.route}"))
 
     async def answer(self, text: str) -> None:
         frame = None
@@ -295,7 +315,7 @@ class MessageSocket(AsyncConsumer):
         down, the connection stays as it was and the same `id` gets Error{dependency_unavailable}."""
         before = self.caller
         try:
-            async with admitted():
+            async with contextlib.nullcontext() if self.in_slot else admitted():
                 await bounded(self.become(caller), deadline_in())
         except DEPENDENCY_ERRORS as exc:
             self.caller = before
