@@ -8,7 +8,6 @@ device, online state and the feed commands it has still to get.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from apps.api.auth import scope_owner_sync
 from apps.api.messages import ANONYMOUS, Caller, CallerKind
 from apps.api.messages.auth import authenticate, bearer_token
 from apps.api.messages.dispatch import encode, run_sync
+from apps.api.messages.silence import wheel
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events
 from apps.feeders.models import FeedCommand, Feeder
@@ -72,7 +72,17 @@ class DeviceSocket(MessageSocket):
             connect = presence_services.feeder_connect
             for command in await run_sync(connect, feeder=self.feeder, connection_id=self.connection_id):
                 await self.send_feed_now(command)
-        self.start(self.watchdog())
+        # Offline after FEEDER_OFFLINE_AFTER seconds without a frame: the process's one wheel looks.
+        wheel().watch(self, settings.FEEDER_OFFLINE_AFTER)
+
+    def silent(self) -> None:
+        """Nothing heard within FEEDER_OFFLINE_AFTER: close, which records the feeder offline."""
+        if not self.closed:
+            self.start(self.close(CLOSE_SILENT))
+
+    async def on_close(self) -> None:
+        wheel().unwatch(self)
+        await super().on_close()
 
     async def signed_out(self) -> None:
         if self.feeder is not None:
@@ -103,14 +113,6 @@ class DeviceSocket(MessageSocket):
         if again or feed_now.command_id not in self.sent_commands:
             self.sent_commands.add(feed_now.command_id)
             await self.send_text(encode(feed_now))
-
-    async def watchdog(self) -> None:
-        """Offline after FEEDER_OFFLINE_AFTER seconds without a frame: close, which records it."""
-        timeout = settings.FEEDER_OFFLINE_AFTER
-        while not self.closed:
-            await asyncio.sleep(min(timeout / 4, 5))
-            if time.monotonic() - self.last_frame_at > timeout:
-                await self.close(CLOSE_SILENT)
 
 
 def origin_allowed(origin: str) -> bool:

@@ -37,6 +37,7 @@ logger = logging.getLogger("apps.ops.webserver")
 
 HEARTBEAT = 5.0  # seconds between registry updates
 RETRY = 1.0  # seconds before listening again after a channel layer error
+WS_PING_INTERVAL = 45.0  # seconds between WebSocket pings to an idle client
 
 
 class InstanceServer(uvicorn.Server):
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=int(args.timeout_graceful_shutdown),
         # A frame over the message limit closes the socket with 1009.
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
+        # A ping finds a connection that died without a close. uvicorn's 20 s default made 500
+        # wake-ups a second at 10,000 idle sockets; feeders are watched for silence anyway.
+        ws_ping_interval=WS_PING_INTERVAL,
         # Slow, silent or oversized request heads: within HTTP_HEADER_TIMEOUT
         # (408 after) and HTTP_MAX_HEADER_BYTES (431 over), see
         # catfeeder.runtime.uvicorn_head; an idle kept-alive connection closes after

@@ -27,6 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer
@@ -55,6 +57,10 @@ CLOSE_TRY_AGAIN = 1013  # a dependency is down or slow: try again later
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401  # no, wrong, expired or revoked credentials: authenticate (or pair) again
 CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
+ADMISSION_WAIT = 60.0  # seconds a sign-in may queue behind others before it is refused (1013)
+# Sign-ins in flight per process. Their database writes take turns (SQLite has one writer) and the
+# event loop is one core: more at once only made each slower, until some ran past their deadline.
+ADMISSION_SLOTS = 8
 
 
 class ClientFaultFilter(logging.Filter):
@@ -92,6 +98,41 @@ class RateLimit:
         return True
 
 
+class Admission:
+    """Sign-ins let in at once, per event loop: ADMISSION_SLOTS of them.
+
+    A sign-in makes three database calls and two channel-layer round trips. Ten
+    thousand of them at once each took a thread's turn and a Redis connection,
+    ran past their deadline together and closed 1013; the layer's pool ran out
+    of connections. Queued, they go through at the rate the database allows.
+    A sign-in that waits longer than ADMISSION_WAIT is refused as unavailable.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = asyncio.Semaphore(slots)
+
+    @contextlib.asynccontextmanager
+    async def __call__(self) -> AsyncIterator[None]:
+        async with asyncio.timeout(ADMISSION_WAIT):
+            await self.slots.acquire()
+        try:
+            yield
+        finally:
+            self.slots.release()
+
+
+_admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = weakref.WeakKeyDictionary()
+
+
+def admitted() -> contextlib.AbstractAsyncContextManager[None]:
+    """A sign-in slot of the running loop, waited for (TimeoutError past ADMISSION_WAIT)."""
+    loop = asyncio.get_running_loop()
+    admission = _admissions.get(loop)
+    if admission is None:
+        admission = _admissions[loop] = Admission(ADMISSION_SLOTS)
+    return admission()
+
+
 class MessageSocket(AsyncConsumer):
     route: ClassVar[Route]
 
@@ -106,6 +147,8 @@ class MessageSocket(AsyncConsumer):
         self.last_frame_at = time.monotonic()
         self.channel_layer: Any = None  # set once the socket has a channel
         self.listening = False
+        self.greeting = False  # the next frame ends a sign-in made at the handshake
+        self.in_slot = False  # holds a sign-in slot now
         try:
             while True:
                 event = await receive()
@@ -130,22 +173,28 @@ class MessageSocket(AsyncConsumer):
     async def on_connect(self) -> None:
         accepted = False
         try:
-            # Credentials are looked up in the database and Redis, the group joined in Redis:
-            # a dependency down or hung closes with 1013 within the deadline, never a 500.
-            async with asyncio.timeout(settings.RESPONSE_DEADLINE):
-                caller = await self.handshake()
-                await self.base_send({"type": "websocket.accept"})
-                accepted = True
-                if caller.kind is CallerKind.ANONYMOUS:
-                    self.start(self.authentication_deadline())
-                else:
-                    await self.become(caller)
+            # A storm of handshakes (every feeder back after a restart) queues here rather
+            # than time out together on the database and the channel layer; the deadline
+            # starts once a handshake is let in.
+            async with admitted():
+                # Credentials are looked up in the database and Redis, the group joined in Redis:
+                # a dependency down or hung closes with 1013 within the deadline, never a 500.
+                async with asyncio.timeout(settings.RESPONSE_DEADLINE):
+                    caller = await self.handshake()
+                    await self.base_send({"type": "websocket.accept"})
+                    accepted = True
+                    if caller.kind is CallerKind.ANONYMOUS:
+                        self.start(self.authentication_deadline())
+                    else:
+                        await self.become(caller)
+                        self.greeting = True
         except Refused:
             await self.base_send({"type": "websocket.close"})
             self.closed = True
         except (TimeoutError, *UNAVAILABLE) as exc:
             logger.warning("%s socket: dependency unavailable at the handshake (%r); closing 1013", self.route, exc)
             self.caller = ANONYMOUS  # not signed in: nothing to sign out of
+            self.start_listening()  # a channel made before the failure is unsubscribed with the socket
             if not accepted:
                 await self.base_send({"type": "websocket.accept"})  # a close code needs an open socket
             await self.close(CLOSE_TRY_AGAIN)
@@ -213,7 +262,24 @@ class MessageSocket(AsyncConsumer):
         if len(text) > settings.MESSAGE_MAX_BYTES // 4 and len(text.encode()) > settings.MESSAGE_MAX_BYTES:
             await self.close(CLOSE_TOO_BIG)  # uvicorn closes before we see it (--ws-max-size); Daphne does not
             return
-        await self.answer(text)
+        if self.greeting:
+            await self.answer_admitted(text)
+        else:
+            await self.answer(text)
+
+    async def answer_admitted(self, text: str) -> None:
+        """The first frame after a sign-in at the handshake (a feeder's Hello, which records it) is
+        the end of that sign-in: in a storm it takes a slot too, or it waits past its deadline."""
+        self.greeting = False
+        try:
+            async with admitted():
+                self.in_slot = True
+                try:
+                    await self.answer(text)
+                finally:
+                    self.in_slot = False
+        except TimeoutError as exc:  # no slot within ADMISSION_WAIT
+            await self.send_error(unavailable(exc, f"message on {self.route}"))
 
     async def answer(self, text: str) -> None:
         frame = None
@@ -249,7 +315,8 @@ class MessageSocket(AsyncConsumer):
         down, the connection stays as it was and the same `id` gets Error{dependency_unavailable}."""
         before = self.caller
         try:
-            await bounded(self.become(caller), deadline_in())
+            async with contextlib.nullcontext() if self.in_slot else admitted():
+                await bounded(self.become(caller), deadline_in())
         except DEPENDENCY_ERRORS as exc:
             self.caller = before
             await self.send_error(unavailable(exc, f"sign-in on {self.route}"), request_id)
