@@ -180,27 +180,37 @@ async def devices_listen(ws_url: str, tokens: list[str], dispense: float, done: 
     The arrival times (epoch seconds) by command id are returned; latencies are
     taken from the slot afterwards, which is set once every feeder is online.
     """
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.exceptions import ConnectionClosed
 
     arrivals: dict[int, float] = {}
     gate = asyncio.Semaphore(50)
 
     async def device(token: str) -> None:
-        async with gate:
-            ws = await connect(f"{ws_url}/ws/device/", additional_headers={"Authorization": f"Bearer {token}"})
-        async with ws:
-            while not done.is_set():
-                try:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=1))
-                except TimeoutError:
-                    continue
-                if frame.get("type") == "FeedNow":
-                    arrivals[frame["command_id"]] = time.time()
-                    if len(arrivals) == len(tokens):
-                        done.set()
-                    await asyncio.sleep(dispense)  # the motor turns before the device reports
-                    await ws.send(json.dumps({"type": "CommandResult", "id": "r", "command_id": frame["command_id"],
-                                              "status": "done", "grams_dispensed": frame["grams"]}))  # fmt: skip
+        # A busy server closes a handshake it cannot decide in time (1013): firmware comes back.
+        for _ in range(20):
+            try:
+                async with gate:
+                    ws = await connect(f"{ws_url}/ws/device/", additional_headers={"Authorization": f"Bearer {token}"})
+                async with ws:
+                    await commands_answer(ws)
+                return
+            except (ConnectionClosed, OSError):
+                await asyncio.sleep(1)
+
+    async def commands_answer(ws: ClientConnection) -> None:
+        while not done.is_set():
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=1))
+            except TimeoutError:
+                continue
+            if frame.get("type") == "FeedNow":
+                arrivals.setdefault(frame["command_id"], time.time())
+                if len(arrivals) == len(tokens):
+                    done.set()
+                await asyncio.sleep(dispense)  # the motor turns before the device reports
+                await ws.send(json.dumps({"type": "CommandResult", "id": "r", "command_id": frame["command_id"],
+                                          "status": "done", "grams_dispensed": frame["grams"]}))  # fmt: skip
 
     await asyncio.gather(*(device(t) for t in tokens))
     return arrivals

@@ -56,7 +56,8 @@ def feed_commands_deliver_task(command_ids: list[int], resend: bool = False) -> 
 def meal_slots_dispatch_task(wake: bool = True) -> str:
     """Turn due meal slots into feed commands; beat's ticks also book a tick at the second
     of a slot due before the next one (`wake=False`: that one books none)."""
-    result = meals.meal_slots_dispatch()
+    # Delivered by this process as each batch commits: a queued delivery task was a second's hop.
+    result = meals.meal_slots_dispatch(enqueue=commands.feed_commands_deliver_here)
     if wake and (at := meals.meal_slots_wake_at()) is not None:
         meal_slots_dispatch_task.apply_async(kwargs={"wake": False}, eta=at)
     summary = f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"

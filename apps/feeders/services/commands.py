@@ -139,6 +139,22 @@ def feed_commands_enqueue(command_ids: list[int], *, resend: bool = False) -> No
             deliver.apply_async(queue=queue, producer=producer)
 
 
+def feed_commands_deliver_here(command_ids: list[int]) -> None:
+    """Deliver in this process, without a queue hop: the dispatcher's own delivery of what it just wrote.
+
+    A queued task cost the meal about a second (publish, a free pool process, a
+    fresh read). Nothing is lost when this fails or its process dies: the rows
+    are committed, and the reconciler sends again what is pending or sent and
+    unanswered after COMMAND_RESEND_AFTER, as it does for a killed delivery task.
+    """
+    # One delivery for the whole batch (MEAL_DISPATCH_BATCH at most): three statements and one
+    # channel-layer pipeline, whatever its size.
+    try:
+        feed_commands_deliver(command_ids=command_ids)
+    except Exception:  # the committed meals stand; the reconciler has them
+        logger.exception("%d feed commands not delivered at once; the reconciler sends them", len(command_ids))
+
+
 def feed_commands_deliver(*, command_ids: list[int], resend: bool = False, now: dt.datetime | None = None) -> int:
     """Push the open ones of these commands to their feeders' sockets; returns how many went.
 
