@@ -85,18 +85,18 @@ def _dispatch_batch(
         # holds instead of waiting and then serving them again. SQLite ignores FOR UPDATE, but
         # its transactions are IMMEDIATE (settings): the second one waits for the first to
         # commit and then finds next_run_at advanced. The unique (schedule, slot) is the last word.
+        # No pets or feeders joined: the pets are read (and locked) once per pet below, and a
+        # command needs only their ids; a thousand rows built for nothing were a tenth of a tick.
         due = list(
-            MealSchedule.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("pet", "feeder")
+            MealSchedule.objects.select_for_update(skip_locked=True)
             .filter(enabled=True, next_run_at__lte=now)
             .order_by("next_run_at")[:batch]
         )
         if not due:
             return 0
         commands = _commands_for(due, now=now, result=result)
-        FeedCommand.objects.bulk_create(commands, ignore_conflicts=True)
+        pending = _insert(commands)
         _advance(due)
-        pending = _created_ids(due, commands)
         _alerts_for(commands, now=now)
         transaction.on_commit(lambda: enqueue(pending))
     return len(due)
@@ -113,7 +113,7 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
         # (or misses) every slot in between; clock.next_slot is DST-correct.
         schedule.next_run_at = schedule_next_run(schedule=schedule, after=slot)
         command = FeedCommand(
-            feeder=schedule.feeder, pet=schedule.pet, grams=schedule.grams, source=FeedSource.SCHEDULE,
+            feeder_id=schedule.feeder_id, pet_id=schedule.pet_id, grams=schedule.grams, source=FeedSource.SCHEDULE,
             schedule=schedule, slot_at=slot, expires_at=slot + grace,
         )  # fmt: skip
         if now - slot > grace:
@@ -155,12 +155,35 @@ def _advance(due: list[MealSchedule]) -> None:
         )
 
 
-def _created_ids(due: list[MealSchedule], commands: list[FeedCommand]) -> list[int]:
+def _insert(commands: list[FeedCommand]) -> list[int]:
+    """Write the batch's commands, skipping slots that have one already; the ids of the pending ones written."""
+    if connection.vendor != "postgresql":
+        FeedCommand.objects.bulk_create(commands, ignore_conflicts=True)
+        return _created_ids(commands)
+    # bulk_create with ignore_conflicts returns no ids and adapts every value on its own (a third
+    # of a tick at 1,000): ten arrays in one INSERT … RETURNING give the ids in the same statement.
+    columns = ("feeder_id", "pet_id", "grams", "source", "status", "schedule_id", "slot_at", "expires_at", "error")
+    types = ("bigint", "bigint", "integer", "text", "text", "bigint", "timestamptz", "timestamptz", "text")
+    arrays = [[getattr(c, column) for c in commands] for column in columns]
+    for text in (3, 4):  # choices as their values: psycopg would write an Enum's name
+        arrays[text] = [str(value) for value in arrays[text]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {FeedCommand._meta.db_table} ({', '.join(columns)}, attempts, deliveries, created_at) "  # noqa: S608 - the model's own names
+            f"SELECT *, 0, 0, %s FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
+            "ON CONFLICT DO NOTHING RETURNING id, status",
+            [timezone.now(), *arrays],
+        )
+        return [pk for pk, status in cursor.fetchall() if status == CommandStatus.PENDING]
+
+
+def _created_ids(commands: list[FeedCommand]) -> list[int]:
     """Ids of the pending commands of this batch (bulk_create with ignore_conflicts returns none)."""
     wanted = {(c.schedule_id, c.slot_at) for c in commands if c.status == CommandStatus.PENDING}
     rows = FeedCommand.objects.filter(
-        schedule_id__in=[s.pk for s in due], slot_at__in={slot for _, slot in wanted}, status=CommandStatus.PENDING
-    ).values_list("pk", "schedule_id", "slot_at")
+        schedule_id__in={c.schedule_id for c in commands}, slot_at__in={slot for _, slot in wanted},
+        status=CommandStatus.PENDING,
+    ).values_list("pk", "schedule_id", "slot_at")  # fmt: skip
     return [pk for pk, schedule_id, slot in rows if (schedule_id, slot) in wanted]
 
 
