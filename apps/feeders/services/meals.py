@@ -35,7 +35,7 @@ MAX_ROUNDS = 100  # batches per tick; a backlog past that waits for the next tic
 
 @dataclass
 class DispatchResult:
-    pending: int = 0  # commands created and queued for delivery
+    pending: int = 0  # commands created and handed to delivery
     missed: int = 0  # slots found later than the grace period: not fed
     refused: int = 0  # slots over the pet's allowance: not fed
     rounds: int = 0
