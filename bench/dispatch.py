@@ -364,6 +364,7 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
     django.setup()
     call_command("migrate", verbosity=0)
     feeder_ids, pet_ids, tokens = homes_create()
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     print(f"{'schedules':>10} {'load s':>8} {'tick ms':>9} {'vs 10k':>7}   (1,000 due; median of {TICKS})")
     ticks: dict[int, float] = {}
     grown = 0
@@ -407,6 +408,7 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
         else:
             print("due -> FeedNow: no feeder received its command")
     print()
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     big, small = sizes[-1], sizes[0]
     print(f"tick({big:,}) / tick({small:,}) = {ticks[big] / ticks[small]:.2f} (target <= 1.2); "
           f"tick({big:,}) = {ticks[big] * 1000:.0f} ms (target <= 1000)")  # fmt: skip
