@@ -15,6 +15,7 @@ Delivery and reconciliation of the commands are commands.py.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ from apps.feeders.services.commands import feed_commands_enqueue
 from apps.feeders.services.schedules import schedule_next_run
 
 MAX_ROUNDS = 100  # batches per tick; a backlog past that waits for the next tick
+# A wake tick writes its slots' commands up to this long before they fall due, and sends them on
+# the second: a thousand slots took the tick most of a second to write after it.
+WAKE_LEAD = dt.timedelta(seconds=1)
 
 
 @dataclass
@@ -60,6 +64,22 @@ def meal_slots_dispatch(
         # Until a round finds nothing: a schedule several slots behind is due again after its round.
         if not _dispatch_batch(now=now, batch=batch, result=result, enqueue=enqueue or feed_commands_enqueue):
             break
+    return result
+
+
+def meal_slots_dispatch_ahead(*, at: dt.datetime, deliver: Callable[[list[int]], None]) -> DispatchResult:
+    """A wake tick: the slots due by `at` become commands now and are delivered at `at`, not before.
+
+    The rows are committed first, as always: a process that dies while it waits
+    leaves pending commands, which the reconciler sends. A feeder that connects
+    meanwhile gets them at once, up to WAKE_LEAD early.
+    """
+    batches: list[list[int]] = []
+    result = meal_slots_dispatch(now=max(at, timezone.now()), enqueue=batches.append)
+    if (wait := (at - timezone.now()).total_seconds()) > 0:
+        time.sleep(wait)
+    for batch in batches:
+        deliver(batch)
     return result
 
 

@@ -216,3 +216,17 @@ def test_a_dispatcher_tick_delivers_to_online_feeders_itself_with_no_queued_task
     command = FeedCommand.objects.get(schedule=meal)
     assert (command.status, command.deliveries, command.attempts) == (CommandStatus.SENT, 1, 1)
     assert event["feed_now"] == {"command_id": command.pk, "grams": command.grams, "pet_id": command.pet_id}
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the batches are handed over as each one commits
+def test_a_wake_tick_writes_its_slots_ahead_and_sends_them_when_due() -> None:
+    due = timezone.now() + dt.timedelta(seconds=0.5)
+    meal = schedule(["07:30"])
+    meal.next_run_at = due
+    meal.save()
+    sent: list[tuple[dt.datetime, list[int]]] = []
+    result = meal_services.meal_slots_dispatch_ahead(at=due, deliver=lambda ids: sent.append((timezone.now(), ids)))
+    command = FeedCommand.objects.get(schedule=meal)
+    assert (result.pending, command.slot_at, command.status) == (1, due, CommandStatus.PENDING)
+    assert command.created_at < due <= sent[0][0]  # written ahead, handed to delivery on its second
+    assert [ids for _, ids in sent] == [[command.pk]]
