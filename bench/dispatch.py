@@ -1,7 +1,7 @@
 """The meal dispatcher at 10k, 100k and 1M schedules (PostgreSQL), beside django-celery-beat.
 
 1. One dispatcher tick with 1,000 due slots among N schedules (N = 10k, 100k,
-   1M; COPY-loaded, the other slots spread over the next day): median of 3.
+   1M; COPY-loaded, the other slots spread over the next day): median of 5 (a shared machine is noisy).
    The tick includes queueing the deliveries on the broker.
 2. The same 1,000 due meals as django-celery-beat would run them with one
    PeriodicTask per meal, at 10k and 100k: DatabaseScheduler's load of every
@@ -10,12 +10,14 @@
 3. Due time -> FeedNow received by 1,000 simulated feeders on real sockets:
    web server, worker and beat (MEAL_DISPATCH_INTERVAL=1) run as in
    production; the 1,000 slots fall due 3 s after every feeder is online
-   (the connect storm before is not part of a meal); p50 / p99 / max.
+   (the connect storm before is not part of a meal); p50 / p99 / max. The
+   dispatcher's own worker process delivers to online feeders (no queued task).
+   `--stress`: Debian's `stress --cpu 1` keeps one core busy meanwhile.
 
-Targets: tick(1M) / tick(10k) <= 1.5; a 1,000-slot tick <= 1 s; >= 10x faster
-than one-PeriodicTask-per-meal at 100k; FeedNow p99 <= 2 s.
+Targets: tick(1M) / tick(10k) <= 1.2; a 1,000-slot tick <= 1 s; >= 10x faster
+than one-PeriodicTask-per-meal at 100k; FeedNow p99 <= 1 s, and <= 2 s under `--stress`.
 
-    .venv/bin/python bench/dispatch.py [--sizes 10000,100000,1000000] [--beat-sizes 10000,100000]
+    .venv/bin/python bench/dispatch.py [--sizes 10000,100000,1000000] [--beat-sizes 10000,100000] [--stress]
     (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/catfeeder_bench_dispatch,
     which the run drops and creates)
 """
@@ -27,7 +29,9 @@ import asyncio
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +46,7 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/catfeeder_bench_dispatch"
 FEEDERS = 1000
 DUE = 1000
 COPY_BATCH = 100_000
+TICKS = 5  # per size; the median is printed
 
 
 # -- set-up -------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def tick_time(ids: list[int]) -> tuple[float, int]:
     from apps.feeders.services import meals as meal_services
 
     times = []
-    for _ in range(3):
+    for _ in range(TICKS):
         due_reset(ids, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         started = time.perf_counter()
         result = meal_services.meal_slots_dispatch()
@@ -180,27 +185,40 @@ async def devices_listen(ws_url: str, tokens: list[str], dispense: float, done: 
     The arrival times (epoch seconds) by command id are returned; latencies are
     taken from the slot afterwards, which is set once every feeder is online.
     """
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.exceptions import ConnectionClosed
 
     arrivals: dict[int, float] = {}
-    gate = asyncio.Semaphore(50)
+    gate = asyncio.Semaphore(20)  # sign-ins at once: more only queue past the 5 s handshake deadline
 
     async def device(token: str) -> None:
-        async with gate:
-            ws = await connect(f"{ws_url}/ws/device/", additional_headers={"Authorization": f"Bearer {token}"})
-        async with ws:
-            while not done.is_set():
-                try:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=1))
-                except TimeoutError:
-                    continue
-                if frame.get("type") == "FeedNow":
-                    arrivals[frame["command_id"]] = time.time()
-                    if len(arrivals) == len(tokens):
-                        done.set()
-                    await asyncio.sleep(dispense)  # the motor turns before the device reports
-                    await ws.send(json.dumps({"type": "CommandResult", "id": "r", "command_id": frame["command_id"],
-                                              "status": "done", "grams_dispensed": frame["grams"]}))  # fmt: skip
+        # A busy server closes a handshake it cannot decide in time (1013): firmware comes back.
+        for _ in range(20):
+            try:
+                async with gate:  # until signed in: the socket is accepted before its sign-in is done
+                    ws = await connect(f"{ws_url}/ws/device/", additional_headers={"Authorization": f"Bearer {token}"})
+                    await ws.send(json.dumps({"type": "Hello", "id": "hello", "firmware": "bench-1.0"}))
+                    while json.loads(await ws.recv()).get("type") != "Welcome":
+                        pass
+                async with ws:
+                    await commands_answer(ws)
+                return
+            except (ConnectionClosed, OSError):
+                await asyncio.sleep(1)
+
+    async def commands_answer(ws: ClientConnection) -> None:
+        while not done.is_set():
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=1))
+            except TimeoutError:
+                continue
+            if frame.get("type") == "FeedNow":
+                arrivals.setdefault(frame["command_id"], time.time())
+                if len(arrivals) == len(tokens):
+                    done.set()
+                await asyncio.sleep(dispense)  # the motor turns before the device reports
+                await ws.send(json.dumps({"type": "CommandResult", "id": "r", "command_id": frame["command_id"],
+                                          "status": "done", "grams_dispensed": frame["grams"]}))  # fmt: skip
 
     await asyncio.gather(*(device(t) for t in tokens))
     return arrivals
@@ -212,12 +230,35 @@ def feeders_online() -> int:
     return Feeder.objects.filter(is_online=True).count()
 
 
-def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str], dispense: float) -> list[float]:
+class Stress:
+    """Debian's `stress --cpu 1`: one process spinning on a core."""
+
+    def __init__(self, *, seconds: int) -> None:
+        path = shutil.which("stress")
+        if path is None:
+            raise SystemExit("--stress needs Debian's stress: apt-get install -y stress")
+        self.process = subprocess.Popen([path, "--cpu", "1", "--timeout", str(seconds)], stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def beat_ticked() -> bool:
+    """Whether the worker ran beat's heartbeat job, sent with the dispatcher on beat's first tick."""
+    from apps.ops.selectors import beat_last_tick
+
+    return beat_last_tick() is not None
+
+
+def feed_now_latency(
+    ids: list[int], tokens: list[str], env: dict[str, str], dispense: float, *, stress: bool = False
+) -> list[float]:
     """Every feeder connected and signed in first (a connect storm is not a meal), then the slot."""
     from asgiref.sync import sync_to_async
     from django.core.management import call_command
 
-    from catfeeder.testing import AsgiServer, CeleryBeat, CeleryWorker
+    from catfeeder.testing import AsgiServer, CeleryBeat, CeleryWorker, wait_until
 
     call_command("setup_periodic_tasks", verbosity=0)
     due_reset(ids, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))  # nothing due while the feeders connect
@@ -234,8 +275,15 @@ def feed_now_latency(ids: list[int], tokens: list[str], env: dict[str, str], dis
             deadline = time.monotonic() + 120
             while await sync_to_async(feeders_online)() < len(tokens):
                 if time.monotonic() > deadline:
-                    raise TimeoutError("the feeders did not all come online within 120 s")
+                    online = await sync_to_async(feeders_online)()
+                    raise TimeoutError(f"{online:,} of the feeders came online within 120 s")
                 await asyncio.sleep(0.5)
+            # Beat takes seconds to start on a busy machine: a slot due before its first tick would
+            # measure the start-up, not a meal.
+            await sync_to_async(wait_until)(beat_ticked, timeout=60, what="beat's first tick")
+            await asyncio.sleep(2)  # the dispatcher ticks every second by now
+            if stress:  # one core busy from before the slot to the end (bounded: it stops on its own)
+                processes.append(Stress(seconds=90))
             slot = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
             await sync_to_async(due_reset)(ids, slot)
             try:
@@ -281,6 +329,7 @@ def main() -> None:
     parser.add_argument("--beat-sizes", default="10000,100000")
     parser.add_argument("--beat-budget", type=float, default=120, help="seconds of beat ticks per size at most")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--stress", action="store_true", help="`stress --cpu 1` runs during the FeedNow leg")
     parser.add_argument(
         "--dispense-seconds", type=float, default=0, help="how long a simulated feeder dispenses before CommandResult"
     )
@@ -315,7 +364,8 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
     django.setup()
     call_command("migrate", verbosity=0)
     feeder_ids, pet_ids, tokens = homes_create()
-    print(f"{'schedules':>10} {'load s':>8} {'tick ms':>9} {'vs 10k':>7}   (1,000 due; median of 3)")
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    print(f"{'schedules':>10} {'load s':>8} {'tick ms':>9} {'vs 10k':>7}   (1,000 due; median of {TICKS})")
     ticks: dict[int, float] = {}
     grown = 0
     for size in sizes:
@@ -344,20 +394,23 @@ def run(sizes: list[int], beat_sizes: list[int], args: argparse.Namespace, env: 
         cursor.execute("DELETE FROM django_celery_beat_periodictask WHERE name LIKE 'meal %%'")
 
     if not args.skip_latency:
-        latencies = feed_now_latency(due_ids(), tokens, env, args.dispense_seconds)
+        stressed = ", stress --cpu 1" if args.stress else ""
+        latencies = feed_now_latency(due_ids(), tokens, env, args.dispense_seconds, stress=args.stress)
         print()
         got = len(latencies)
         if got:
-            what = f"due -> FeedNow on {got:,}/{len(tokens):,} feeders (dispensing {args.dispense_seconds:g} s)"
+            what = f"due -> FeedNow on {got:,}/{len(tokens):,} feeders"
+            what += f" (dispensing {args.dispense_seconds:g} s{stressed})"
+            target = 2000 if args.stress else 1000
             p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
-            print(
-                f"{what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {max(latencies) * 1000:.0f} ms (target p99 <= 2000)"
-            )
+            worst = max(latencies) * 1000
+            print(f"{what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms (target p99 <= {target})")
         else:
             print("due -> FeedNow: no feeder received its command")
     print()
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     big, small = sizes[-1], sizes[0]
-    print(f"tick({big:,}) / tick({small:,}) = {ticks[big] / ticks[small]:.2f} (target <= 1.5); "
+    print(f"tick({big:,}) / tick({small:,}) = {ticks[big] / ticks[small]:.2f} (target <= 1.2); "
           f"tick({big:,}) = {ticks[big] * 1000:.0f} ms (target <= 1000)")  # fmt: skip
 
 

@@ -7,6 +7,7 @@ services send by name take theirs from those services.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -53,12 +54,18 @@ def feed_commands_deliver_task(command_ids: list[int], resend: bool = False) -> 
 # `expires`: a tick that waited longer than this in the queue is dropped: the next one
 # does its work, and a stopped worker does not come back to a pile of stale ticks.
 @shared_task(ignore_result=True, expires=60, name="apps.tasks.tasks.meal_slots_dispatch_task")
-def meal_slots_dispatch_task(wake: bool = True) -> str:
-    """Turn due meal slots into feed commands; beat's ticks also book a tick at the second
-    of a slot due before the next one (`wake=False`: that one books none)."""
-    result = meals.meal_slots_dispatch()
-    if wake and (at := meals.meal_slots_wake_at()) is not None:
-        meal_slots_dispatch_task.apply_async(kwargs={"wake": False}, eta=at)
+def meal_slots_dispatch_task(wake: bool = True, at: str | None = None) -> str:
+    """Turn due meal slots into feed commands; beat's ticks also book a tick for a slot due before
+    the next one (`wake=False`: that one books none), which writes them ahead and sends them at `at`."""
+    # Delivered by this process as each batch commits: a queued delivery task was a second's hop.
+    deliver = commands.feed_commands_deliver_here
+    if at is not None:
+        result = meals.meal_slots_dispatch_ahead(at=dt.datetime.fromisoformat(at), deliver=deliver)
+    else:
+        result = meals.meal_slots_dispatch(enqueue=deliver)
+    if wake and (due := meals.meal_slots_wake_at()) is not None:
+        kwargs = {"wake": False, "at": due.isoformat()}
+        meal_slots_dispatch_task.apply_async(kwargs=kwargs, eta=due - meals.WAKE_LEAD)
     summary = f"{result.pending} queued, {result.missed} missed, {result.refused} over the allowance"
     if result.pending or result.missed or result.refused:  # Celery's own lines are quiet for this job
         logger.info("meal slots: %s", summary)

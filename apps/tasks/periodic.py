@@ -39,7 +39,7 @@ def periodic_jobs() -> list[PeriodicJob]:
             name="meal dispatcher",
             task="apps.tasks.tasks.meal_slots_dispatch_task",
             every=settings.MEAL_DISPATCH_INTERVAL,
-            description="Turns due meal slots into feed commands (one per slot) and queues their delivery.",
+            description="Turns due meal slots into feed commands (one per slot) and delivers them to online feeders.",
         ),
         PeriodicJob(
             name="feed command reconciler",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from time_machine import TimeMachineFixture
 
+from apps.api.messages import device_group
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import meals as meal_services
@@ -188,3 +192,41 @@ def test_a_ticks_queries_follow_the_due_slots_not_the_schedules() -> None:
         return len(captured)
 
     assert queries_for_one_due_slot(1) == queries_for_one_due_slot(40)
+
+
+def test_a_dispatcher_tick_delivers_to_online_feeders_itself_with_no_queued_task() -> None:
+    """No worker runs here and tasks are not eager: the FeedNow can only come from the tick's own process."""
+    meal = schedule(["07:30"])
+    meal.next_run_at = timezone.now() - dt.timedelta(seconds=1)
+    meal.save()
+    Feeder.objects.filter(pk=meal.feeder_id).update(is_online=True)
+
+    def tick() -> None:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            meal_slots_dispatch_task.apply(kwargs={"wake": False})  # run here, as the worker would
+
+    async def feeder_socket() -> dict[str, object]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(device_group(meal.feeder_id), channel)
+        await sync_to_async(tick)()
+        return dict(await asyncio.wait_for(layer.receive(channel), 10))
+
+    event = async_to_sync(feeder_socket)()
+    command = FeedCommand.objects.get(schedule=meal)
+    assert (command.status, command.deliveries, command.attempts) == (CommandStatus.SENT, 1, 1)
+    assert event["feed_now"] == {"command_id": command.pk, "grams": command.grams, "pet_id": command.pet_id}
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the batches are handed over as each one commits
+def test_a_wake_tick_writes_its_slots_ahead_and_sends_them_when_due() -> None:
+    due = timezone.now() + dt.timedelta(seconds=0.5)
+    meal = schedule(["07:30"])
+    meal.next_run_at = due
+    meal.save()
+    sent: list[tuple[dt.datetime, list[int]]] = []
+    result = meal_services.meal_slots_dispatch_ahead(at=due, deliver=lambda ids: sent.append((timezone.now(), ids)))
+    command = FeedCommand.objects.get(schedule=meal)
+    assert (result.pending, command.slot_at, command.status) == (1, due, CommandStatus.PENDING)
+    assert command.created_at < due <= sent[0][0]  # written ahead, handed to delivery on its second
+    assert [ids for _, ids in sent] == [[command.pk]]
