@@ -237,7 +237,8 @@ def main() -> None:
                     server.wait(STOP_WITHIN)
                 except subprocess.TimeoutExpired:
                     server.kill()
-            listening.close()
+            for sock in listening:
+                sock.close()
         loads.append(os.getloadavg()[0])
     finally:
         redis.stop()
