@@ -121,6 +121,11 @@ def redis_db_release(url: str, run: str, db: int) -> None:
         client.flushdb()
 
 
+# How long a test waits for a `manage.py serve` it started to answer. Its children import
+# Django and start an embedded Redis; on a busy CI machine that has taken more than 30 s.
+SERVE_START_TIMEOUT = 90  # seconds
+
+
 def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.ops.tests.test_serve import started_pids
-from catfeeder.testing import BASE_DIR, free_port, http_ok, process_env, wait_until
+from catfeeder.testing import BASE_DIR, SERVE_START_TIMEOUT, free_port, http_ok, process_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,9 +61,9 @@ def test_serve_adds_up_the_counts_of_both_web_processes_and_the_worker(tmp_path:
     serve = start_serve(port, log)
     sent = 0
     try:
-        wait_until(lambda: http_ok(f"{base}/health/live"), timeout=30, what="web answering")
-        # The kernel hands each new connection to whichever process accepts first: send
-        # batches of concurrent requests until both have answered some.
+        wait_until(lambda: http_ok(f"{base}/health/live"), timeout=SERVE_START_TIMEOUT, what="web answering")
+        # Each web process listens on a socket of its own and the kernel spreads new
+        # connections over them by address: send batches until both have answered some.
         with ThreadPoolExecutor(max_workers=8) as pool:
             for _ in range(50):
                 statuses = list(pool.map(lambda _: get_missing(base), range(40)))
