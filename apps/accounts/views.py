@@ -6,26 +6,19 @@ from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts.auth import owner
 from apps.accounts.forms import AccountDeleteForm, ProfileForm
-from apps.accounts.models import User
 from apps.accounts.selectors import user_email_verified, user_session_get
 from apps.accounts.services import user_delete, user_session_end, user_update
 
 
-def _owner(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):  # login_required ran first: only a bug gets here
-        raise PermissionDenied
-    return request.user
-
-
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    user = _owner(request)
+    user = owner(request)
     form = ProfileForm(request.POST or None, initial={"name": user.name, "time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
         user_update(user=user, data=form.cleaned_data)
@@ -40,7 +33,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = _owner(request)
+        user = owner(request)
         logout(request)
         user_delete(user=user)
         messages.info(request, "Your account and everything in it are deleted.")
@@ -51,7 +44,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = user_session_get(user=_owner(request), session_id=session_id)
+    session = user_session_get(user=owner(request), session_id=session_id)
     if session is None:
         raise Http404
     current = session.session_key == request.session.session_key

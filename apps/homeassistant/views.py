@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from apps.accounts.auth import owner
 from apps.homeassistant.forms import HomeAssistantForm
 from apps.homeassistant.selectors import home_assistant_addresses, home_assistant_get
 from apps.homeassistant.services import home_assistant_set
 
 
-def _owner(request: HttpRequest) -> AbstractBaseUser:
-    if not isinstance(request.user, AbstractBaseUser):  # login_required ran first: only a bug gets here
-        raise PermissionDenied
-    return request.user
-
-
 @login_required
 def home_assistant_settings(request: HttpRequest) -> HttpResponse:
-    user = _owner(request)
+    user = owner(request)
     link = home_assistant_get(user=user)
     form = HomeAssistantForm(request.POST or None, initial={"enabled": link.enabled})
     if request.method == "POST" and form.is_valid():
