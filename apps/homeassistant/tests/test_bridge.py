@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from apps.homeassistant.tests.schema import problems
 from catfeeder.testing import wait_until
 
 PREFIX = "cf-test"
+OUTAGE = float(os.environ.get("CHAOS_OUTAGE", "30"))  # seconds of broker outage, as the issue asks
 
 
 @pytest.fixture
@@ -208,5 +211,39 @@ def test_after_a_broker_restart_the_bridge_reconnects_and_publishes_everything_a
     try:
         home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder again")
         assert home_assistant.last[f"{PREFIX}/bridge/availability"] == b"online"
+    finally:
+        again.stop()
+
+
+def test_a_broker_stopped_for_an_outage_loses_nothing(
+    alice: User, bridge: Bridge, home_assistant: HomeAssistant, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    pet = PetFactory(owner=alice)
+    feeder = FeederFactory(owner=alice)
+    enabled(alice)
+    root_topic, state_topic = root(alice), f"{root(alice)}/pet/{pet.pk}/state"
+    home_assistant.wait(lambda: state_topic in home_assistant.last, "the pet's state")
+    home_assistant.press(f"{root_topic}/feeder/{feeder.pk}/feed", json.dumps({"grams": 15, "pet_id": pet.pk}))
+    wait_until(lambda: FeedCommand.objects.filter(feeder=feeder).exists(), timeout=WAIT, what="the command")
+
+    mosquitto.stop()
+    # The feeding happens while the broker is away: the bridge cannot publish it then.
+    command = FeedCommand.objects.get(feeder=feeder)
+    feed_command_complete(feeder=feeder, command_id=command.pk, done=True, grams_dispensed=15)
+    time.sleep(OUTAGE)
+    with home_assistant.changed:
+        home_assistant.last.clear()  # the new broker keeps nothing: what comes is published again
+    again = Mosquitto(tmp_path, port=mosquitto.port)
+    try:
+        home_assistant.wait(lambda: home_assistant.last.get(f"{PREFIX}/bridge/availability") == b"online", "online")
+        home_assistant.wait(
+            lambda: len(home_assistant.configs(root_topic)) == 7 + 4, "every entity again"
+        )  # a feeder, a pet
+        home_assistant.wait(lambda: home_assistant.json(state_topic)["eaten_today"] == 15, "15 g eaten today")
+        assert home_assistant.json(state_topic)["last_feeding"] is not None
+        # Commands are heard again, and the one from before the outage was not run twice.
+        home_assistant.press(f"{root_topic}/feeder/{feeder.pk}/feed", json.dumps({"grams": 5, "pet_id": pet.pk}))
+        wait_until(lambda: FeedCommand.objects.filter(feeder=feeder).count() == 2, timeout=WAIT, what="a second")
+        assert sorted(FeedCommand.objects.filter(feeder=feeder).values_list("grams", flat=True)) == [5, 15]
     finally:
         again.stop()
