@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 1.5 of them
-RECONNECT_MIN, RECONNECT_MAX = 1, 30  # seconds: paho doubles the wait between tries up to the max
+# Seconds: paho doubles the wait between tries up to the max. The broker is on the owner's own
+# network, where a try costs next to nothing: a low max brings the bridge back within seconds of
+# the broker, where 30 s left Home Assistant without states for up to half a minute more.
+RECONNECT_MIN, RECONNECT_MAX = 1, 8
 STOP_WAIT = 2.0  # seconds a stopping bridge waits for the broker to take its "offline"
 LAYER_RETRY = 2.0  # seconds before listening to the channel layer again after it failed
 COMMAND_TOPIC = re.compile(r"^(?P<owner>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
