@@ -46,6 +46,9 @@ KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 
 RECONNECT_MIN, RECONNECT_MAX = 1, 8
 STOP_WAIT = 2.0  # seconds a stopping bridge waits for the broker to take its "offline"
 LAYER_RETRY = 2.0  # seconds before listening to the channel layer again after it failed
+# Seconds after connecting before the bridge clears what an earlier run left retained: the broker
+# sends the retained messages of a new subscription at once, so they are all in by then.
+SWEEP_AFTER = 3.0
 COMMAND_TOPIC = re.compile(r"^(?P<owner>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
 
 
@@ -56,6 +59,7 @@ class OwnerMirror:
     topics: Topics
     retained: set[str] = field(default_factory=set)
     feeder_ids: set[int] = field(default_factory=set)
+    synced: bool = False  # `retained` holds what the database says, not yet only what is known
     pet_ids: set[int] = field(default_factory=set)
 
 
@@ -79,6 +83,7 @@ class Bridge:
         self.connected = asyncio.Event()  # for callers (tests, logs): the broker said yes at least once
         self._work: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._found: set[str] = set()  # retained topics the broker had when we subscribed
 
     # --- paho's network thread: hand everything to the event loop --------------------------
 
@@ -88,16 +93,22 @@ class Bridge:
             return
         logger.info("MQTT bridge connected to %s:%s", self.host, self.port)
         client.publish(self.availability, discovery.ONLINE, qos=1, retain=True)
-        for topic in discovery.command_subscriptions(self.prefix):
+        for topic in discovery.command_subscriptions(self.prefix) + discovery.retained_subscriptions(self.prefix):
             client.subscribe(topic, qos=1)
         # A broker without persistence forgot every retained config: publish everything again.
         self._soon(self._sync_all)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.connected.set)
+            self._loop.call_soon_threadsafe(self._loop.call_later, SWEEP_AFTER, self._soon, self._sweep)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         topic, payload = message.topic, bytes(message.payload)
-        self._soon(lambda: self._command(topic, payload))
+        if COMMAND_TOPIC.match(topic.removeprefix(f"{self.prefix}/")):
+            # A command left retained would feed again at every reconnect: only live ones count.
+            if not message.retain:
+                self._soon(lambda: self._command(topic, payload))
+        elif message.retain and payload:  # what the broker kept from before; our own echoes are not retained
+            self._soon(lambda: self._found.add(topic))
 
     def _soon(self, work: Callable[[], Any]) -> None:
         if self._loop is not None:
@@ -196,6 +207,25 @@ class Bridge:
         for topic, payload in published.items():
             self._publish(topic, payload, retain=True)
         mirror.retained, mirror.feeder_ids, mirror.pet_ids = set(published), snapshot.feeder_ids, snapshot.pet_ids
+        mirror.synced = True
+
+    def _sweep(self) -> None:
+        """Clear what the broker kept from an earlier run that no longer exists.
+
+        A feeder, pet or schedule deleted, or an owner who turned Home Assistant off, while the
+        bridge was stopped left its retained configs and states on the broker; Home Assistant
+        would show those entities for ever.
+        """
+        found, self._found = self._found, set()
+        for topic in found:
+            owner_id = discovery.topic_owner(self.prefix, topic)
+            if owner_id is None:
+                continue
+            mirror = self.owners.get(owner_id)
+            if mirror is not None and not mirror.synced:  # joined its groups, not published yet
+                self._sync_owner(owner_id)
+            if mirror is None or not mirror.synced or topic not in mirror.retained:
+                self._publish(topic, "", retain=True)
 
     def _clear(self, mirror: OwnerMirror, *, keep: set[str]) -> None:
         """An empty retained message removes an entity from Home Assistant (and a state from the broker)."""

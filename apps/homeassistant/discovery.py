@@ -79,6 +79,20 @@ def command_subscriptions(prefix: str) -> list[str]:
     return [f"{prefix}/+/feeder/+/feed", f"{prefix}/+/schedule/+/set"]
 
 
+def retained_subscriptions(prefix: str) -> list[str]:
+    """Every topic under which the bridge leaves retained messages: configs, states and results.
+
+    None of them overlaps a command subscription, so a broker never hands a command twice.
+    """
+    return [f"{prefix}/+/+/+/+/config", f"{prefix}/+/+/+/state", f"{prefix}/+/+/+/result"]
+
+
+def topic_owner(prefix: str, topic: str) -> int | None:
+    """The owner whose root holds `topic`, or None (the bridge's own topic, or another prefix)."""
+    first = topic.removeprefix(f"{prefix}/").split("/", 1)[0] if topic.startswith(f"{prefix}/") else ""
+    return int(first) if first.isdigit() else None
+
+
 def _common(topics: Topics, unique_id: str, name: str, device: dict[str, Any]) -> Config:
     return {
         "unique_id": unique_id,

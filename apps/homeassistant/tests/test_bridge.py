@@ -8,6 +8,7 @@ use transactional_db.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -47,18 +48,27 @@ def home_assistant(mosquitto: Mosquitto) -> Iterator[HomeAssistant]:
     ha.stop()
 
 
-@pytest.fixture
-def bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant, transactional_db: None) -> Iterator[Bridge]:
+@contextlib.contextmanager
+def running_bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant) -> Iterator[Bridge]:
+    """A bridge in a thread of its own, until the block ends; then it says offline and stops."""
     loop = asyncio.new_event_loop()
     bridge = Bridge(url=mosquitto.url, prefix=PREFIX)
     stop = asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(bridge.run(stop),), daemon=True)
     thread.start()
     home_assistant.wait(lambda: home_assistant.last.get(f"{PREFIX}/bridge/availability") == b"online", "the bridge")
-    yield bridge
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(WAIT)
-    loop.close()
+    try:
+        yield bridge
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(WAIT)
+        loop.close()
+
+
+@pytest.fixture
+def bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant, transactional_db: None) -> Iterator[Bridge]:
+    with running_bridge(mosquitto, home_assistant) as running:
+        yield running
 
 
 def enabled(user: User) -> User:
@@ -248,3 +258,44 @@ def test_a_broker_stopped_for_an_outage_loses_nothing(
         assert sorted(FeedCommand.objects.filter(feeder=feeder).values_list("grams", flat=True)) == [5, 15]
     finally:
         again.stop()
+
+
+def test_what_was_deleted_while_the_bridge_was_stopped_leaves_home_assistant_when_it_starts(
+    alice: User, bob: User, home_assistant: HomeAssistant, mosquitto: Mosquitto, transactional_db: None
+) -> None:
+    kept, gone = FeederFactory(owner=alice), FeederFactory(owner=alice)
+    FeederFactory(owner=bob)
+    enabled(alice), enabled(bob)
+    with running_bridge(mosquitto, home_assistant):
+        home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 2 * 7, "alice's two feeders")
+        home_assistant.wait(lambda: len(home_assistant.configs(root(bob))) == 7, "bob's feeder")
+    # While no bridge runs, one feeder goes and Bob turns Home Assistant off: the broker keeps
+    # their retained configs and states.
+    feeder_delete(feeder=gone)
+    home_assistant_set(user=bob, enabled=False)
+    assert home_assistant.configs(root(bob)) != {}
+
+    with running_bridge(mosquitto, home_assistant):
+        home_assistant.wait(lambda: home_assistant.configs(root(bob)) == {}, "none of bob's entities")
+        home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "alice's one feeder")
+        assert all(f"/feeder_{kept.pk}/" in topic for topic in home_assistant.configs(root(alice)))
+        retained_states = [t for t, p in home_assistant.last.items() if t.endswith("/state") and p]
+        assert not [t for t in retained_states if f"/feeder/{gone.pk}/" in t or t.startswith(f"{root(bob)}/")]
+
+
+def test_a_feed_command_left_retained_on_the_broker_feeds_once_not_at_every_start(
+    alice: User, home_assistant: HomeAssistant, mosquitto: Mosquitto, transactional_db: None
+) -> None:
+    feeder = feeder_of_enabled(alice)
+    topic = f"{root(alice)}/feeder/{feeder.pk}/feed"
+    with running_bridge(mosquitto, home_assistant):
+        home_assistant.wait(lambda: f"{root(alice)}/feeder/{feeder.pk}/state" in home_assistant.last, "the feeder")
+        home_assistant.client.publish(topic, "10", qos=1, retain=True).wait_for_publish(WAIT)
+        wait_until(lambda: FeedCommand.objects.filter(feeder=feeder).exists(), timeout=WAIT, what="the command")
+    with running_bridge(mosquitto, home_assistant):
+        # The broker hands the retained press to the new bridge as it subscribes, before this
+        # live one, and the bridge takes its work in arrival order: once the live press is a
+        # command, the retained one has been seen and left alone.
+        home_assistant.press(topic, "5")
+        wait_until(lambda: FeedCommand.objects.filter(feeder=feeder, grams=5).exists(), timeout=WAIT, what="5 g")
+    assert sorted(FeedCommand.objects.filter(feeder=feeder).values_list("grams", flat=True)) == [5, 10]
