@@ -112,3 +112,9 @@ def test_a_schedule_and_a_feed_now_for_a_pet_kept_off_are_422_on_pet_id(as_alice
         ]
     assert not MealSchedule.objects.exists()
     assert not FeedCommand.objects.exists()
+
+
+def test_the_asyncapi_document_lists_every_reason_a_feed_decision_gives() -> None:
+    payload = Client().get("/api/asyncapi.json").json()["components"]["messages"]["FeedDecision"]["payload"]
+    reasons = next(option["enum"] for option in payload["properties"]["reason"]["anyOf"] if "enum" in option)
+    assert reasons == ["unknown_tag", "not_allowed_at_feeder", "allowance_exceeded"]
