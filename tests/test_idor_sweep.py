@@ -19,6 +19,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, PetPhoto, Visit
+from apps.feeders.models.access import FeederExclusion
 from apps.feeders.tests import images
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
 from conftest import app_token
@@ -32,6 +33,8 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
     pet = PetFactory(owner=user, name=f"{tag}-pet", beacon=beacon, allowance_grams=500)
     feeder = FeederFactory(owner=user, name=f"{tag}-feeder", mac=f"{tag[:2].upper()}:00:00:00:00:02")
     schedule = ScheduleFactory(pet=pet, feeder=feeder)
+    kept_off = PetFactory(owner=user, name=f"{tag}-kept-off")  # an access list that is not the default
+    FeederExclusion.objects.create(feeder=feeder, pet=kept_off)
     command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.OWNER)
     Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon.mac, seen_at=dt.datetime.now(dt.UTC))
     FeedEvent.objects.create(feeder=feeder, pet=pet, grams=10, source=FeedSource.DEVICE, fed_at=dt.datetime.now(dt.UTC))
@@ -41,7 +44,8 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
     return {
         "ids": {"feeder_id": feeder.pk, "pet_id": pet.pk, "beacon_id": beacon.pk, "schedule_id": schedule.pk,
                 "command_id": command.pk, "session_id": session.pk, "photo_id": photo.pk, "variant": "original"},
-        "secrets": [f"{tag}-collar", f"{tag}-pet", f"{tag}-feeder", beacon.mac, feeder.mac, user.email, photo.token],
+        "secrets": [f"{tag}-collar", f"{tag}-pet", f"{tag}-kept-off", f"{tag}-feeder", beacon.mac, feeder.mac,
+                    user.email, photo.token],
     }  # fmt: skip
 
 
@@ -70,7 +74,7 @@ def snapshot(user: User) -> list[dict[str, Any]]:
     owned_through = [
         (Feeder, "owner"), (Pet, "owner"), (MealSchedule, "pet__owner"),
         (FeedCommand, "feeder__owner"), (Visit, "feeder__owner"), (FeedEvent, "feeder__owner"),
-        (PetPhoto, "pet__owner"),
+        (PetPhoto, "pet__owner"), (FeederExclusion, "feeder__owner"),
     ]  # fmt: skip
     for model, owner_path in owned_through:
         rows += [model_to_dict(row) for row in model.objects.filter(**{owner_path: user}).order_by("pk")]

@@ -7,8 +7,21 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.feeders.models import Beacon, DeviceToken, FeedCommand, Feeder, FeedEvent, MealSchedule, Pet, PetPhoto, Visit
+from apps.feeders.models.access import FeederExclusion
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import schedules as schedule_services
+
+
+class FeederExclusionInline(admin.TabularInline[FeederExclusion, Feeder]):
+    """Pets kept off this feeder. Deleting a row lets the pet eat here again (always safe); rows are
+    added by the owner's list (page or API), whose service checks the owner and the schedules."""
+
+    model = FeederExclusion
+    fields = ("pet", "created_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    verbose_name_plural = "pets kept off this feeder (every other pet of the owner may eat here)"
 
 
 @admin.register(Feeder)
@@ -19,6 +32,7 @@ class FeederAdmin(admin.ModelAdmin[Feeder]):
     list_select_related = ("owner",)
     raw_id_fields = ("owner",)
     readonly_fields = ("last_seen_at", "last_ip", "is_online", "created_at", "updated_at")
+    inlines = (FeederExclusionInline,)
 
 
 @admin.register(Beacon)

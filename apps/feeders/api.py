@@ -27,6 +27,8 @@ from apps.feeders.schemas import (
     FeederCreateIn,
     FeederFilter,
     FeederOut,
+    FeederPetsOut,
+    FeederPetsUpdateIn,
     FeederStatusOut,
     FeederUpdateIn,
     FeedEventOut,
@@ -43,11 +45,13 @@ from apps.feeders.schemas import (
     TimeRange,
     VisitOut,
 )  # fmt: skip
+from apps.feeders.selectors import access as access_selectors
 from apps.feeders.selectors import allowance as allowance_selectors
 from apps.feeders.selectors import commands as command_selectors
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.selectors import schedules as schedule_selectors
+from apps.feeders.services import access as access_services
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import pets as pet_services
@@ -88,6 +92,13 @@ def _feeder_ref(user: "User", feeder_id: int) -> Feeder:
         return device_selectors.feeder_get(user=user, feeder_id=feeder_id)
     except Http404:
         raise InvalidReference("feeder_id", "feeder") from None
+
+
+def _pets_ref(user: "User", pet_ids: list[int]) -> list[Pet]:
+    found = list(pet_selectors.pet_list(user=user).filter(pk__in=pet_ids))
+    if len(found) != len(set(pet_ids)):
+        raise InvalidReference("pet_ids", "pet")
+    return found
 
 
 # -- feeders -------------------------------------------------------------------------
@@ -149,6 +160,20 @@ def feeder_feed_now(request: HttpRequest, feeder_id: int, payload: FeedNowIn) ->
     return Status(
         202, command_services.feed_command_create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER)
     )
+
+
+@feeders.get("/{feeder_id}/pets", response=responses({200: FeederPetsOut}), summary="Pets that may eat here")
+def feeder_pets(request: HttpRequest, feeder_id: int) -> Any:
+    feeder = device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
+    return {"pet_ids": [pet.pk for pet in access_selectors.feeder_pets_allowed(feeder=feeder)]}
+
+
+@feeders.put("/{feeder_id}/pets", response=responses({200: FeederPetsOut}), summary="Set the pets that may eat here")
+def feeder_pets_set(request: HttpRequest, feeder_id: int, payload: FeederPetsUpdateIn) -> Any:
+    user = owner(request)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)  # the path's object first: 404 before 422
+    allowed = access_services.feeder_pets_set(feeder=feeder, pets=_pets_ref(user, payload.pet_ids))
+    return {"pet_ids": [pet.pk for pet in allowed]}
 
 
 @feeders.post("/{feeder_id}/pairing-code", response=responses({201: PairingCodeOut}), summary="A code to pair a device")

@@ -44,6 +44,30 @@ class InvalidReference(Problem):
         super().__init__(422, f"No such {what}.", kind="validation", errors=errors)
 
 
+class PetNotAllowedAtFeeder(Problem):
+    """A meal or a feed-now for a pet kept off that feeder (its access list on the feeder)."""
+
+    def __init__(self, *, field: str, pet_name: str, feeder_name: str) -> None:
+        msg = f"{pet_name} may not eat at {feeder_name}"
+        errors = [{"loc": ["body", field], "msg": msg, "type": "not_allowed_at_feeder"}]
+        detail = f"{msg}: add {pet_name} to the feeder's pets first."
+        super().__init__(422, detail, kind="not-allowed-at-feeder", errors=errors)
+
+
+class SchedulesInTheWay(Problem):
+    """Pets taken off a feeder's list still have meal schedules there: nothing changed."""
+
+    def __init__(self, *, feeder_name: str, schedules: list[tuple[int, str, list[str]]]) -> None:
+        listed = "; ".join(f"schedule {pk} ({pet}, {', '.join(times)})" for pk, pet, times in schedules)
+        detail = f"Meals are scheduled at {feeder_name} for pets taken off its list: {listed}. Delete them first."
+        errors = [
+            {"loc": ["body", "pet_ids"], "msg": f"schedule {pk} feeds {pet} here", "type": "schedule_in_the_way"}
+            for pk, pet, _ in schedules
+        ]
+        super().__init__(409, detail, kind="schedules-in-the-way", errors=errors)
+        self.schedule_ids = [pk for pk, _, _ in schedules]
+
+
 class PairingFailed(Problem):
     """Wrong, used or expired code, or a MAC with no code: we do not say which."""
 

@@ -108,10 +108,10 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
         feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams
     )
     if pet is None or decision is None:  # someone else's cat, or a tag nobody wears
-        return FeedDecision(allowed=False, grams=0, eaten_grams=0, remaining_grams=0, pet_id=None)
+        return FeedDecision(allowed=False, grams=0, eaten_grams=0, remaining_grams=0, pet_id=None, reason="unknown_tag")
     return FeedDecision(
         allowed=decision.allowed, grams=decision.grams, eaten_grams=decision.eaten_grams,
-        remaining_grams=decision.remaining_grams, pet_id=pet.pk,
+        remaining_grams=decision.remaining_grams, pet_id=pet.pk, reason=decision.reason,
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from apps.api.messages import Message
 from apps.api.types import QueryRowId, SafeText
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
+from apps.feeders.selectors.allowance import Refusal
 
 MacAddress = Annotated[
     str, Field(pattern=MAC_INPUT_RE.pattern, examples=["AA:BB:CC:DD:EE:FF"]), AfterValidator(normalize_mac)
@@ -99,6 +100,14 @@ class FeedDecision(Message):
     eaten_grams: int
     remaining_grams: int
     pet_id: int | None
+    reason: Refusal | None = Field(
+        None,
+        description=(
+            "Why not, when not allowed: unknown_tag (a tag no pet of this feeder's owner wears), "
+            "not_allowed_at_feeder (the pet is not on this feeder's list of pets), "
+            "allowance_exceeded (more than what is left of the pet's allowance this period)."
+        ),
+    )
 
 
 class Fed(Message):

@@ -117,6 +117,18 @@ class FeederFilter(FilterSchema):
     online: bool | None = None
 
 
+class FeederPetsUpdateIn(Schema):
+    pet_ids: list[RowId] = Field(
+        max_length=1000,
+        description="Every pet that may eat at this feeder; your other pets are kept off it. A pet added later "
+        "may eat everywhere until taken off a list.",
+    )
+
+
+class FeederPetsOut(Schema):
+    pet_ids: list[int] = Field(description="The pets that may eat at this feeder (by default, all of yours).")
+
+
 # -- beacons ---------------------------------------------------------------------
 class BeaconCreateIn(Schema):
     name: Name

@@ -114,6 +114,19 @@ class FeederForm(WebForm):
     country = forms.CharField(max_length=100, required=False)
 
 
+class FeederPetsForm(OwnerForm):
+    """A feeder's access list: the owner's pets, ticked when they may eat there."""
+
+    pet_ids: forms.ModelMultipleChoiceField[Pet] = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Pets that may eat here",
+        help_text="An unticked pet is refused at this bowl. A pet you add later may eat at every feeder.",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choose("pet_ids", pet_selectors.pet_list(user=self.owner), only_one=False)
+
+
 class BeaconForm(WebForm):
     name = forms.CharField(max_length=100, help_text="What the collar tag is called, e.g. “Blue collar”.")
     mac = MacField(label="Bluetooth MAC address")

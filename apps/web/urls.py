@@ -17,6 +17,7 @@ urlpatterns = [
     path("feeders/", feeders.feeder_list, name="feeders"),
     path("feeders/new/", feeders.feeder_create, name="feeder-create"),
     path("feeders/<int:feeder_id>/", feeders.feeder_detail, name="feeder"),
+    path("feeders/<int:feeder_id>/pets/", feeders.feeder_pets, name="feeder-pets"),
     path("feeders/<int:feeder_id>/pair/", feeders.feeder_pair, name="feeder-pair"),
     path("feeders/<int:feeder_id>/delete/", feeders.feeder_delete, name="feeder-delete"),
     path("collar-tags/", beacons.beacon_list, name="beacons"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from apps.feeders.models.access import FeederExclusion
 from apps.feeders.models.devices import Beacon, Feeder
 from apps.feeders.models.feeding import (
     OPEN_COMMAND,
@@ -22,6 +23,7 @@ __all__ = [
     "FeedEvent",
     "FeedSource",
     "Feeder",
+    "FeederExclusion",
     "MealSchedule",
     "PairingCode",
     "Pet",

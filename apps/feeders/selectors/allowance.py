@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
@@ -90,6 +91,10 @@ def _allowance(pet: Pet, period: Period, eaten: int, promised: int) -> Allowance
     )
 
 
+# Why MayFeed says no; the device shows it, and the protocol documents each.
+Refusal = Literal["unknown_tag", "not_allowed_at_feeder", "allowance_exceeded"]
+
+
 @dataclass(frozen=True)
 class FeedDecision:
     allowed: bool
@@ -97,6 +102,10 @@ class FeedDecision:
     eaten_grams: int
     remaining_grams: int
     period_end: dt.datetime
+    reason: Refusal | None = None  # None when allowed
+
+    def refused(self, reason: Refusal) -> FeedDecision:
+        return replace(self, allowed=False, grams=0, reason=reason)
 
 
 def pet_may_feed(*, pet: Pet, grams: int | None = None, now: dt.datetime | None = None) -> FeedDecision:
@@ -110,4 +119,5 @@ def pet_may_feed(*, pet: Pet, grams: int | None = None, now: dt.datetime | None 
         eaten_grams=allowance.eaten_grams,
         remaining_grams=allowance.remaining_grams,
         period_end=allowance.period_end,
+        reason=None if allowed else "allowance_exceeded",
     )

@@ -22,6 +22,7 @@ from apps.accounts.times import when_text_for
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, Pet
+from apps.feeders.services.access import feeder_access_check
 from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
 from apps.feeders.services.pets import pet_allowance_hold, pet_feed
 from apps.notifications.models import AlertKind
@@ -53,6 +54,7 @@ def feed_command_create(
     expires_at = now + dt.timedelta(seconds=settings.COMMAND_EXPIRE_AFTER)
     with transaction.atomic():
         if pet is not None:
+            feeder_access_check(feeder=feeder, pet=pet, field="pet_id")
             pet_allowance_hold(pet=pet, grams=grams, at=now)
         command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source, expires_at=expires_at)
         feed_command_deliver(command=command)

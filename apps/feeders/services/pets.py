@@ -13,6 +13,7 @@ from apps.accounts.models import User
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
+from apps.feeders.selectors.access import pet_may_use_feeder
 from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.rows import fields_apply, row_save
@@ -102,9 +103,18 @@ def pet_feed(
 def feeder_may_feed(
     *, feeder: Feeder, beacon_mac: str, grams: int | None, now: dt.datetime | None = None
 ) -> tuple[Pet | None, FeedDecision | None]:
-    """The allowance decision for the pet wearing the tag; (None, None) for a tag of nobody's."""
+    """The decision for the pet wearing the tag; (None, None) for a tag of nobody's.
+
+    A pet kept off this feeder is refused whatever its allowance; the numbers are
+    still its own, so the device can show them.
+    """
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
-    return (pet, pet_may_feed(pet=pet, grams=grams, now=now)) if pet is not None else (None, None)
+    if pet is None:
+        return None, None
+    decision = pet_may_feed(pet=pet, grams=grams, now=now)
+    if not pet_may_use_feeder(pet=pet, feeder=feeder):
+        return pet, decision.refused("not_allowed_at_feeder")
+    return pet, decision
 
 
 def feeder_fed(

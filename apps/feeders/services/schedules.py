@@ -13,6 +13,7 @@ from apps.feeders import events
 from apps.feeders.clock import next_slot
 from apps.feeders.errors import InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, MealSchedule, Pet
+from apps.feeders.services.access import feeder_access_check, feeder_lock
 from apps.feeders.services.rows import fields_apply
 from apps.infra.db import lock_or_404
 
@@ -44,8 +45,11 @@ def schedule_create(
         enabled=enabled,
     )  # fmt: skip
     schedule.next_run_at = schedule_next_run(schedule=schedule, after=now or timezone.now())
-    schedule.save()
-    events.catalog_changed(pet.owner_id)
+    with transaction.atomic():
+        feeder_lock(feeder=feeder)  # the pet is not being taken off the list meanwhile
+        feeder_access_check(feeder=feeder, pet=pet, field="pet_id")
+        schedule.save()
+        events.catalog_changed(pet.owner_id)
     return schedule
 
 

@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 from apps.accounts.models import User
 from apps.api.tests.sockets import Socket, session_token
 from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
+from apps.feeders.services import access as access_services
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory
@@ -145,6 +146,23 @@ def test_visits_decisions_and_feedings_are_recorded_and_told_to_the_owner(
         assert feeder.call("MayFeed", beacon_mac=alices.beacon.mac)["remaining_grams"] == 70
         over = feeder.call("Fed", beacon_mac=alices.beacon.mac, grams=80, event_id="ev-2")
         assert over["code"] == "allowance_exceeded"
+
+
+def test_may_feed_refuses_a_pet_kept_off_this_feeder_with_its_reason_and_records_the_visit(
+    asgi_server: AsgiServer, alices: Home
+) -> None:
+    access_services.feeder_pets_set(feeder=alices.feeder, pets=[])
+    with owner(asgi_server, alices) as app, device(asgi_server, alices) as feeder:
+        assert feeder.call("Visit", beacon_mac=alices.beacon.mac)["type"] == "Ack"
+        assert app.expect("VisitRecorded")["pet_id"] == alices.pet.pk
+        decision = feeder.call("MayFeed", beacon_mac=alices.beacon.mac, grams=30)
+        assert decision == {
+            **decision, "type": "FeedDecision", "allowed": False, "grams": 0, "pet_id": alices.pet.pk,
+            "remaining_grams": 100, "reason": "not_allowed_at_feeder",
+        }  # fmt: skip
+        unknown = feeder.call("MayFeed", beacon_mac="B0:00:00:00:FF:FF")
+        assert (unknown["allowed"], unknown["reason"]) == (False, "unknown_tag")
+    assert Visit.objects.get(feeder=alices.feeder).pet == alices.pet
 
 
 def test_heartbeats_keep_the_food_level(asgi_server: AsgiServer, alices: Home) -> None:

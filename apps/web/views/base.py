@@ -36,7 +36,8 @@ def service_call(form: forms.Form, action: Callable[[], T], *, field: str | None
     except Problem as exc:
         for error in exc.errors or []:
             name = str(error["loc"][-1]).removesuffix("_id")
-            form.add_error(name if name in form.fields else None, f"{error['msg'].capitalize()}.")
+            msg = str(error["msg"])  # capitalize() would lower the names inside it ("at Kitchen")
+            form.add_error(name if name in form.fields else None, f"{msg[:1].upper()}{msg[1:]}.")
         if not exc.errors:
             form.add_error(field if field in form.fields else None, exc.detail)
         return None

@@ -1,4 +1,4 @@
-"""A feeder's pages: the list, adding one, its page, pairing its device and deleting it."""
+"""A feeder's pages: the list, adding one, its page, its pets, pairing its device and deleting it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from django.views.decorators.http import require_POST
 from apps.accounts.auth import owner
 from apps.accounts.selectors import user_email_verified
 from apps.api.problems import Problem
+from apps.feeders.selectors import access as access_selectors
 from apps.feeders.selectors import commands as command_selectors
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
+from apps.feeders.services import access as access_services
 from apps.feeders.services import devices as device_services
-from apps.web.forms import FeederForm, FeedNowForm
+from apps.web.forms import FeederForm, FeederPetsForm, FeedNowForm
 from apps.web.views.base import RECENT, form_status, live_names, owner_page, service_call
 
 if TYPE_CHECKING:
@@ -63,7 +65,28 @@ def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
     return render(request, "web/feeder_detail.html", context, status=form_status(form))
 
 
+def _pets_form(user: User, feeder: Feeder) -> FeederPetsForm:
+    allowed = list(access_selectors.feeder_pets_allowed(feeder=feeder).values_list("pk", flat=True))
+    return FeederPetsForm(owner=user, initial={"pet_ids": allowed}, prefix="access")
+
+
+@owner_page
+@require_POST
+def feeder_pets(request: HttpRequest, feeder_id: int) -> HttpResponse:
+    user = owner(request)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+    form = FeederPetsForm(request.POST, owner=user, prefix="access")
+    if form.is_valid():
+        pets = list(form.cleaned_data["pet_ids"])
+        if service_call(form, lambda: access_services.feeder_pets_set(feeder=feeder, pets=pets)) is not None:
+            messages.success(request, f"The pets that may eat at {feeder.name} are saved.")
+            return redirect("web:feeder", feeder_id=feeder.pk)
+    context = _feeder_context(user, feeder, form=FeederForm(initial=_feeder_initial(feeder)), pets_form=form)
+    return render(request, "web/feeder_detail.html", context, status=form_status(form))
+
+
 def _feeder_context(user: User, feeder: Feeder, **extra: Any) -> dict[str, Any]:
+    extra.setdefault("pets_form", _pets_form(user, feeder))
     return {
         "feeder": feeder,
         "commands": command_selectors.command_list(user=user, feeder_id=feeder.pk).select_related("pet")[:RECENT],

@@ -156,7 +156,7 @@ class Appetite:
 def _decision(reply: dict[str, Any]) -> str:
     if reply["type"] != "FeedDecision":
         return _answer(reply)
-    verdict = f"may eat {reply['grams']} g" if reply["allowed"] else "refused"
+    verdict = f"may eat {reply['grams']} g" if reply["allowed"] else f"refused, {reply.get('reason')}"
     return f"{verdict} (eaten {reply['eaten_grams']} g, {reply['remaining_grams']} g left in the period)"
 
 
