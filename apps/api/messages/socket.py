@@ -181,6 +181,9 @@ class MessageSocket(AsyncConsumer):
                 # a dependency down or hung closes with 1013 within the deadline, never a 500.
                 async with asyncio.timeout(settings.RESPONSE_DEADLINE):
                     caller = await self.handshake()
+                    # Joined before the client sees the socket open: an event caused by what it
+                    # does next (a page that opened its socket, then fed) waits in its channel.
+                    await self.join(caller)
                     await self.base_send({"type": "websocket.accept"})
                     accepted = True
                     if caller.kind is CallerKind.ANONYMOUS:
