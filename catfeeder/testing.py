@@ -134,6 +134,24 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
         time.sleep(interval)
 
 
+def api_schema(base_url: str, *, timeout: float = SERVE_START_TIMEOUT) -> bytes:
+    """/api/openapi.json, asked again while it answers 503.
+
+    A web process builds the document once, on its first request; on a busy machine that
+    takes longer than RESPONSE_DEADLINE, whose 503 the first asker gets while the build
+    goes on. A client that honours Retry-After then has it, as this does.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/openapi.json", timeout=timeout) as response:  # noqa: S310
+                return bytes(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(float(error.headers.get("Retry-After") or 1))
+
+
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback URL built here
