@@ -292,10 +292,14 @@ def test_a_feed_command_left_retained_on_the_broker_feeds_once_not_at_every_star
         home_assistant.wait(lambda: f"{root(alice)}/feeder/{feeder.pk}/state" in home_assistant.last, "the feeder")
         home_assistant.client.publish(topic, "10", qos=1, retain=True).wait_for_publish(WAIT)
         wait_until(lambda: FeedCommand.objects.filter(feeder=feeder).exists(), timeout=WAIT, what="the command")
+    with home_assistant.changed:
+        home_assistant.last.clear()
     with running_bridge(mosquitto, home_assistant):
-        # The broker hands the retained press to the new bridge as it subscribes, before this
-        # live one, and the bridge takes its work in arrival order: once the live press is a
-        # command, the retained one has been seen and left alone.
+        # The new bridge publishes its states after it subscribed: once one is here, a press is
+        # heard. The broker handed it the retained press as it subscribed, before this live one,
+        # and the bridge takes its work in arrival order: once the live press is a command, the
+        # retained one has been seen and left alone.
+        home_assistant.wait(lambda: f"{root(alice)}/feeder/{feeder.pk}/state" in home_assistant.last, "the state")
         home_assistant.press(topic, "5")
         wait_until(lambda: FeedCommand.objects.filter(feeder=feeder, grams=5).exists(), timeout=WAIT, what="5 g")
     assert sorted(FeedCommand.objects.filter(feeder=feeder).values_list("grams", flat=True)) == [5, 10]
