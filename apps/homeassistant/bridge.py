@@ -92,9 +92,11 @@ class Bridge:
             logger.warning("MQTT broker refused the bridge: %s", reason)
             return
         logger.info("MQTT bridge connected to %s:%s", self.host, self.port)
-        client.publish(self.availability, discovery.ONLINE, qos=1, retain=True)
+        # Subscribed before saying online: the broker takes a connection's packets in order, so a
+        # press Home Assistant sends once it sees the bridge online is heard.
         for topic in discovery.command_subscriptions(self.prefix) + discovery.retained_subscriptions(self.prefix):
             client.subscribe(topic, qos=1)
+        client.publish(self.availability, discovery.ONLINE, qos=1, retain=True)
         # A broker without persistence forgot every retained config: publish everything again.
         self._soon(self._sync_all)
         if self._loop is not None:
