@@ -1,8 +1,7 @@
 """`manage.py serve --role`: each role starts exactly its part, and refuses the single-host defaults.
 
-The roles run on the suite's PostgreSQL and a Redis database of their own (a worker left
-running by another test of this session must not answer their ping nor take their tasks);
-on the embedded defaults there is nothing separate hosts could share, so those tests skip.
+The roles run on the suite's PostgreSQL and a Redis database of their own (role_redis, in
+conftest); on the embedded defaults there is nothing separate hosts could share, so those tests skip.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +23,6 @@ from catfeeder.testing import (
     free_port,
     http_ok,
     process_env,
-    redis_db_claim,
-    redis_db_release,
-    redis_url_with_db,
     wait_until,
 )
 
@@ -36,16 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SHARED = not settings.EMBEDDED_REDIS and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
 needs_shared = pytest.mark.skipif(not SHARED, reason="roles need PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
-
-
-@pytest.fixture
-def role_redis() -> Iterator[str]:
-    run = f"serve-roles-{uuid.uuid4().hex[:8]}"
-    db = redis_db_claim(settings.REDIS_URL, run)
-    try:
-        yield redis_url_with_db(settings.REDIS_URL, db)
-    finally:
-        redis_db_release(settings.REDIS_URL, run, db)
 
 
 def serve_role(role: str, log: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
