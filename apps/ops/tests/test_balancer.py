@@ -12,6 +12,7 @@ import os
 import signal
 import ssl
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from websockets.typing import Origin
 
 from apps.ops.tests.test_deploy_files import DEPLOY, HAPROXY, self_signed_pem
 from apps.ops.tests.test_serve_roles import needs_shared, serve_role, stop
-from catfeeder.testing import SERVE_START_TIMEOUT, free_port, http_ok, wait_until
+from catfeeder.testing import BASE_DIR, SERVE_START_TIMEOUT, free_port, http_ok, process_env, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,8 +58,8 @@ def get(port: int, path: str, *, tls: bool) -> tuple[int, dict[str, str]]:
 
 
 @pytest.fixture
-def balancer(tmp_path: Path) -> Iterator[tuple[int, int, int]]:
-    """HAProxy on (http, https) free ports before web1 (the port it returns third) and a dead web2."""
+def balancer(tmp_path: Path) -> Iterator[tuple[int, int, int, Path]]:
+    """HAProxy on (http, https) free ports before web1 (the port it returns third) and a dead web2; its log."""
     http_port, https_port, web1, web2 = free_port(), free_port(), free_port(), free_port()
     config = (DEPLOY / "haproxy.cfg").read_text()
     config = config.replace("bind :80\n", f"bind 127.0.0.1:{http_port}\n")
@@ -77,7 +78,7 @@ def balancer(tmp_path: Path) -> Iterator[tuple[int, int, int]]:
     with open(log, "wb") as out:
         proxy = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        yield http_port, https_port, web1
+        yield http_port, https_port, web1, log
     finally:
         proxy.send_signal(signal.SIGTERM)
         try:
@@ -93,12 +94,23 @@ async def websocket_opens(port: int) -> bool:
         return socket.response is not None and socket.response.status_code == 101
 
 
-def test_the_balancer_checks_readiness_passes_websockets_and_leaves_a_dead_host_out(
-    balancer: tuple[int, int, int], role_redis: str, tmp_path: Path
+def drain_every_instance(redis_url: str) -> str:
+    """The admin's "drain and stop: all", from a process on the role's Redis (its channel layer)."""
+    code = "import django; django.setup(); from apps.ops.services import web_instances_drain as d; print(d(by='test'))"
+    env = process_env(REDIS_URL=redis_url)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_the_balancer_leaves_out_a_dead_host_and_a_drained_one_and_passes_websockets(
+    balancer: tuple[int, int, int, Path], role_redis: str, tmp_path: Path
 ) -> None:
-    http_port, https_port, web1 = balancer
+    http_port, https_port, web1, proxy_log = balancer
     log = tmp_path / "serve.log"
-    serve = serve_role("web", log, web1, REDIS_URL=role_redis, DJANGO_SECURE_PROXY_SSL_HEADER="true")
+    # Drained instances answer (readiness 503) this long: longer than the balancer's two failed checks.
+    env = {"REDIS_URL": role_redis, "DJANGO_SECURE_PROXY_SSL_HEADER": "true", "OPS_DRAIN_GRACE": "5"}
+    serve = serve_role("web", log, web1, **env)
     try:
         wait_until(lambda: http_ok(f"http://127.0.0.1:{web1}/health/live"), timeout=SERVE_START_TIMEOUT, what="web")
         # Up once its checks pass (rise 2, every second): then every request is answered, none sent to web2.
@@ -110,5 +122,18 @@ def test_the_balancer_checks_readiness_passes_websockets_and_leaves_a_dead_host_
         assert headers["location"] == f"https://{SITE}/api/"
 
         assert asyncio.run(websocket_opens(https_port))
+
+        # A drain takes the host out of the pool; serve starts its processes again and it comes back.
+        # (It started down: the balancer checked before serve listened.)
+        def times(what: str) -> int:
+            return proxy_log.read_text().count(f"Server web/web1 is {what}")
+
+        # Out on its readiness (503), while the drained processes still answer: not on a refused connection.
+        drained = "DOWN, reason: Layer7 wrong status, code: 503"
+        downs, ups = times(drained), times("UP")
+        assert drain_every_instance(role_redis) == "2"
+        wait_until(lambda: times(drained) > downs, timeout=10, what="web1 out of the pool on its readiness")
+        wait_until(lambda: times("UP") > ups, timeout=60, what="web1 back in the pool")
+        assert get(https_port, "/health/ready", tls=True)[0] == 200
     finally:
         stop(serve, log)
