@@ -93,3 +93,16 @@ browser: ## Install Chromium (Debian's package) for the browser tests, if missin
 test: browser
 bench: browser
 # --- end browser tests ---
+
+# --- HAProxy (deploy/haproxy.cfg): Debian's package, checked by `haproxy -c` in the tests ----
+# Only the binary is used; the package's own service is left as apt leaves it.
+HAPROXY := /usr/sbin/haproxy
+.PHONY: haproxy
+haproxy: ## Install HAProxy (Debian's package) for the deployment files' test, if missing
+	@test -x $(HAPROXY) || { \
+	  echo "Installing Debian's haproxy package for the deployment files' test"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy; }
+test: haproxy
+# --- end HAProxy ---

@@ -24,6 +24,30 @@ WEB_DRAIN = 8  # seconds uvicorn lets in-flight requests finish after SIGTERM
 WORKER_STOP = 10  # seconds a worker may take to finish its running task
 PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
 BRIDGE_STOP = 5  # seconds the Home Assistant bridge may take to say "offline" and disconnect
+# What each --role runs. "all" is the whole group on one host (make run); the others split it
+# over hosts that share PostgreSQL and Redis (docs/deploy.md). The bridge is a role of its own:
+# it must run once per deployment (two would obey each press twice) and has no lock to stand by on.
+ROLES = {
+    "all": ("web", "worker", "beat", "bridge"),
+    "web": ("web",),
+    "worker": ("worker",),
+    "beat": ("beat",),
+    "bridge": ("bridge",),
+}
+
+
+def role_refusal(role: str) -> str | None:
+    """Why `role` cannot start here, or None. Only `all` may keep the single-host defaults."""
+    if role == "all":
+        return None
+    missing = []
+    if settings.EMBEDDED_REDIS:
+        missing.append("REDIS_URL (separate hosts cannot share an embedded Redis)")
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        missing.append("DATABASE_URL (separate hosts cannot share a SQLite file)")
+    if role == "bridge" and not settings.MQTT_URL:
+        missing.append("MQTT_URL (the broker Home Assistant listens to)")
+    return f"serve --role {role} needs {' and '.join(missing)}" if missing else None
 
 
 def route_count() -> str:
@@ -121,10 +145,18 @@ def terminal_foreground() -> Iterator[None]:
 class ServeCommand(BaseCommand):
     help = (
         "Run web, worker, beat (and the embedded Redis when no REDIS_URL is set, the Home Assistant bridge "
-        "when MQTT_URL is) as one supervised group."
+        "when MQTT_URL is) as one supervised group, or one role of it per host (--role)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--role",
+            choices=list(ROLES),
+            default="all",
+            help="all (default): everything on this host, as make run. web: the web processes; worker: the "
+            "Celery worker; beat: beat (a second one stands by on its lock); bridge: the Home Assistant bridge "
+            "(one host per deployment). Any role but all needs REDIS_URL and DATABASE_URL (docs/deploy.md)",
+        )
         parser.add_argument("--host", default=settings.WEB_HOST)
         parser.add_argument("--port", type=int, default=settings.WEB_PORT)
         parser.add_argument("--web-workers", type=int, default=settings.WEB_WORKERS)
@@ -136,34 +168,46 @@ class ServeCommand(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        web_count = 1 if options["reload"] else options["web_workers"]
-        try:
-            socks = listen_sockets(options["host"], options["port"], web_count)
-        except ListenError as exc:
-            self.stderr.write(str(exc))
+        role = options["role"]
+        parts = ROLES[role]
+        if refusal := role_refusal(role):
+            self.stderr.write(refusal)
             sys.exit(1)
-        call_command("setup_periodic_tasks", verbosity=0)
+        socks = []
+        if "web" in parts:
+            web_count = 1 if options["reload"] else options["web_workers"]
+            try:
+                socks = listen_sockets(options["host"], options["port"], web_count)
+            except ListenError as exc:
+                self.stderr.write(str(exc))
+                sys.exit(1)
+        if "beat" in parts:  # the schedules beat reads; other roles leave them to it
+            call_command("setup_periodic_tasks", verbosity=0)
         specs = self.children([sock.fileno() for sock in socks], options)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         supervisor = Supervisor(specs, env=env, out=sys.stdout)
         names = ", ".join(s.name for s in specs)
-        supervisor.say(
-            "serve", f"Cat Feeder at http://{options['host']}:{options['port']}/ ({names}); Ctrl-C stops all"
-        )
-        supervisor.say("serve", f"{route_count()} (manage.py routes lists them)")
+        if "web" in parts:
+            where = f"at http://{options['host']}:{options['port']}/"
+            supervisor.say("serve", f"Cat Feeder {where} ({names}); Ctrl-C stops all")
+            supervisor.say("serve", f"{route_count()} (manage.py routes lists them)")
+        else:
+            supervisor.say("serve", f"Cat Feeder, role {role} ({names}); Ctrl-C stops all")
+        announce = "worker" in parts
         with terminal_foreground():
-            code = supervisor.run(on_started=lambda: self.announce_worker(supervisor))
+            code = supervisor.run(on_started=(lambda: self.announce_worker(supervisor)) if announce else None)
         for sock in socks:
             sock.close()
         if code:
             sys.exit(code)
 
     def children(self, fds: list[int], options: dict[str, Any]) -> list[ChildSpec]:
-        """The supervised processes; web process n serves the listening socket fds[n]."""
+        """The supervised processes of the role; web process n serves the listening socket fds[n]."""
+        parts = ROLES[options.get("role", "all")]
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "catfeeder"]
         specs = []
-        if settings.EMBEDDED_REDIS:
+        if settings.EMBEDDED_REDIS:  # only "all" gets here without REDIS_URL (role_refusal)
             redis = EmbeddedRedis(settings.VAR_DIR)
             redis.prepare()
             if redis.is_up():
@@ -172,19 +216,19 @@ class ServeCommand(BaseCommand):
         # Each web process is one registered, drainable instance (catfeeder.runtime.webserver),
         # with a listening socket of its own (listen_sockets).
         webs = [web_command(fd) for fd in fds]
-        if options["reload"]:  # development: uvicorn's reloader and live reload, one web process
+        if options["reload"] and fds:  # development: uvicorn's reloader and live reload, one web process
             webs = [[python, "-m", "apps.devreload.devserver", "--fd", str(fds[0])]]
             webs[0] += ["--timeout-graceful-shutdown", str(WEB_DRAIN)]
         count = len(webs)
-        specs += [
-            ChildSpec("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])],
-                      stop_stage=1, stop_timeout=WORKER_STOP),
-            ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5),
-        ]  # fmt: skip
+        if "worker" in parts:
+            worker = [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])]
+            specs.append(ChildSpec("worker", worker, stop_stage=1, stop_timeout=WORKER_STOP))
+        if "beat" in parts:
+            specs.append(ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5))
         for n, (web, fd) in enumerate(zip(webs, fds, strict=True), start=1):
             name = "web" if count == 1 else f"web{n}"
             specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))
-        if settings.MQTT_URL:  # Home Assistant's bridge: restarted like the worker when it dies
+        if "bridge" in parts and settings.MQTT_URL:  # Home Assistant's bridge: restarted like a worker
             bridge = [python, str(settings.BASE_DIR / "manage.py"), "homeassistant"]
             specs.append(ChildSpec("homeassistant", bridge, stop_stage=1, stop_timeout=BRIDGE_STOP))
         return specs

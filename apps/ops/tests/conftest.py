@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from moto.server import ThreadedMotoServer
 
 from apps.accounts.models import User
@@ -17,7 +19,7 @@ from apps.infra.embedded_redis import executable
 from apps.ops.health import Check, check_register, check_unregister
 from apps.ops.readiness import critical_runs, shown_runs
 from apps.ops.selectors import maintenance_cache
-from catfeeder.testing import free_port, wait_until
+from catfeeder.testing import free_port, redis_db_claim, redis_db_release, redis_url_with_db, wait_until
 from conftest import S3_TEST_KEYS
 
 
@@ -162,3 +164,17 @@ def extra_check() -> Iterator[list[str]]:
 def register(names: list[str], check: Check) -> None:
     names.append(check.name)
     check_register(check)
+
+
+@pytest.fixture
+def role_redis() -> Iterator[str]:
+    """A Redis database of the test's own on the suite's server, for `serve --role` processes.
+
+    A worker left running by another test of this session must not answer their ping nor take their tasks.
+    """
+    run = f"serve-roles-{uuid.uuid4().hex[:8]}"
+    db = redis_db_claim(settings.REDIS_URL, run)
+    try:
+        yield redis_url_with_db(settings.REDIS_URL, db)
+    finally:
+        redis_db_release(settings.REDIS_URL, run, db)
