@@ -38,7 +38,9 @@ def test_serve_runs_every_child_restarts_a_dead_one_and_stops_all_on_sigterm(tmp
     run_dir = tempfile.mkdtemp(prefix="cf-serve-")
     serve = start_serve(port, run_dir, log)
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health/live"), timeout=SERVE_START_TIMEOUT, what="web answering")
+        wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{port}/health/live"), timeout=SERVE_START_TIMEOUT, what="web answering"
+        )
         wait_until(lambda: "worker answered ping: pong" in log.read_text(), timeout=60, what="worker ping")
         wait_until(lambda: "beat heartbeat at" in log.read_text(), timeout=60, what="beat heartbeat run")
 
