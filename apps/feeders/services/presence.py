@@ -24,12 +24,11 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
     Returns the pending and sent commands, marked sent, for the socket to send
     (each once per connection; the device ignores a command id it has done).
     The socket has joined the feeder's group before this: a command created
-    after the read below reaches it as an event.
+    after the batch's read reaches it as an event.
     """
     now = now or timezone.now()
-    open_ids = list(FeedCommand.objects.filter(feeder=feeder, status__in=OPEN_COMMAND).values_list("pk", flat=True))
     feeder.is_online, feeder.connection_id, feeder.last_seen_at = True, connection_id, now
-    _online.submit(feeder)
+    open_ids = _online.submit(feeder)
     if not open_ids:
         return []
     with write_transaction():
@@ -38,17 +37,22 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
     return commands
 
 
-def _write_online(feeders: Sequence[Feeder]) -> list[None | BaseException]:
+def _write_online(feeders: Sequence[Feeder]) -> list[list[int] | BaseException]:
+    """Mark `feeders` online; the ids of each one's open commands."""
     # The last sign-in of a feeder wins (its connection_id is the socket that counts).
     latest = {feeder.pk: feeder for feeder in feeders}
     _feeders_update(list(latest.values()), ["is_online", "connection_id", "last_seen_at"])
     events.feeders_changed(list(latest.values()))
-    return [None] * len(feeders)
+    open_ids: dict[int, list[int]] = {}
+    found = FeedCommand.objects.filter(feeder_id__in=latest, status__in=OPEN_COMMAND).values_list("feeder_id", "pk")
+    for feeder_id, pk in found:
+        open_ids.setdefault(feeder_id, []).append(pk)
+    return [open_ids.get(feeder.pk, []) for feeder in feeders]
 
 
 # A whole fleet signs in at once after a restart: its sockets' online marks and Hellos
 # are written a batch at a time (apps.infra.batch), not one transaction each.
-_online: Batch[Feeder, None] = Batch(_write_online)
+_online: Batch[Feeder, list[int]] = Batch(_write_online)
 
 
 def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
