@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.http import Http404
 
 from apps.accounts.models import User
@@ -118,3 +118,19 @@ def test_the_writer_turn_is_free_again_after_a_rollback() -> None:
         raise Refused
     with write_transaction():  # would wait forever on SQLite if the turn were still held
         assert connection.in_atomic_block
+
+
+def test_a_hello_inside_a_transaction_is_written_in_it_and_rolled_back_with_it(alice: User) -> None:
+    feeder = FeederFactory(owner=alice, firmware_version="1.0")
+    seen = []
+
+    def hello_then_fail() -> None:
+        with transaction.atomic():
+            presence.feeder_hello(feeder=feeder, firmware="9.9", ip=None)
+            seen.append(Feeder.objects.get(pk=feeder.pk).firmware_version)
+            raise Refused
+
+    with pytest.raises(Refused):
+        hello_then_fail()
+    assert seen == ["9.9"]
+    assert Feeder.objects.get(pk=feeder.pk).firmware_version == "1.0"

@@ -12,7 +12,8 @@ statements.
 `write` takes the items in order and returns one result per item: a value, or
 an exception to raise in that item's thread. If the batch's transaction fails
 as a whole, each item is written again on its own, so that one bad item fails
-only its own thread.
+only its own thread. An item submitted inside a transaction is written at once,
+in that transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from django.db import connection
 
 from apps.infra.db import write_transaction
 
@@ -45,6 +48,13 @@ class Batch(Generic[T, R]):
         self.leading = False
 
     def submit(self, item: T) -> R:
+        if connection.in_atomic_block:
+            # Inside the caller's transaction: written there, to commit or roll back with it (and on
+            # SQLite that transaction holds the write lock another thread's batch would wait for).
+            [result] = self.write([item])
+            if isinstance(result, BaseException):
+                raise result
+            return result
         slot: Slot[T, R] = Slot(item)
         with self.mutex:
             self.queue.append(slot)
