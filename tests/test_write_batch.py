@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, connections, transaction
 from django.http import Http404
 
 from apps.accounts.models import User
@@ -39,7 +39,7 @@ def in_threads(work: list[object], call: object) -> list[object]:
         except Exception as exc:  # noqa: BLE001 - compared by the test
             return exc
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's: the test database is dropped at the end
 
     def first(item: object) -> object:
         start.wait()
