@@ -43,12 +43,17 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import create_pool, decode_hosts
 from redis import asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from apps.infra.aio import cancel_until_done
+from apps.infra.thread_clients import ThreadClients
 
 GROUP_CHANNEL = "{prefix}__group__{group}"  # the Redis channel channels_redis' pub/sub layer gives a group
 SUBSCRIBE_RETRY_AFTER = 0.2  # seconds before a failed subscription is tried again
@@ -90,6 +95,7 @@ class RedisChannelLayer:
         self.probes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Probe]] = (
             weakref.WeakKeyDictionary()
         )
+        self.publishers = [ThreadClients(sync_pool(host)) for host in self.hosts]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.layer, name)  # send, receive, group_send, group_discard, flush, ...
@@ -126,11 +132,7 @@ class RedisChannelLayer:
         channels_redis uses for the group (GROUP_CHANNEL, host_index; pinned by
         tests/test_channel_layer.py, bounded in requirements.in).
         """
-        by_host: dict[int, list[tuple[str, bytes]]] = collections.defaultdict(list)
-        for group, message in sends:
-            name = GROUP_CHANNEL.format(prefix=self.prefix, group=group)
-            by_host[host_index(name, len(self.hosts))].append((name, self.layer.serialize(message)))
-        for index, publishes in by_host.items():
+        for index, publishes in self.publishes(sends).items():
             client = aioredis.Redis(connection_pool=create_pool(self.hosts[index]))
             try:
                 pipe = client.pipeline(transaction=False)
@@ -139,6 +141,36 @@ class RedisChannelLayer:
                 await pipe.execute()
             finally:
                 await client.aclose(close_connection_pool=True)
+
+    def group_send_many_now(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """group_send_many from a thread, blocking, on that thread's own connection to each host.
+
+        What a service sends after its commit (a feeder online, a command sent) goes out
+        from the thread that committed: through the event loop it waited for a turn of
+        the loop and for channels_redis' one lock per host, which its subscriptions hold
+        too, and a storm of sign-ins queued there.
+        """
+        for index, publishes in self.publishes(sends).items():
+            pipe = self.publishers[index].get().pipeline(transaction=False)
+            for name, body in publishes:
+                pipe.publish(name, body)
+            pipe.execute()
+
+    def publishes(self, sends: list[tuple[str, dict[str, Any]]]) -> dict[int, list[tuple[str, bytes]]]:
+        """The PUBLISHes of `sends` per host: (Redis channel, serialized message), in order."""
+        by_host: dict[int, list[tuple[str, bytes]]] = collections.defaultdict(list)
+        for group, message in sends:
+            name = GROUP_CHANNEL.format(prefix=self.prefix, group=group)
+            by_host[host_index(name, len(self.hosts))].append((name, self.layer.serialize(message)))
+        return by_host
+
+
+def sync_pool(host: dict[str, Any]) -> redis.ConnectionPool:
+    """A blocking redis-py pool to a channels_redis `hosts` entry, with its timeouts and one retry."""
+    options = {key: host[key] for key in ("socket_connect_timeout", "socket_timeout", "health_check_interval")
+               if key in host}  # fmt: skip
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return redis.ConnectionPool.from_url(host["address"], retry=retry, **options)
 
 
 class Probe:

@@ -17,13 +17,13 @@ from django.http.request import validate_host
 
 from apps.api.auth import scope_owner_sync
 from apps.api.messages import ANONYMOUS, Caller, CallerKind
-from apps.api.messages.auth import authenticate, bearer_token
+from apps.api.messages.auth import bearer_token
 from apps.api.messages.dispatch import encode, run_sync
 from apps.api.messages.silence import wheel
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events
 from apps.feeders.models import FeedCommand, Feeder
-from apps.feeders.principals import caller_feeder
+from apps.feeders.principals import caller_feeder, device_sign_in
 from apps.feeders.protocol import FeedNow
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import presence as presence_services
@@ -55,14 +55,16 @@ class DeviceSocket(MessageSocket):
         if authorization is None:
             return ANONYMOUS
         token = bearer_token(authorization)
-        caller = await run_sync(authenticate, CallerKind.DEVICE, token) if token else None
-        if caller is None:
+        found = await run_sync(device_sign_in, token) if token else None
+        if found is None:
             raise Refused
+        caller, self.feeder = found  # read with the token: become() need not read it again
         return caller
 
     async def become(self, caller: Caller) -> None:
         # Read before the group is joined: its events name the feeder's commands.
-        self.feeder = await run_sync(caller_feeder, caller)
+        if self.feeder is None or self.feeder.pk != caller.id:
+            self.feeder = await run_sync(caller_feeder, caller)
         await super().become(caller)
 
     async def signed_in(self) -> None:

@@ -7,7 +7,14 @@ the feeder's owner. Devices hear about their own feeder only.
 from __future__ import annotations
 
 from apps.api.messages import Message, device_group, owner_group
-from apps.api.messages.publish import group_event, group_events_now, group_push, group_push_many, push_event
+from apps.api.messages.publish import (
+    group_event,
+    group_events_now,
+    group_push,
+    group_push_many,
+    group_pushes,
+    push_event,
+)
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
 
@@ -41,6 +48,12 @@ def command_status(command: FeedCommand) -> CommandStatus:
 
 def feeder_changed(feeder: Feeder) -> None:
     group_push(owner_group(feeder.owner_id), feeder_status(feeder))
+
+
+def feeders_changed(feeders: list[Feeder]) -> None:
+    """feeder_changed of each, in one channel-layer call after commit (a batch of sign-ins)."""
+    if feeders:
+        group_pushes([(owner_group(feeder.owner_id), feeder_status(feeder)) for feeder in feeders])
 
 
 def catalog_changed(owner_id: int) -> None:

@@ -22,11 +22,17 @@ if TYPE_CHECKING:
 
 def device_caller(token: str) -> Caller | None:
     """The device a live device token proves: its feeder's id, and the token's for later checks."""
+    found = device_sign_in(token)
+    return None if found is None else found[0]
+
+
+def device_sign_in(token: str) -> tuple[Caller, Feeder] | None:
+    """The device a live device token proves, with the feeder row it was read with."""
     found = device_token_authenticate(token=token)
     if found is None:
         return None
     feeder, device_token = found
-    return Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk)
+    return Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk), feeder
 
 
 def caller_feeder(caller: Caller) -> Feeder:

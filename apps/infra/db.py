@@ -2,8 +2,62 @@
 
 from __future__ import annotations
 
-from django.db import models
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, models, transaction
 from django.http import Http404
+
+# SQLite has one writer. A writer that finds the write lock taken sleeps in SQLite's busy
+# handler, 1 ms, then 2, 5, 10 ... up to 100 ms between tries, whether the lock was freed
+# a microsecond later or not: in a storm of sign-ins most of a thread's time went there.
+# The writers of one process take turns here first, and only the other processes' wait there.
+_sqlite_writer = threading.Lock()
+
+
+def on_sqlite_outside_a_transaction() -> bool:
+    return connection.vendor == "sqlite" and not connection.in_atomic_block
+
+
+@contextmanager
+def writer_turn() -> Iterator[None]:
+    """Around one write statement in autocommit mode (no transaction): on SQLite, the process's
+    writer turn, so that it queues here instead of in SQLite's busy handler."""
+    if not on_sqlite_outside_a_transaction():
+        yield
+        return
+    with _sqlite_writer:
+        yield
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """`transaction.atomic()` for a short write that many threads make at once.
+
+    On SQLite the outermost one takes the process's writer turn before BEGIN and
+    gives it back at COMMIT (before the on-commit hooks run, so sending the
+    events does not hold up the next writer) or at rollback. Elsewhere, and
+    nested, it is `transaction.atomic()`.
+    """
+    if not on_sqlite_outside_a_transaction():
+        with transaction.atomic():
+            yield
+        return
+    held = _sqlite_writer.acquire()
+
+    def release() -> None:
+        nonlocal held
+        if held:
+            held = False
+            _sqlite_writer.release()
+
+    try:
+        with transaction.atomic():
+            transaction.on_commit(release)  # the first hook: it runs before the events go out
+            yield
+    finally:
+        release()  # rolled back, or the commit failed: no hook ran
 
 
 def lock_or_404(instance: models.Model) -> None:

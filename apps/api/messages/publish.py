@@ -29,12 +29,24 @@ async def push_to_caller(caller: Caller, message: Message) -> None:
 
 
 def group_event_now(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    group_events_now([(group, event)])
 
 
 def group_events_now(events: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send many (group, event) pairs at once, in a few round trips (a worker delivering a batch)."""
-    async_to_sync(get_channel_layer().group_send_many)(events)
+    """Send many (group, event) pairs at once, in a few round trips (a worker delivering a batch).
+
+    Blocking, from a thread: a layer that can send from this thread (group_send_many_now)
+    does; any other goes through an event loop.
+    """
+    layer = get_channel_layer()
+    now = getattr(layer, "group_send_many_now", None)
+    if now is not None:
+        now(events)
+    elif hasattr(layer, "group_send_many"):
+        async_to_sync(layer.group_send_many)(events)
+    else:
+        for group, event in events:
+            async_to_sync(layer.group_send)(group, event)
 
 
 def group_event(group: str, event: dict[str, Any]) -> None:
@@ -50,5 +62,10 @@ def group_push(group: str, message: Message) -> None:
 
 def group_push_many(group: str, messages: list[Message]) -> None:
     """Push `messages`, in order, to every socket in `group` after commit, in one channel-layer call."""
-    pairs = [(group, push_event(message)) for message in messages]
+    group_pushes([(group, message) for message in messages])
+
+
+def group_pushes(pushes: list[tuple[str, Message]]) -> None:
+    """Push each (group, message), in order, after commit, in one channel-layer call."""
+    pairs = [(group, push_event(message)) for group, message in pushes]
     transaction.on_commit(lambda: group_events_now(pairs), robust=True)

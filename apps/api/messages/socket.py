@@ -60,7 +60,7 @@ CLOSE_SILENT = 4408  # nothing heard within the heartbeat timeout
 ADMISSION_WAIT = 60.0  # seconds a sign-in may queue behind others before it is refused (1013)
 # Sign-ins in flight per process. Their database writes take turns (SQLite has one writer) and the
 # event loop is one core: more at once only made each slower, until some ran past their deadline.
-ADMISSION_SLOTS = 8
+ADMISSION_SLOTS = 32
 
 
 class ClientFaultFilter(logging.Filter):

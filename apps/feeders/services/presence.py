@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, Visit
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.commands import feed_command_send, feeder_commands_expire
-from apps.infra.db import lock_or_404
+from apps.infra.batch import Batch
+from apps.infra.db import lock_or_404, write_transaction
 
 
 def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> list[FeedCommand]:
@@ -20,16 +23,36 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
 
     Returns the pending and sent commands, marked sent, for the socket to send
     (each once per connection; the device ignores a command id it has done).
+    The socket has joined the feeder's group before this: a command created
+    after the batch's read reaches it as an event.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        Feeder.objects.filter(pk=feeder.pk).update(is_online=True, connection_id=connection_id, last_seen_at=now)
-        feeder.refresh_from_db()
-        events.feeder_changed(feeder)
+    feeder.is_online, feeder.connection_id, feeder.last_seen_at = True, connection_id, now
+    open_ids = _online.submit(feeder)
+    if not open_ids:
+        return []
+    with write_transaction():
         feeder_commands_expire(feeder=feeder, now=now)  # only the still-valid ones go out
-        open_ids = FeedCommand.objects.filter(feeder=feeder, status__in=OPEN_COMMAND).values_list("pk", flat=True)
-        commands = [c for pk in list(open_ids) if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
+        commands = [c for pk in open_ids if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
     return commands
+
+
+def _write_online(feeders: Sequence[Feeder]) -> list[list[int] | BaseException]:
+    """Mark `feeders` online; the ids of each one's open commands."""
+    # The last sign-in of a feeder wins (its connection_id is the socket that counts).
+    latest = {feeder.pk: feeder for feeder in feeders}
+    _feeders_update(list(latest.values()), ["is_online", "connection_id", "last_seen_at"])
+    events.feeders_changed(list(latest.values()))
+    open_ids: dict[int, list[int]] = {}
+    found = FeedCommand.objects.filter(feeder_id__in=latest, status__in=OPEN_COMMAND).values_list("feeder_id", "pk")
+    for feeder_id, pk in found:
+        open_ids.setdefault(feeder_id, []).append(pk)
+    return [open_ids.get(feeder.pk, []) for feeder in feeders]
+
+
+# A whole fleet signs in at once after a restart: its sockets' online marks and Hellos
+# are written a batch at a time (apps.infra.batch), not one transaction each.
+_online: Batch[Feeder, list[int]] = Batch(_write_online)
 
 
 def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
@@ -44,12 +67,42 @@ def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
 
 
 def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datetime | None = None) -> Feeder:
-    with transaction.atomic():
-        feeder.firmware_version, feeder.last_ip, feeder.last_seen_at = firmware, ip, now or timezone.now()
-        lock_or_404(feeder)  # its owner removed it while the device was connected
-        feeder.save(update_fields=["firmware_version", "last_ip", "last_seen_at", "updated_at"])
-        events.feeder_changed(feeder)
+    now = now or timezone.now()
+    feeder.firmware_version, feeder.last_ip, feeder.last_seen_at, feeder.updated_at = firmware, ip, now, now
+    _hellos.submit(feeder)
     return feeder
+
+
+def _write_hellos(feeders: Sequence[Feeder]) -> list[None | BaseException]:
+    present = set(Feeder.objects.filter(pk__in=[f.pk for f in feeders]).values_list("pk", flat=True))
+    found = {feeder.pk: feeder for feeder in feeders if feeder.pk in present}
+    _feeders_update(list(found.values()), ["firmware_version", "last_ip", "last_seen_at", "updated_at"])
+    events.feeders_changed(list(found.values()))
+    # Not present: its owner removed it while the device was connected.
+    return [None if feeder.pk in present else Http404("No Feeder matches the given query.") for feeder in feeders]
+
+
+_hellos: Batch[Feeder, None] = Batch(_write_hellos)
+
+
+def _feeders_update(feeders: list[Feeder], fields: list[str]) -> None:
+    """UPDATE each feeder's `fields` to its attributes, in one executemany.
+
+    Not bulk_update: its CASE WHEN per row cost 0.54 ms of CPU a row, more than
+    an UPDATE each (0.15 ms); one statement run for many rows costs 0.004 ms a row.
+    """
+    if not feeders:
+        return
+    meta, ops = Feeder._meta, connection.ops
+    columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
+    assignments = ", ".join(f"{ops.quote_name(str(field.column))} = %s" for field in columns)
+    table, pk = ops.quote_name(meta.db_table), ops.quote_name("id")
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from the model, values bound
+    rows = [
+        [field.get_db_prep_save(getattr(f, field.attname), connection) for field in columns] + [f.pk] for f in feeders
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def feeder_heartbeat(
