@@ -27,6 +27,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -137,8 +138,21 @@ class InstanceServer(uvicorn.Server):
         )
 
 
-def stopped_by_signal(sig: int, frame: FrameType | None) -> None:
-    logger.debug("stopped by %s", signal.Signals(sig).name)
+def stop_on_signal(server: uvicorn.Server) -> Callable[[int, FrameType | None], None]:
+    """The SIGINT/SIGTERM handler around uvicorn's own, which it holds only while it serves.
+
+    Before that (the process still starting) a stop must still stop: it asks the server
+    to exit, and uvicorn returns as soon as its start-up is done. After it, uvicorn
+    raises the signal it handled again, and this makes that an exit 0, not "killed by
+    SIGTERM". A handler that only logged swallowed a SIGTERM sent a moment after the
+    process started, and the process served on until `serve` killed it.
+    """
+
+    def stopped(sig: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+        logger.debug("stopped by %s", signal.Signals(sig).name)
+
+    return stopped
 
 
 def inherited_socket(fd: int) -> socket.socket:
@@ -202,10 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     grace = args.drain_grace if args.drain_grace is not None else settings.OPS_DRAIN_GRACE
     server = InstanceServer(config, drain_grace=grace)
-    # uvicorn handles SIGINT/SIGTERM while it serves, then raises the signal again for the handler
-    # it found: this one, so that a stop asked for ends with exit 0, not "killed by SIGTERM".
+    # Before, during and after uvicorn's own handling of SIGINT/SIGTERM (stop_on_signal).
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, stopped_by_signal)
+        signal.signal(sig, stop_on_signal(server))
     gc_settle(young=settings.GC_YOUNG_THRESHOLD)
     server.run(sockets=None if args.fd is None else [inherited_socket(args.fd)])
     return 0 if server.started else 3
