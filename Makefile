@@ -78,6 +78,14 @@ screenshots: install browser ## Refresh the README's pictures in docs/screenshot
 clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 	rm -rf $(VENV) var
 
+# $(call debian_package,BINARY,PACKAGE,WHAT FOR): Debian's PACKAGE, installed with apt (with sudo
+# unless root) when BINARY is missing.
+debian_package = @test -x $(1) || { \
+	  echo "Installing Debian's $(2) package for $(3)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2); }
+
 # --- Browser tests (apps.devreload): Debian's Chromium, driven by Playwright ----
 # Playwright's own browser downloads are never used (`playwright install`):
 # tests and benchmarks launch /usr/bin/chromium; `make test` and `make bench`
@@ -85,11 +93,7 @@ clean: ## Remove .venv and var/ (the embedded database, Redis data, media, mail)
 CHROMIUM := /usr/bin/chromium
 .PHONY: browser
 browser: ## Install Chromium (Debian's package) for the browser tests, if missing
-	@test -x $(CHROMIUM) || { \
-	  echo "Installing Debian's chromium package for the browser tests"; \
-	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(call debian_package,$(CHROMIUM),chromium,the browser tests)
 test: browser
 bench: browser
 # --- end browser tests ---
@@ -99,10 +103,6 @@ bench: browser
 HAPROXY := /usr/sbin/haproxy
 .PHONY: haproxy
 haproxy: ## Install HAProxy (Debian's package) for the deployment files' test, if missing
-	@test -x $(HAPROXY) || { \
-	  echo "Installing Debian's haproxy package for the deployment files' test"; \
-	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy; }
+	$(call debian_package,$(HAPROXY),haproxy,the deployment files' test)
 test: haproxy
 # --- end HAProxy ---

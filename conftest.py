@@ -125,6 +125,14 @@ def charlie(db: None) -> User:
     return UserFactory(email="charlie@example.com", name="Charlie")
 
 
+@pytest.fixture
+def as_alice(alice: User) -> Client:
+    """A test client logged in as Alice (a session, as her pages have)."""
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
 def unique_ip() -> str:
     """A client address of its own: log-ins are rate limited per IP (20 a minute) in the
     real, shared cache, so tests that log in a lot must not all come from 127.0.0.1."""

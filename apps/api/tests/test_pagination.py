@@ -11,13 +11,6 @@ from apps.feeders.tests.factories import FeederFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def page(client: Client, query: str) -> tuple[dict[str, object], list[str]]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"/api/feeders?{query}")

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def put(client: Client, feeder_id: int, body: Any) -> Any:
     return client.put(f"/api/feeders/{feeder_id}/pets", body, content_type="application/json")
 

@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def test_an_owner_registers_a_feeder_and_its_mac_is_normalised(as_alice: Client) -> None:
     response = as_alice.post(
         "/api/feeders", {"name": "Kitchen", "mac": "aa-bb-cc-dd-ee-0f", "time_zone": "Europe/Paris"},

@@ -36,13 +36,6 @@ TOO_BIG = 2**63  # one over PostgreSQL's bigint and SQLite's integer
 RACES = 30
 
 
-@pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
 def fields_of(response: object) -> set[str]:
     assert response.status_code == 422, response.content  # type: ignore[attr-defined]
     assert response["Content-Type"] == PROBLEM  # type: ignore[index]

@@ -30,13 +30,6 @@ Capture = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 
 
 @pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def pet(alice: User) -> Pet:
     return PetFactory(owner=alice, name="Tom")
 

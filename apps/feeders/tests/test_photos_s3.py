@@ -40,13 +40,6 @@ def bucket(s3_storage: str, s3_server: str) -> Any:
 
 
 @pytest.fixture
-def as_alice(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def pet(alice: User) -> Pet:
     return PetFactory(owner=alice, name="Tom")
 
