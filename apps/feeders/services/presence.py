@@ -96,7 +96,7 @@ def _feeders_update(feeders: list[Feeder], fields: list[str]) -> None:
     meta, ops = Feeder._meta, connection.ops
     columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
     assignments = ", ".join(f"{ops.quote_name(str(field.column))} = %s" for field in columns)
-    table, pk = ops.quote_name(meta.db_table), ops.quote_name("id")
+    table, pk = ops.quote_name(meta.db_table), ops.quote_name(str(meta.pk.column))
     sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from the model, values bound
     rows = [
         [field.get_db_prep_save(getattr(f, field.attname), connection) for field in columns] + [f.pk] for f in feeders
