@@ -99,7 +99,8 @@ def test_an_owner_with_a_verified_address_is_logged_in_and_linked(
 
     # The linked log-in: the provider account now leads to alice by itself.
     EmailAddress.objects.filter(user=alice).update(email="alice.new@example.com")
-    User.objects.filter(pk=alice.pk).update(email="alice.new@example.com")
+    alice.email = "alice.new@example.com"
+    alice.save(update_fields=["email"])
     again = Client()
     log_in_with_provider(again, oidc_provider, "alice@example.com", "pw-alice")
     assert logged_in_as(again) == "alice.new@example.com"

@@ -14,8 +14,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
+        from django.db.models.signals import post_delete, post_save
 
         from apps.accounts.api import router, sessions_router
+        from apps.accounts.backends import users_changed
+        from apps.accounts.models import User
         from apps.api.api import api
 
         api.add_router("/me/sessions", sessions_router, tags=["me"])  # list, end one, log out everywhere
@@ -23,6 +26,9 @@ class AccountsConfig(AppConfig):
 
         # After allauth.usersessions' own receiver (an earlier app), which creates the session record.
         user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts-session-client")
+        # Every process's copies of user rows end with any change to one (apps/accounts/backends.py).
+        post_save.connect(users_changed, sender=User, dispatch_uid="accounts-users-changed")
+        post_delete.connect(users_changed, sender=User, dispatch_uid="accounts-users-deleted")
 
 
 def on_user_logged_in(sender: object, request: Any, **kwargs: Any) -> None:

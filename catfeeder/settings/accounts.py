@@ -9,8 +9,9 @@ from catfeeder.settings.environment import Environment, env
 AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",  # the admin
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's, with the users they read kept per process (apps/accounts/backends.py).
+    "apps.accounts.backends.ModelBackend",  # the admin
+    "apps.accounts.backends.AuthenticationBackend",
 ]
 
 PRODUCT_NAME = "Cat Feeder"  # in every page title, mail subject and mail body

@@ -60,8 +60,9 @@ CACHES = {
 }
 
 # Sessions (browser logins and app tokens alike) are read from the cache and
-# written through to the database: two queries fewer on every authenticated request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# written through to the database: two queries fewer on every authenticated request
+# (Django's cached_db, reading the backend names of older sessions: apps/accounts/sessions.py).
+SESSION_ENGINE = "apps.accounts.sessions"
 # Flash messages ("Signed in.") live in that session too. Django's default also tries a signed
 # cookie first, and builds its signer on every request, API calls included, whether or not a
 # message is ever shown.
