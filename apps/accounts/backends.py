@@ -41,6 +41,7 @@ GENERATION_KEY = "accounts:users-generation"
 USER_COPY_SECONDS = 60.0  # the longest a copy lives, should a change fail to reach Redis
 USER_COPIES_MAX = 10_000  # users kept per process; the least recently used go first
 REDIS_RETRY_SECONDS = 1.0  # after a failed read, the database alone for this long (no wait per request)
+NOTE_SECONDS = 1.0  # a generation read with a session serves the user lookup that follows it, if that soon
 
 
 class UserCopies:
@@ -51,9 +52,19 @@ class UserCopies:
         self.generation: str | None = None
         self.rows: OrderedDict[Any, tuple[User, float]] = OrderedDict()
         self.redis_failed_at = 0.0
+        self.noted = threading.local()
+
+    def generation_note(self, generation: Any) -> None:
+        """The generation, read in this thread with the session just loaded (one round trip for both).
+
+        The user lookup that follows in the same request uses it instead of reading it again; once.
+        """
+        self.noted.value = (str(generation), time.monotonic())
 
     def get(self, pk: Any) -> User | None:
-        generation = self.generation_read()
+        noted, self.noted.value = getattr(self.noted, "value", None), None
+        fresh = noted is not None and time.monotonic() - noted[1] < NOTE_SECONDS
+        generation = noted[0] if noted is not None and fresh else self.generation_read()
         if generation is None:
             return user_read(pk)
         now = time.monotonic()
@@ -84,10 +95,14 @@ class UserCopies:
                 cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
                 generation = cache.get(GENERATION_KEY)
         except RedisError:
-            self.redis_failed_at = time.monotonic()
-            self.forget()
+            self.redis_failed()
             return None
         return None if generation is None else str(generation)
+
+    def redis_failed(self) -> None:
+        """Redis failed this process just now: no copies, and no reads of it for a moment."""
+        self.redis_failed_at = time.monotonic()
+        self.forget()
 
     def forget(self) -> None:
         with self.lock:

@@ -101,3 +101,13 @@ def test_an_app_token_works_across_users_changes_in_this_process(client: Client,
     alice.is_active = False
     alice.save()  # in the test's transaction: no commit, this process's copies end at once
     assert client.get("/api/me", HTTP_X_SESSION_TOKEN=token).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_generation_read_with_a_session_serves_the_next_lookup_only(alice: User) -> None:
+    copies.generation_note("read-with-the-session")
+    assert copies.get(alice.pk) is not None  # kept under the noted generation
+    User.objects.filter(pk=alice.pk).update(name="Changed")  # no signal: only a new generation tells
+    again = copies.get(alice.pk)  # reads the generation itself: not the noted one, so not that copy
+    assert again is not None
+    assert again.name == "Changed"
