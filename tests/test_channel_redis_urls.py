@@ -1,0 +1,45 @@
+"""CHANNEL_REDIS_URLS: the channel layer sharded over several Redis servers, or a clear refusal.
+
+That the shards carry real sockets' events is shown by the cluster tests (tests/cluster/).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from catfeeder.testing import BASE_DIR, process_env
+
+SHOW_HOSTS = (
+    "import json; from django.conf import settings; config = settings.CHANNEL_LAYERS['default']['CONFIG'];"
+    "print(json.dumps([[h['address'] for h in config['hosts']], config['prefix']]))"
+)
+
+
+def django(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    argv = (sys.executable, "manage.py", *argv)
+    environment = process_env(**env)
+    return subprocess.run(argv, capture_output=True, text=True, env=environment, cwd=BASE_DIR, timeout=60, check=False)
+
+
+def test_the_layer_is_sharded_over_every_url_in_order_with_the_first_ones_prefix() -> None:
+    urls = ["redis://10.0.0.31:6379/3", "redis://10.0.0.32:6379/3"]
+    done = django("shell", "-v0", "-c", SHOW_HOSTS, CHANNEL_REDIS_URLS=",".join(urls))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [urls, "asgi-db3-"]
+
+
+def test_without_it_the_layer_is_on_redis_url_alone() -> None:
+    done = django("shell", "-v0", "-c", SHOW_HOSTS, CHANNEL_REDIS_URLS="", REDIS_URL="redis://10.0.0.31:6379/0")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [["redis://10.0.0.31:6379/0"], "asgi"]
+
+
+@pytest.mark.parametrize("value", ["redis://10.0.0.31:6379/0,http://10.0.0.32/", "10.0.0.31:6379"])
+def test_a_url_that_is_not_redis_stops_start_up_naming_the_variable(value: str) -> None:
+    done = django("check", CHANNEL_REDIS_URLS=value)
+    assert done.returncode != 0
+    assert done.stderr.strip() == "catfeeder: CHANNEL_REDIS_URLS: expected redis://, rediss:// or unix://."
