@@ -38,7 +38,9 @@ def test_without_it_the_layer_is_on_redis_url_alone() -> None:
     assert json.loads(done.stdout.splitlines()[-1]) == [["redis://10.0.0.31:6379/0"], "asgi"]
 
 
-@pytest.mark.parametrize("value", ["redis://10.0.0.31:6379/0,http://10.0.0.32/", "10.0.0.31:6379"])
+@pytest.mark.parametrize(
+    "value", ["redis://10.0.0.31:6379/0,http://10.0.0.32/", "10.0.0.31:6379", "sentinel://10.0.0.31:26379/mymaster"]
+)
 def test_a_url_that_is_not_redis_stops_start_up_naming_the_variable(value: str) -> None:
     done = django("check", CHANNEL_REDIS_URLS=value)
     assert done.returncode != 0

@@ -62,6 +62,12 @@ def commands(*, ids: list[int]) -> dict[str, Any]:
     return {str(pk): {"status": status, "feedings": events.get(pk, 0)} for pk, status in rows}
 
 
+def round_trips(*, ids: list[int]) -> list[float]:
+    """Seconds from each done command's row to its device's answer recorded (FeedNow there and back)."""
+    rows = FeedCommand.objects.filter(pk__in=ids, completed_at__isnull=False).values_list("created_at", "completed_at")
+    return [(done - made).total_seconds() for made, done in rows if done is not None]
+
+
 def online(*, owner: str) -> int:
     return Feeder.objects.filter(owner__email=owner, is_online=True).count()
 
@@ -88,8 +94,10 @@ def session_token(*, owner: str) -> str:
     return str(client.session.session_key)
 
 
-CALLS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (feed_now, meals_due, meal_commands, commands, online,
-                                                                 sockets, drain, session_token)}  # fmt: skip
+CALLS: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (feed_now, meals_due, meal_commands, commands, round_trips, online, sockets, drain, session_token)
+}
 
 
 def main() -> None:

@@ -161,17 +161,27 @@ class Cluster(Network):
         options = ["-c", f"listen_addresses={self.address('data')}", "-c", f"unix_socket_directories={pgdata}",
                    "-c", "fsync=off", "-c", "max_connections=300"]  # fmt: skip
         self.start("data", "postgres", [*as_postgres, str(PG_BIN / "postgres"), "-D", str(pgdata), *options])
-        for port in REDIS_PORTS:
-            argv = [str(REDIS_SERVER), "--bind", self.address("data"), "--port", str(port), "--protected-mode", "no",
-                    "--dir", str(self.dir), "--appendonly", "yes", "--appendfilename", f"redis-{port}.aof",
-                    "--save", ""]  # fmt: skip
-            self.start("data", f"redis-{port}", argv)
+        for n in range(len(REDIS_PORTS)):
+            self.redis_start(n)
         wait_until(self.database_answers, timeout=60, what="PostgreSQL on data")
         for n in range(len(REDIS_PORTS)):
             wait_until(functools.partial(self.redis_answers, n), timeout=30, what=f"Redis {n} on data")
         with psycopg.connect(self.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
             conn.execute("CREATE DATABASE catfeeder")
         self.manage("migrate", "--no-input", "-v0")
+
+    def redis_start(self, n: int) -> None:
+        port = REDIS_PORTS[n]
+        argv = [str(REDIS_SERVER), "--bind", self.address("data"), "--port", str(port), "--protected-mode", "no",
+                "--dir", str(self.dir), "--appendonly", "yes", "--appendfilename", f"redis-{port}.aof",
+                "--save", ""]  # fmt: skip
+        self.start("data", f"redis-{port}", argv)
+
+    def redis_kill(self, n: int) -> None:
+        """kill -9 of one Redis server, as when it crashes."""
+        process = self.processes[f"redis-{REDIS_PORTS[n]}"].popen
+        process.kill()
+        process.wait(timeout=30)
 
     def database_answers(self) -> bool:
         self.processes["postgres"].running()

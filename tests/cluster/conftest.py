@@ -8,6 +8,7 @@ and Debian's PostgreSQL, Redis and HAProxy binaries; without them they skip and 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +34,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("the short version runs once per CI run, on the PostgreSQL leg (`make test-cluster`: all)")
     stale_remove()
     built = Cluster()
+    started = time.monotonic()
     try:
         built.build()
         built.start_data()
@@ -43,6 +45,7 @@ def cluster() -> Iterator[Cluster]:
         built.stop_all()
         built.remove()
         raise
+    print(f"\nthe topology up in {time.monotonic() - started:.0f} s")  # noqa: T201
     try:
         yield built
     finally:
@@ -60,9 +63,11 @@ def agent(cluster: Cluster) -> Iterator[Agent]:
 @pytest.fixture(scope="session")
 def feeders(cluster: Cluster, agent: Agent) -> Iterator[Feeders]:
     fleet = Feeders(cluster, FEEDERS)
+    started = time.monotonic()
     try:
         wait_until(lambda: fleet.running() and agent("online", owner=OWNER) == FEEDERS, timeout=ONLINE_WITHIN,
                    what=f"{FEEDERS} simulated feeders online", interval=1)  # fmt: skip
+        print(f"\n{FEEDERS} feeders paired and online in {time.monotonic() - started:.0f} s")  # noqa: T201
         yield fleet
     finally:
         fleet.stop()

@@ -29,6 +29,7 @@ full_only = pytest.mark.skipif(not FULL, reason="`make test-cluster` runs it (CA
 DELIVERED_WITHIN = 120  # seconds for a round of meals to be served and answered, on a loaded machine
 GRAMS = 5
 CUT = float(os.environ.get("CLUSTER_CUT", "30"))  # seconds worker1 is cut off from the data host
+SHARD_DOWN = 10  # seconds the second Redis is away: several of the layer's reconnect attempts
 
 
 def served_exactly_once(agent: Agent, feeders: Feeders, ids: list[int]) -> None:
@@ -122,7 +123,7 @@ def test_kill_9_of_web2_moves_its_feeders_to_web1_and_no_meal_is_lost_or_doubled
 
 
 @full_only
-def test_killing_beat1_makes_beat2_take_over_within_the_lock_ttl(
+def test_killing_beat1_makes_beat2_take_over_once_the_lock_expires(
     cluster: Cluster, agent: Agent, feeders: Feeders
 ) -> None:
     standby = cluster.beats["beat2"]
@@ -149,3 +150,20 @@ def test_cutting_worker1_off_from_data_loses_no_task_and_doubles_none(
         cluster.link("worker1", up=True)
     served_exactly_once(agent, feeders, before + during)
     heard_live(live_page, before + during)
+
+
+@full_only
+def test_a_channel_layer_shard_killed_and_restarted_loses_no_meal_and_its_events_flow_again(
+    cluster: Cluster, agent: Agent, feeders: Feeders, live_page: LivePage
+) -> None:
+    """The second Redis carries only channel-layer shards: while it is down, the events of the groups
+    that hash to it are not delivered; the commands are rows, and the reconciler sends them again."""
+    cluster.redis_kill(1)
+    try:
+        during = agent("feed_now", owner=OWNER, grams=GRAMS)
+        time.sleep(SHARD_DOWN)
+    finally:
+        cluster.redis_start(1)
+    wait_until(lambda: cluster.redis_answers(1), timeout=30, what="the second Redis back")
+    served_exactly_once(agent, feeders, during)
+    heard_live(live_page, a_round_of_meals(agent, feeders))  # events flow on both shards again
