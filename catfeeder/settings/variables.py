@@ -70,8 +70,8 @@ VARIABLES: tuple[Variable, ...] = (
              "task (its worker died) to another worker; keep it above the longest countdown (300)", REDIS),
     Variable("CELERY_SOFT_SHUTDOWN_TIMEOUT", "float", 10, "seconds of Celery's soft shutdown after the warm one: "
              "unfinished tasks go back to the queue", REDIS),
-    Variable("BEAT_LOCK_TTL", "int", 30, "seconds a dead beat's lock outlives it: a standby beat takes over "
-             "within this", REDIS),
+    Variable("BEAT_LOCK_TTL", "int", 30, "seconds a dead beat's lock outlives it: a standby beat, which asks "
+             "every third of it, takes over within this and a third", REDIS),
     # --- Processes (manage.py serve) ------------------------------------------------------------
     Variable("WEB_HOST", "str", "127.0.0.1", "where `serve` listens (`--host` wins)", SERVE, essential=True),
     Variable("WEB_PORT", "int", 8000, "the port `serve` listens on (`--port` wins)", SERVE, essential=True),
