@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from catfeeder.settings.catalog import setting_validate
 from catfeeder.testing import BASE_DIR, process_env
 
 SHOW_HOSTS = (
@@ -45,3 +46,10 @@ def test_a_url_that_is_not_redis_stops_start_up_naming_the_variable(value: str) 
     done = django("check", CHANNEL_REDIS_URLS=value)
     assert done.returncode != 0
     assert done.stderr.strip() == "catfeeder: CHANNEL_REDIS_URLS: expected redis://, rediss:// or unix://."
+
+
+@pytest.mark.parametrize("name", ["REDIS_URL", "CHANNEL_REDIS_URLS"])
+def test_settings_store_refuses_a_sentinel_url(name: str) -> None:
+    """Redis Sentinel is not supported (docs/deploy.md): `manage.py settings --store` says so."""
+    with pytest.raises(ValueError, match=r"expected redis://, rediss:// or unix://"):
+        setting_validate(name=name, value="sentinel://10.0.0.31:26379/mymaster")
