@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from catfeeder.settings.catalog import setting_validate
+from catfeeder.settings.catalog import setting_validate, settings_effective
 from catfeeder.testing import BASE_DIR, process_env
 
 SHOW_HOSTS = (
@@ -53,3 +54,10 @@ def test_settings_store_refuses_a_sentinel_url(name: str) -> None:
     """Redis Sentinel is not supported (docs/deploy.md): `manage.py settings --store` says so."""
     with pytest.raises(ValueError, match=r"expected redis://, rediss:// or unix://"):
         setting_validate(name=name, value="sentinel://10.0.0.31:26379/mymaster")
+
+
+def test_manage_settings_masks_the_password_of_every_url(tmp_path: Path) -> None:
+    urls = "redis://:first-secret@10.0.0.31:6379/0,redis://:second-secret@10.0.0.32:6379/0"
+    rows = settings_effective(env_file=tmp_path / ".env", environment={"CHANNEL_REDIS_URLS": urls})
+    [row] = [row for row in rows if row.name == "CHANNEL_REDIS_URLS"]
+    assert row.value == "redis://:********@10.0.0.31:6379/0,redis://:********@10.0.0.32:6379/0"
