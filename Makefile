@@ -7,7 +7,7 @@ PORT   ?= 8000
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime run test soak lint fmt migrations-check settings-docs check-deploy bench lock screenshots ci clean
+.PHONY: help install install-runtime run test test-cluster soak lint fmt migrations-check settings-docs check-deploy bench lock screenshots ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,11 @@ test: install ## Run the whole test suite (ARGS="-k name" to pick tests)
 
 soak: install ## The feeding chaos test at length: kill -9 the delivering worker 100 times (CHAOS_KILLS=N to change)
 	CHAOS_KILLS=$${CHAOS_KILLS:-100} $(BIN)/python -m pytest tests/test_feeding_chaos.py -q $(ARGS)
+
+# The many-hosts topology in network namespaces (tests/cluster/, root only): every scenario with the
+# issue's 300 feeders; CI runs the short version (fewer feeders, three scenarios) inside `make test`.
+test-cluster: install haproxy ## The many-hosts scenarios, all of them, 300 feeders (root; CLUSTER_FEEDERS=N to change)
+	CATFEEDER_CLUSTER=full CLUSTER_FEEDERS=$${CLUSTER_FEEDERS:-300} $(BIN)/python -m pytest tests/cluster -q -s $(ARGS)
 
 lint: install ## ruff (lint + format check), mypy and the layer contracts (import-linter)
 	$(BIN)/ruff check .

@@ -49,12 +49,19 @@ def env_file_read(path: Path) -> dict[str, str]:
 def mask(variable: Variable, value: str) -> str:
     if variable.secret:
         return MASK if value else ""
+    if variable.has_password and variable.kind == "list":
+        return ",".join(mask_password(url) for url in value.split(","))
     if variable.has_password:
-        parts = urlsplit(value)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
-            return urlunsplit(parts._replace(netloc=netloc))
+        return mask_password(value)
     return value
+
+
+def mask_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
 
 
 def settings_effective(*, env_file: Path, environment: dict[str, str] | None = None) -> list[Effective]:

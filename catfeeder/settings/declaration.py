@@ -60,6 +60,15 @@ def check_redis_url(value: str) -> None:
         raise ValueError("expected redis://, rediss:// or unix://")
 
 
+def check_redis_urls(value: str) -> None:
+    """Comma-separated Redis URLs (the channel layer's shards); empty means REDIS_URL alone."""
+    for url in (part.strip() for part in value.split(",")):
+        if url:
+            check_redis_url(url)
+        elif value.strip():
+            raise ValueError("an empty entry between commas")
+
+
 def check_broker_url(value: str) -> None:
     if urlsplit(value).scheme not in {"redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp"}:
         raise ValueError("expected a redis:// or amqp:// URL")

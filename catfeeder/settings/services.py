@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from apps.infra.embedded_redis import socket_url
 from catfeeder.redis_options import cache_options, channel_layer_host, channel_layer_prefix
+from catfeeder.settings.declaration import check_redis_urls
 from catfeeder.settings.environment import VAR_DIR, env
 
 # --- Database -----------------------------------------------------------------
@@ -68,11 +70,22 @@ SESSION_ENGINE = "apps.accounts.sessions"
 # message is ever shown.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# The channel layer alone may be sharded over several Redis servers (channels_redis' `hosts`):
+# every process must list the same servers in the same order, since a group's server is picked
+# by its name's hash and the list's length. The prefix follows the first server's database.
+CHANNEL_REDIS_URLS = env.read_list("CHANNEL_REDIS_URLS") or [REDIS_URL]
+try:
+    check_redis_urls(",".join(CHANNEL_REDIS_URLS))
+except ValueError as _bad:
+    raise ImproperlyConfigured(f"CHANNEL_REDIS_URLS: {_bad}.") from None
 CHANNEL_LAYERS = {
     "default": {
         # channels_redis' pub/sub layer (see catfeeder/channel_layer.py for why).
         "BACKEND": "catfeeder.channel_layer.RedisChannelLayer",
-        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": channel_layer_prefix(REDIS_URL)},
+        "CONFIG": {
+            "hosts": [channel_layer_host(url.strip()) for url in CHANNEL_REDIS_URLS],
+            "prefix": channel_layer_prefix(CHANNEL_REDIS_URLS[0].strip()),
+        },
     }
 }
 

@@ -15,6 +15,7 @@ from catfeeder.settings.declaration import (
     check_hosts,
     check_mqtt_url,
     check_redis_url,
+    check_redis_urls,
     check_secret_key,
 )
 
@@ -56,6 +57,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REDIS_URL", "str", "", "Celery broker and results, channel layer and cache, e.g. "
              "`redis://host:6379/0`", REDIS, has_password=True, essential=True, check=check_redis_url,
              shown="embedded Redis on var/redis.sock", example="redis://127.0.0.1:6379/0"),
+    # Sharding spreads the sockets' subscriptions and the events' PUBLISHes (channels_redis hashes
+    # each group and channel onto one of them): one Redis stops being the web hosts' common limit.
+    Variable("CHANNEL_REDIS_URLS", "list", (), "the channel layer sharded over these Redis servers, "
+             "comma-separated, e.g. `redis://10.0.0.31:6379/0,redis://10.0.0.32:6379/0`; the same list, in the "
+             "same order, on every host", REDIS, has_password=True, check=check_redis_urls, shown="REDIS_URL"),
     Variable("CELERY_BROKER_URL", "str", "", "another broker, e.g. RabbitMQ `amqp://guest:guest@host:5672//`",
              REDIS, has_password=True, check=check_broker_url, shown="REDIS_URL"),
     Variable("CELERY_RESULT_BACKEND", "str", "", "where task results are kept", REDIS,
@@ -64,8 +70,8 @@ VARIABLES: tuple[Variable, ...] = (
              "task (its worker died) to another worker; keep it above the longest countdown (300)", REDIS),
     Variable("CELERY_SOFT_SHUTDOWN_TIMEOUT", "float", 10, "seconds of Celery's soft shutdown after the warm one: "
              "unfinished tasks go back to the queue", REDIS),
-    Variable("BEAT_LOCK_TTL", "int", 30, "seconds a dead beat's lock outlives it: a standby beat takes over "
-             "within this", REDIS),
+    Variable("BEAT_LOCK_TTL", "int", 30, "seconds a dead beat's lock outlives it: a standby beat, which asks "
+             "every third of it, takes over within this and a third", REDIS),
     # --- Processes (manage.py serve) ------------------------------------------------------------
     Variable("WEB_HOST", "str", "127.0.0.1", "where `serve` listens (`--host` wins)", SERVE, essential=True),
     Variable("WEB_PORT", "int", 8000, "the port `serve` listens on (`--port` wins)", SERVE, essential=True),

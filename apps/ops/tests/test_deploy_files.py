@@ -7,6 +7,7 @@ without it skips the HAProxy check and says so.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import shutil
@@ -32,12 +33,18 @@ NOT_OURS = {"FORWARDED_ALLOW_IPS"}
 def self_signed_pem(path: Path, name: str) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    # Clients match the name in subjectAltName only: a DNS name, or an address when clients use one.
+    try:
+        alt_name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        alt_name = x509.DNSName(name)
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
+        .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + dt.timedelta(days=1))
