@@ -31,3 +31,21 @@ class LastOwner(Problem):
 class MemberNotFound(Problem):
     def __init__(self) -> None:
         super().__init__(404, "No such member of this household.", kind="not-found")
+
+
+class InvitationNotValid(Problem):
+    """Unknown, used, declined, revoked, expired, or for another address: we do not say which."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "No such invitation: it is unknown, used, revoked or expired.", kind="not-found")
+
+
+class InvitationAnswered(Problem):
+    def __init__(self, status: str) -> None:
+        super().__init__(409, f"This invitation is {status} already.", kind="conflict")
+
+
+class EmailUnverified(Problem):
+    def __init__(self) -> None:
+        detail = "Verify your e-mail address before accepting an invitation."
+        super().__init__(403, detail, kind="email-unverified")

@@ -7,11 +7,16 @@ another household is), a role that may not is a 403.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.households.errors import HouseholdNotFound, RoleForbidden
-from apps.households.models import Household, Membership
+from apps.households.models import Household, Invitation, InvitationStatus, Membership
 from apps.households.roles import Role
 
 
@@ -29,8 +34,9 @@ def household_list(*, user: User) -> QuerySet[Household]:
     )
 
 
-def household_ids(*, user_id: int) -> list[int]:
-    return list(Membership.objects.filter(user_id=user_id).values_list("household_id", flat=True))
+def household_ids(*, user_ids: Iterable[int] | QuerySet[Any]) -> set[int]:
+    """The households these users are in (a list of ids, or a query of them)."""
+    return set(Membership.objects.filter(user_id__in=user_ids).values_list("household_id", flat=True))
 
 
 def household_default(*, user: User) -> Household | None:
@@ -72,3 +78,29 @@ def household_get(*, user: User, household_id: int) -> Household:
     if found is None:
         raise HouseholdNotFound
     return found
+
+
+def row_role_require(*, user: User, household_id: int, role: Role) -> None:
+    """The role check for a row already read through `member_of` (membership proved by that read):
+    no query for a read, one for a write."""
+    if role != Role.VIEWER:
+        membership_require(user=user, household_id=household_id, role=role)
+
+
+def household_contact(*, household_id: int) -> User:
+    """Who the household's alerts are mailed to: its first owner (a household always has one)."""
+    first = Membership.objects.filter(household_id=household_id, role=Role.OWNER).order_by("created_at", "id")
+    return User.objects.get(pk=first.values("user_id")[:1])
+
+
+def invitation_list(*, user: User, household_id: int) -> QuerySet[Invitation]:
+    """A household's invitations, newest first: for its owners."""
+    membership_require(user=user, household_id=household_id, role=Role.OWNER)
+    return Invitation.objects.filter(household_id=household_id)
+
+
+def invitation_list_mine(*, user: User, now: dt.datetime | None = None) -> QuerySet[Invitation]:
+    """The live invitations to the user's address, waiting for an answer."""
+    return Invitation.objects.filter(
+        email__iexact=user.email, status=InvitationStatus.PENDING, expires_at__gt=now or timezone.now()
+    ).select_related("household")
