@@ -87,10 +87,17 @@ def row_role_require(*, user: User, household_id: int, role: Role) -> None:
         membership_require(user=user, household_id=household_id, role=role)
 
 
+def household_readers(*, household_id: int) -> list[User]:
+    """Who hears of the household's alerts: every member, whatever their role; its first owner first
+    (a household always has one), then by membership age."""
+    members = Membership.objects.filter(household_id=household_id).select_related("user")
+    first_owners = sorted(members, key=lambda m: (m.role != Role.OWNER, m.created_at, m.pk))
+    return [membership.user for membership in first_owners]
+
+
 def household_contact(*, household_id: int) -> User:
-    """Who the household's alerts are mailed to: its first owner (a household always has one)."""
-    first = Membership.objects.filter(household_id=household_id, role=Role.OWNER).order_by("created_at", "id")
-    return User.objects.get(pk=first.values("user_id")[:1])
+    """The household's first owner."""
+    return household_readers(household_id=household_id)[0]
 
 
 def invitation_list(*, user: User, household_id: int) -> QuerySet[Invitation]:

@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.times import when_text_for
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
@@ -25,7 +26,7 @@ from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder
 from apps.feeders.services.access import feeder_access_check
 from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
 from apps.feeders.services.pets import pet_allowance_hold, pet_feed
-from apps.households.selectors import household_contact
+from apps.households.selectors import household_readers
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_open
 
@@ -203,14 +204,15 @@ def _give_up(command: FeedCommand, *, now: dt.datetime) -> None:
     command.save(update_fields=["status", "completed_at", "error"])
     events.command_changed(command, household_id=command.feeder.household_id)
     logger.error("feed command %s failed: %s", command.pk, command.error)
-    reader = household_contact(household_id=command.feeder.household_id)
-    ordered = when_text_for(command.created_at, reader=reader.time_zone)
+
+    def detail(reader: User) -> str:
+        ordered = when_text_for(command.created_at, reader=reader.time_zone)
+        return (f"The {command.grams} g feeding ordered on {ordered} could not be "
+                f"delivered to {command.feeder.name} ({command.error}). It will not be served.")  # fmt: skip
+
     alert_open(
-        owner=reader, kind=AlertKind.COMMAND_FAILED, key=f"command:{command.pk}",
-        subject=f"A feeding on {command.feeder.name} failed",
-        detail=(f"The {command.grams} g feeding ordered on {ordered} could not be "
-                f"delivered to {command.feeder.name} ({command.error}). It will not be served."),
-        now=now,
+        readers=household_readers(household_id=command.feeder.household_id), kind=AlertKind.COMMAND_FAILED,
+        key=f"command:{command.pk}", subject=f"A feeding on {command.feeder.name} failed", detail=detail, now=now,
     )  # fmt: skip
 
 
