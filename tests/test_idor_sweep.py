@@ -93,7 +93,7 @@ def snapshot(user: User) -> list[dict[str, Any]]:
     ]  # fmt: skip
     for model, household_path in owned_through:
         owned = model.objects.filter(**{f"{household_path}memberships__user": user}).order_by("pk")
-        rows += [model_to_dict(row) for row in owned]
+        rows += [model_to_dict(row, exclude=["members"]) for row in owned]  # members: the Membership rows
     return rows
 
 
