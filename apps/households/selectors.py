@@ -21,8 +21,12 @@ from apps.households.roles import Role
 
 
 def member_of(user: User, *, path: str = "household") -> Q:
-    """Rows whose household (reached by `path`) has `user` as a member: the one tenancy filter."""
-    return Q(**{f"{path}__memberships__user": user})
+    """Rows whose household (reached by `path`) has `user` as a member: the one tenancy filter.
+
+    `household_id IN (the user's households)`, not a join through the households table: the
+    query reads the user's memberships by their index and the rows by their household's.
+    """
+    return Q(**{f"{path}__in": Membership.objects.filter(user=user).values("household_id")})
 
 
 def household_list(*, user: User) -> QuerySet[Household]:
