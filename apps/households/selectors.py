@@ -1,6 +1,6 @@
 """Which households a user is in, and the one membership check every domain read and write uses.
 
-Reads scope rows by membership with `member_of` (one join, no query of its own); writes ask for
+Reads scope rows by membership with `member_of` (a subquery in the same statement, no query of its own); writes ask for
 a role with `membership_require`. A household the user is not in is a 404 (as any row of
 another household is), a role that may not is a 403.
 """
