@@ -66,15 +66,19 @@ def homes_create() -> tuple[list[int], list[int], list[str]]:
     from apps.accounts.models import User
     from apps.feeders.models import Feeder, Pet
     from apps.feeders.services.devices import device_token_create
+    from apps.households.services import household_create
 
     owner = User.objects.create_user(email="bench-dispatch@example.com", password=None)
+    household = household_create(user=owner)
     feeders = Feeder.objects.bulk_create(
         [
-            Feeder(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:{n // 256:02X}:{n % 256:02X}")
+            Feeder(household=household, name=f"Feeder {n}", mac=f"F0:00:00:00:{n // 256:02X}:{n % 256:02X}")
             for n in range(FEEDERS)
         ]
     )
-    pets = Pet.objects.bulk_create([Pet(owner=owner, name=f"Pet {n}", allowance_grams=100_000) for n in range(FEEDERS)])
+    pets = Pet.objects.bulk_create(
+        [Pet(household=household, name=f"Pet {n}", allowance_grams=100_000) for n in range(FEEDERS)]
+    )
     tokens = [device_token_create(feeder=f)[1] for f in feeders]
     return [f.pk for f in feeders], [p.pk for p in pets], tokens
 

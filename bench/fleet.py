@@ -76,10 +76,14 @@ def fleet_create(n: int) -> list[str]:
     from apps.feeders.models import DeviceToken, Feeder
     from apps.feeders.selectors.devices import token_hash
     from apps.feeders.services import devices as device_services
+    from apps.households.services import household_create, household_for_write
 
     owner = User.objects.create_user(email="fleet@example.com", password="fleet-password-9")  # noqa: S106
+    household = household_create(user=owner)
     feeders = Feeder.objects.bulk_create(
-        Feeder(owner=owner, name=f"Fleet {i}", mac=f"F1:{i >> 16 & 255:02X}:{i >> 8 & 255:02X}:{i & 255:02X}:00:01")
+        Feeder(
+            household=household, name=f"Fleet {i}", mac=f"F1:{i >> 16 & 255:02X}:{i >> 8 & 255:02X}:{i & 255:02X}:00:01"
+        )
         for i in range(n)
     )
     tokens, rows = [], []
@@ -88,9 +92,9 @@ def fleet_create(n: int) -> list[str]:
         rows.append(DeviceToken(feeder=feeder, prefix=prefix, secret_hash=token_hash(secret)))
         tokens.append(f"cfd_{prefix}_{secret}")
     DeviceToken.objects.bulk_create(rows, batch_size=1000)
+    home = household_for_write(user=User.objects.get(email="bench@example.com"), household_id=None)
     for n_feeder in range(20):  # what the REST read lists
-        device_services.feeder_create(owner=User.objects.get(email="bench@example.com"), name=f"Home {n_feeder}",
-                                      mac=f"F0:00:00:00:00:{n_feeder:02X}")  # fmt: skip
+        device_services.feeder_create(household=home, name=f"Home {n_feeder}", mac=f"F0:00:00:00:00:{n_feeder:02X}")
     return tokens
 
 

@@ -100,6 +100,9 @@ def owner_create() -> Any:
     owner = User.objects.create_user(email=OWNER_EMAIL, password=OWNER_PASSWORD)
     # Log-in waits for a verified address (verification by code is mandatory).
     EmailAddress.objects.create(user=owner, email=OWNER_EMAIL, verified=True, primary=True)
+    from apps.households.services import household_create
+
+    household_create(user=owner)  # as sign-up does
     return owner
 
 

@@ -39,8 +39,11 @@ def home_create(owner: Any) -> tuple[int, str]:
     from apps.feeders.models import Feeder
     from apps.feeders.services.devices import device_token_create
     from apps.homeassistant.services import home_assistant_set
+    from apps.households.services import household_for_write
 
-    feeder = Feeder.objects.create(owner=owner, name="Kitchen", mac="F0:00:00:00:00:01")
+    feeder = Feeder.objects.create(
+        household=household_for_write(user=owner, household_id=None), name="Kitchen", mac="F0:00:00:00:00:01"
+    )
     home_assistant_set(user=owner, enabled=True)
     return feeder.pk, device_token_create(feeder=feeder)[1]
 

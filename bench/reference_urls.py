@@ -39,7 +39,7 @@ class FeederList(generics.ListAPIView):
     serializer_class = FeederSerializer
 
     def get_queryset(self) -> QuerySet[Feeder]:
-        return Feeder.objects.filter(owner=self.request.user)
+        return Feeder.objects.filter(household__memberships__user=self.request.user)
 
 
 # -- django-ninja -----------------------------------------------------------------------
@@ -63,7 +63,7 @@ ninja_api = NinjaAPI(urls_namespace="reference", auth=TokenBearer(), docs_url=No
 
 @ninja_api.get("/feeders", response=list[FeederOut])
 def feeder_list(request: HttpRequest) -> QuerySet[Feeder]:
-    return Feeder.objects.filter(owner=request.user)
+    return Feeder.objects.filter(household__memberships__user=request.user)
 
 
 urlpatterns = [

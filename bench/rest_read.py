@@ -92,9 +92,11 @@ def prepare_data() -> str:
     from rest_framework.authtoken.models import Token
 
     from apps.feeders.services.devices import feeder_create
+    from apps.households.services import household_for_write
 
+    household = household_for_write(user=owner, household_id=None)
     for n in range(FEEDERS):
-        feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
+        feeder_create(household=household, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
     return str(Token.objects.create(user=owner).key)
 
 

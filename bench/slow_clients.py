@@ -40,9 +40,11 @@ STALL_FOR = 120  # seconds the server's head and body deadlines allow here: the 
 def prepare_data() -> None:
     owner = owner_create()
     from apps.feeders.services.devices import feeder_create
+    from apps.households.services import household_for_write
 
+    household = household_for_write(user=owner, household_id=None)
     for n in range(FEEDERS):
-        feeder_create(owner=owner, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
+        feeder_create(household=household, name=f"Feeder {n}", mac=f"F0:00:00:00:00:{n:02X}", city="Lyon")
 
 
 class Stallers:

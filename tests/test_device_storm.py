@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from apps.accounts.models import User
 from apps.feeders.models import DeviceToken, Feeder
 from apps.feeders.selectors.devices import token_hash
+from apps.households.tests.factories import household_of
 from catfeeder.testing import AsgiServer, process_env
 
 FLEET = 1000  # feeders: the storm queues at the server's sign-in slots, far past their number
@@ -30,8 +31,10 @@ def storm_server(_asgi_server: AsgiServer, transactional_db: None, process_logs:
 
 def fleet(owner: User, n: int) -> list[str]:
     """`n` feeders of `owner`, each with a device token; the tokens."""
+    household = household_of(owner)
     feeders = Feeder.objects.bulk_create(
-        Feeder(owner=owner, name=f"Fleet {i}", mac=f"F1:00:00:{i >> 8 & 255:02X}:{i & 255:02X}:01") for i in range(n)
+        Feeder(household=household, name=f"Fleet {i}", mac=f"F1:00:00:{i >> 8 & 255:02X}:{i & 255:02X}:01")
+        for i in range(n)
     )
     secrets = [f"storm-secret-{i}-q8Zr4Kx1Vm" for i in range(n)]
     DeviceToken.objects.bulk_create(
@@ -73,6 +76,7 @@ def test_a_storm_of_feeders_loses_no_socket(storm_server: AsgiServer, alice: Use
     tokens = fleet(alice, FLEET)
     welcomed, failures = asyncio.run(storm(f"{storm_server.ws_url}/ws/device/", tokens))
     assert failures == []
-    assert sorted(welcomed) == sorted(Feeder.objects.filter(owner=alice).values_list("pk", flat=True))
+    alices = Feeder.objects.filter(household__memberships__user=alice)
+    assert sorted(welcomed) == sorted(alices.values_list("pk", flat=True))
     # Each sign-in recorded its feeder online (last_seen_at) before its Welcome went out.
-    assert not Feeder.objects.filter(owner=alice, last_seen_at__isnull=True).exists()
+    assert not alices.filter(last_seen_at__isnull=True).exists()

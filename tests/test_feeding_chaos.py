@@ -34,7 +34,7 @@ from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import meals as meal_services
 from apps.feeders.services import schedules as schedule_services
-from apps.feeders.tests.factories import FeederFactory, PetFactory
+from apps.feeders.tests.factories import FeederFactory, PetFactory, owner_of
 from apps.ops.redis import redis_client
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, wait_until
 from tests.support.chaos import KILLS, VICTIMS
@@ -56,7 +56,7 @@ class Home:
 def paired_home(user: User) -> Home:
     feeder = FeederFactory(owner=user)
     pet = PetFactory(owner=user, allowance_grams=100_000)
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     return Home(feeder, pet, token)
 

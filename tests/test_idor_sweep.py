@@ -1,4 +1,5 @@
-"""Every API route and method, called with another owner's ids: zero successes, zero leaks.
+"""Every API route and method, called with another household's ids: zero successes, zero leaks;
+as a viewer of that household: every read, no write (403); as a removed member: nothing (404).
 
 The routes come from the OpenAPI document, so a route added later is swept
 without touching this file; request bodies are built from its schemas, with
@@ -25,6 +26,10 @@ from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, Meal
 from apps.feeders.models.access import FeederExclusion
 from apps.feeders.tests import images
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from apps.households.models import Household, Membership
+from apps.households.roles import Role
+from apps.households.services import invitation_create, member_remove
+from apps.households.tests.factories import member_add
 from conftest import app_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
@@ -45,11 +50,17 @@ def own_world(user: User, tag: str) -> dict[str, Any]:
     app_token(Client(), user)  # a session (app token) of the user's own
     session = UserSession.objects.filter(user=user).latest("pk")
     photo = own_photo(pet)
+    household = feeder.household
+    household.name = f"{tag}-household"
+    household.save()
+    invitation, _ = invitation_create(user=user, household_id=household.pk, email=f"{tag}-guest@example.com",
+                                      role=Role.MEMBER)  # fmt: skip
     return {
         "ids": {"feeder_id": feeder.pk, "pet_id": pet.pk, "beacon_id": beacon.pk, "schedule_id": schedule.pk,
-                "command_id": command.pk, "session_id": session.pk, "photo_id": photo.pk, "variant": "original"},
+                "command_id": command.pk, "session_id": session.pk, "photo_id": photo.pk, "variant": "original",
+                "household_id": household.pk, "user_id": user.pk, "invitation_id": invitation.pk},
         "secrets": [f"{tag}-collar", f"{tag}-pet", f"{tag}-kept-off", f"{tag}-feeder", beacon.mac, feeder.mac,
-                    user.email, photo.token],
+                    user.email, photo.token, household.name, invitation.email],
     }  # fmt: skip
 
 
@@ -76,12 +87,13 @@ def multipart(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, A
 def snapshot(user: User) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     owned_through = [
-        (Feeder, "owner"), (Pet, "owner"), (MealSchedule, "pet__owner"),
-        (FeedCommand, "feeder__owner"), (Visit, "feeder__owner"), (FeedEvent, "feeder__owner"),
-        (PetPhoto, "pet__owner"), (FeederExclusion, "feeder__owner"),
+        (Household, ""), (Membership, "household__"), (Feeder, "household__"), (Pet, "household__"),
+        (MealSchedule, "pet__household__"), (FeedCommand, "feeder__household__"), (Visit, "feeder__household__"),
+        (FeedEvent, "feeder__household__"), (PetPhoto, "pet__household__"), (FeederExclusion, "feeder__household__"),
     ]  # fmt: skip
-    for model, owner_path in owned_through:
-        rows += [model_to_dict(row) for row in model.objects.filter(**{owner_path: user}).order_by("pk")]
+    for model, household_path in owned_through:
+        owned = model.objects.filter(**{f"{household_path}memberships__user": user}).order_by("pk")
+        rows += [model_to_dict(row, exclude=["members"]) for row in owned]  # members: the Membership rows
     return rows
 
 
@@ -191,3 +203,54 @@ def test_every_route_needs_authentication(bob: User) -> None:
         response = call(Client(), path, method, op, schema["components"], bobs["ids"])
         assert response.status_code in (401, 422), f"{method.upper()} {path} -> {response.status_code}"
         assert "bobby" not in response.content.decode()
+
+
+HOUSEHOLD_ROWS = re.compile(r"^/api/(feeders|beacons|pets|schedules|photos|households/\{household_id\}(?!/leave))")
+
+
+def household_write(path: str, method: str) -> bool:
+    """A write of the household's rows or of the household itself (leaving it is the member's own)."""
+    return method in UNSAFE and (HOUSEHOLD_ROWS.match(path) is not None or path == "/api/messages/FeederFeed")
+
+
+def test_a_viewer_reads_bobs_household_and_every_write_is_403(bob: User, charlie: User) -> None:
+    bobs = own_world(bob, "bobby")
+    member_add(Household.objects.get(memberships__user=bob), charlie, Role.VIEWER)
+    before = snapshot(bob)
+    schema = Client().get("/api/openapi.json").json()
+    writes = 0
+    for path, method, op in operations(schema):
+        if path.endswith("/leave"):
+            continue  # a viewer may leave (apps/households/tests): the sweep goes on as a viewer
+        client = Client()
+        client.force_login(charlie)
+        response = answered(functools.partial(call, client, path, method, op, schema["components"], bobs["ids"]))
+        body = b"(a file)" if response.streaming else response.content[:300]
+        where = f"{method.upper()} {path} -> {response.status_code} {body!r}"
+        if household_write(path, method) or path == "/api/households/{household_id}/invitations":  # owners only
+            assert response.status_code == 403, where
+            writes += 1
+        elif method == "get" and "{" in path and not path.startswith("/api/me/"):
+            assert response.status_code in (200, 302), where  # a photo's file may be a redirect
+    assert snapshot(bob) == before
+    assert writes >= 20
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER, Role.OWNER])
+def test_a_removed_member_finds_nothing_of_the_household(role: Role, bob: User, charlie: User) -> None:
+    bobs = own_world(bob, "bobby")
+    household = Household.objects.get(memberships__user=bob)
+    member_add(household, charlie, role)
+    member_remove(user=bob, household_id=household.pk, member_id=charlie.pk)
+    before = snapshot(bob)
+    schema = Client().get("/api/openapi.json").json()
+    for path, method, op in operations(schema):
+        client = Client()
+        client.force_login(charlie)
+        response = answered(functools.partial(call, client, path, method, op, schema["components"], bobs["ids"]))
+        where = f"{method.upper()} {path} -> {response.status_code} {response.content[:300]!r}"
+        if "{" in path:
+            assert response.status_code == 404, where
+        for secret in bobs["secrets"]:
+            assert secret not in response.content.decode(), f"{where} leaked {secret!r}"
+    assert snapshot(bob) == before

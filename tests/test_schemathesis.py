@@ -19,7 +19,7 @@ from allauth.account.models import EmailAddress
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
 from apps.feeders.services import devices as device_services
-from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory, owner_of
 from catfeeder.testing import AsgiServer, api_schema
 
 EXAMPLES_PER_OPERATION = 25
@@ -85,7 +85,7 @@ def test_the_api_passes_every_schemathesis_check(asgi_server: AsgiServer, alice:
     # on a feeder of its own: the run above may have deleted or unpaired any other.
     EmailAddress.objects.get_or_create(user=alice, email=alice.email, defaults={"verified": True, "primary": True})
     feeder = FeederFactory(owner=alice, mac="F0:E1:D2:C3:B4:A5")
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     _, _, device = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     done = schemathesis(
         asgi_server, f"Authorization: Bearer {device}", tmp_path, "--include-path-regex", "^/api/messages/"

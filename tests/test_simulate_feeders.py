@@ -25,6 +25,8 @@ from apps.feeders.services import devices as device_services
 from apps.feeders.services import meals as meal_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import schedules as schedule_services
+from apps.feeders.tests.factories import owner_of
+from apps.households.tests.factories import household_of
 from catfeeder.testing import BASE_DIR, AsgiServer, process_env, wait_until
 
 OWNER = "sim-test@example.com"
@@ -39,7 +41,7 @@ def test_simulated_feeders_pair_report_feed_and_answer_commands(asgi_server: Asg
     run = simulate("--count", "3", "--url", asgi_server.ws_url, "--owner", OWNER, "--duration", "8",
                    "--heartbeat", "1", "--visit-every", "0.5", "--eat-chance", "1", "--quiet")  # fmt: skip
     try:
-        feeders = Feeder.objects.filter(owner__email=OWNER)
+        feeders = Feeder.objects.filter(household__memberships__user__email=OWNER)
         wait_until(lambda: feeders.filter(is_online=True).count() == 3, timeout=30, what="3 simulated feeders online")
         command = command_services.feed_command_create(feeder=feeders.first(), grams=7, source=FeedSource.OWNER)  # type: ignore[arg-type]
         wait_until(lambda: FeedCommand.objects.get(pk=command.pk).status == CommandStatus.DONE, timeout=30, what="done")
@@ -49,9 +51,14 @@ def test_simulated_feeders_pair_report_feed_and_answer_commands(asgi_server: Asg
     assert run.returncode == 0, output
     assert "3 paired" in output
     assert len(output.splitlines()) == 2, output  # --quiet: the first line and the summary only
-    assert DeviceToken.objects.filter(feeder__owner__email=OWNER, revoked_at__isnull=True).count() == 3
-    assert Visit.objects.filter(feeder__owner__email=OWNER).count() >= 3
-    assert FeedEvent.objects.filter(feeder__owner__email=OWNER, source=FeedSource.DEVICE, grams=3).exists()
+    assert (
+        DeviceToken.objects.filter(feeder__household__memberships__user__email=OWNER, revoked_at__isnull=True).count()
+        == 3
+    )
+    assert Visit.objects.filter(feeder__household__memberships__user__email=OWNER).count() >= 3
+    assert FeedEvent.objects.filter(
+        feeder__household__memberships__user__email=OWNER, source=FeedSource.DEVICE, grams=3
+    ).exists()
     assert FeedEvent.objects.filter(command=command).count() == 1
     wait_until(lambda: not feeders.filter(is_online=True).exists(), timeout=15, what="offline after the run")
 
@@ -63,13 +70,13 @@ def deliver(command_ids: list[int]) -> None:
 
 def test_an_owners_device_tells_its_pairing_and_a_meal_line_by_line(asgi_server: AsgiServer) -> None:
     owner = user_get_or_create_verified(email=OWNER, name="Owner")
-    feeder = device_services.feeder_create(owner=owner, name="Kitchen", mac="5E:00:00:00:01:01")
-    beacon = device_services.beacon_create(owner=owner, name="Collar", mac="5C:00:00:00:01:01")
-    pet = pet_services.pet_create(owner=owner, name="Tom", beacon=beacon, allowance_grams=100)
+    feeder = device_services.feeder_create(household=household_of(owner), name="Kitchen", mac="5E:00:00:00:01:01")
+    beacon = device_services.beacon_create(household=household_of(owner), name="Collar", mac="5C:00:00:00:01:01")
+    pet = pet_services.pet_create(household=household_of(owner), name="Tom", beacon=beacon, allowance_grams=100)
     schedule = schedule_services.schedule_create(
         pet=pet, feeder=feeder, times=["07:00"], days_of_week=list(range(1, 8)), grams=25, time_zone="Europe/Paris"
     )
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     run = simulate("--code", code, "--mac", feeder.mac, "--collar", beacon.mac, "--url", asgi_server.ws_url,
                    "--duration", "8", "--visit-every", "0.5", "--eat-chance", "1")  # fmt: skip
     try:

@@ -26,31 +26,31 @@ class FeederExclusionInline(admin.TabularInline[FeederExclusion, Feeder]):
 
 @admin.register(Feeder)
 class FeederAdmin(admin.ModelAdmin[Feeder]):
-    list_display = ("name", "mac", "owner", "is_online", "last_seen_at", "food_level_percent", "firmware_version")
+    list_display = ("name", "mac", "household", "is_online", "last_seen_at", "food_level_percent", "firmware_version")
     list_filter = ("is_online", "time_zone", "country")
-    search_fields = ("name", "mac", "owner__email", "city")
-    list_select_related = ("owner",)
-    raw_id_fields = ("owner",)
+    search_fields = ("name", "mac", "household__memberships__user__email", "city")
+    list_select_related = ("household",)
+    raw_id_fields = ("household",)
     readonly_fields = ("last_seen_at", "last_ip", "is_online", "created_at", "updated_at")
     inlines = (FeederExclusionInline,)
 
 
 @admin.register(Beacon)
 class BeaconAdmin(admin.ModelAdmin[Beacon]):
-    list_display = ("name", "mac", "owner", "created_at")
-    search_fields = ("name", "mac", "owner__email")
-    list_select_related = ("owner",)
-    raw_id_fields = ("owner",)
+    list_display = ("name", "mac", "household", "created_at")
+    search_fields = ("name", "mac", "household__memberships__user__email")
+    list_select_related = ("household",)
+    raw_id_fields = ("household",)
     readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(Pet)
 class PetAdmin(admin.ModelAdmin[Pet]):
-    list_display = ("name", "owner", "beacon", "allowance_grams", "period_minutes", "period_anchor", "time_zone")
+    list_display = ("name", "household", "beacon", "allowance_grams", "period_minutes", "period_anchor", "time_zone")
     list_filter = ("time_zone", "period_minutes")
-    search_fields = ("name", "microchip_id", "owner__email", "beacon__mac")
-    list_select_related = ("owner", "beacon")
-    raw_id_fields = ("owner", "beacon")
+    search_fields = ("name", "microchip_id", "household__memberships__user__email", "beacon__mac")
+    list_select_related = ("household", "beacon")
+    raw_id_fields = ("household", "beacon")
     readonly_fields = ("created_at", "updated_at")
 
 
@@ -58,7 +58,7 @@ class PetAdmin(admin.ModelAdmin[Pet]):
 class VisitAdmin(admin.ModelAdmin[Visit]):
     list_display = ("seen_at", "beacon_mac", "pet", "feeder")
     list_filter = ("seen_at",)
-    search_fields = ("beacon_mac", "pet__name", "feeder__name", "feeder__owner__email")
+    search_fields = ("beacon_mac", "pet__name", "feeder__name", "feeder__household__memberships__user__email")
     list_select_related = ("pet", "feeder")
     raw_id_fields = ("pet", "feeder")
     date_hierarchy = "seen_at"
@@ -68,7 +68,7 @@ class VisitAdmin(admin.ModelAdmin[Visit]):
 class FeedEventAdmin(admin.ModelAdmin[FeedEvent]):
     list_display = ("fed_at", "grams", "pet", "feeder", "source", "event_id")
     list_filter = ("source", "fed_at")
-    search_fields = ("event_id", "pet__name", "feeder__name", "feeder__owner__email")
+    search_fields = ("event_id", "pet__name", "feeder__name", "feeder__household__memberships__user__email")
     list_select_related = ("pet", "feeder")
     raw_id_fields = ("pet", "feeder", "command")
     readonly_fields = ("event_id",)
@@ -95,7 +95,7 @@ class ScheduleCommandInline(admin.TabularInline[FeedCommand, MealSchedule]):
 class MealScheduleAdmin(admin.ModelAdmin[MealSchedule]):
     list_display = ("id", "pet", "feeder", "times", "days_of_week", "grams", "time_zone", "enabled", "next_run_at")
     list_filter = ("enabled", "time_zone")
-    search_fields = ("pet__name", "feeder__name", "pet__owner__email")
+    search_fields = ("pet__name", "feeder__name", "pet__household__memberships__user__email")
     list_select_related = ("pet", "feeder")
     raw_id_fields = ("pet", "feeder")
     readonly_fields = ("next_run_at", "created_at", "updated_at")
@@ -133,7 +133,7 @@ class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
         "completed_at",
     )  # fmt: skip
     list_filter = ("status", "source", "created_at")
-    search_fields = ("feeder__name", "pet__name", "feeder__owner__email")
+    search_fields = ("feeder__name", "pet__name", "feeder__household__memberships__user__email")
     list_select_related = ("feeder", "pet")
     raw_id_fields = ("feeder", "pet", "schedule")
     readonly_fields = (
@@ -151,7 +151,7 @@ class PetPhotoAdmin(admin.ModelAdmin[PetPhoto]):
 
     list_display = ("id", "pet", "status", "content_type", "width", "height", "size_bytes", "created_at")
     list_filter = ("status", "content_type")
-    search_fields = ("pet__name", "pet__owner__email")
+    search_fields = ("pet__name", "pet__household__memberships__user__email")
     list_select_related = ("pet",)
     raw_id_fields = ("pet",)
     readonly_fields = ("token", "status", "content_type", "width", "height", "size_bytes", "original", "thumbnails")
@@ -163,7 +163,7 @@ class DeviceTokenAdmin(admin.ModelAdmin[DeviceToken]):
 
     list_display = ("prefix", "feeder", "created_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at", "created_at")
-    search_fields = ("prefix", "feeder__name", "feeder__mac", "feeder__owner__email")
+    search_fields = ("prefix", "feeder__name", "feeder__mac", "feeder__household__memberships__user__email")
     list_select_related = ("feeder",)
     readonly_fields = ("feeder", "prefix", "created_at", "expires_at", "revoked_at")
     exclude = ("secret_hash",)

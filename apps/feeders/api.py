@@ -33,6 +33,7 @@ from apps.feeders.schemas import (
     FeederUpdateIn,
     FeedEventOut,
     FeedNowIn,
+    InHousehold,
     PairingCodeOut,
     PetCreateIn,
     PetFilter,
@@ -56,6 +57,8 @@ from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import schedules as schedule_services
+from apps.households.roles import Role
+from apps.households.services import household_for_write
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -75,21 +78,21 @@ def _beacon_ref(user: "User", beacon_id: int | None) -> Beacon | None:
     if beacon_id is None:
         return None
     try:
-        return device_selectors.beacon_get(user=user, beacon_id=beacon_id)
+        return device_selectors.beacon_get(user=user, beacon_id=beacon_id, role=Role.MEMBER)
     except Http404:
         raise InvalidReference("beacon_id", "collar tag") from None
 
 
 def _pet_ref(user: "User", pet_id: int) -> Pet:
     try:
-        return pet_selectors.pet_get(user=user, pet_id=pet_id)
+        return pet_selectors.pet_get(user=user, pet_id=pet_id, role=Role.MEMBER)
     except Http404:
         raise InvalidReference("pet_id", "pet") from None
 
 
 def _feeder_ref(user: "User", feeder_id: int) -> Feeder:
     try:
-        return device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+        return device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     except Http404:
         raise InvalidReference("feeder_id", "feeder") from None
 
@@ -110,8 +113,9 @@ def feeder_list(request: HttpRequest, filters: Query[FeederFilter]) -> Any:
 
 
 @feeders.post("", response=responses({201: FeederOut}), summary="Register a feeder")
-def feeder_create(request: HttpRequest, payload: FeederCreateIn) -> Status[Feeder]:
-    return Status(201, device_services.feeder_create(owner=owner(request), **payload.model_dump()))
+def feeder_create(request: HttpRequest, payload: FeederCreateIn, target: Query[InHousehold]) -> Status[Feeder]:
+    household = household_for_write(user=owner(request), household_id=target.household)
+    return Status(201, device_services.feeder_create(household=household, **payload.model_dump()))
 
 
 @feeders.get("/{feeder_id}", response=responses({200: FeederOut}), summary="One feeder")
@@ -121,13 +125,15 @@ def feeder_read(request: HttpRequest, feeder_id: int) -> Feeder:
 
 @feeders.patch("/{feeder_id}", response=responses({200: FeederOut}), summary="Change a feeder")
 def feeder_update(request: HttpRequest, feeder_id: int, payload: FeederUpdateIn) -> Feeder:
-    feeder = device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id, role=Role.MEMBER)
     return device_services.feeder_update(feeder=feeder, data=payload.model_dump(exclude_unset=True))
 
 
 @feeders.delete("/{feeder_id}", response=NO_CONTENT, summary="Remove a feeder and its history")
 def feeder_delete(request: HttpRequest, feeder_id: int) -> Status[None]:
-    device_services.feeder_delete(feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    device_services.feeder_delete(
+        feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id, role=Role.MEMBER)
+    )
     return Status(204, None)
 
 
@@ -155,7 +161,7 @@ def feeder_feedings(request: HttpRequest, feeder_id: int, period: Query[TimeRang
 @feeders.post("/{feeder_id}/feed", response=responses({202: CommandOut}), summary="Feed now")
 def feeder_feed_now(request: HttpRequest, feeder_id: int, payload: FeedNowIn) -> Status[Any]:
     user = owner(request)
-    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     pet = None if payload.pet_id is None else _pet_ref(user, payload.pet_id)
     return Status(
         202, command_services.feed_command_create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER)
@@ -171,30 +177,33 @@ def feeder_pets(request: HttpRequest, feeder_id: int) -> Any:
 @feeders.put("/{feeder_id}/pets", response=responses({200: FeederPetsOut}), summary="Set the pets that may eat here")
 def feeder_pets_set(request: HttpRequest, feeder_id: int, payload: FeederPetsUpdateIn) -> Any:
     user = owner(request)
-    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)  # the path's object first: 404 before 422
+    # The path's object first: 404 before 422.
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     allowed = access_services.feeder_pets_set(feeder=feeder, pets=_pets_ref(user, payload.pet_ids))
     return {"pet_ids": [pet.pk for pet in allowed]}
 
 
 @feeders.post("/{feeder_id}/pairing-code", response=responses({201: PairingCodeOut}), summary="A code to pair a device")
 def feeder_pairing_code(request: HttpRequest, feeder_id: int) -> Status[Any]:
-    pairing, code = device_services.pairing_code_create(
-        feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
-    )
+    user = owner(request)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
+    pairing, code = device_services.pairing_code_create(feeder=feeder, user=user)
     return Status(201, {"code": code, "expires_at": pairing.expires_at})
 
 
 @feeders.post("/{feeder_id}/token", response=responses({201: DeviceTokenOut}), summary="Rotate the device token")
 def feeder_token_rotate(request: HttpRequest, feeder_id: int) -> Status[Any]:
     rotated = device_services.device_token_rotate(
-        feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
+        feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id, role=Role.MEMBER)
     )
     return Status(201, {"token": rotated.token, "previous_valid_until": rotated.previous_valid_until})
 
 
 @feeders.delete("/{feeder_id}/token", response=NO_CONTENT, summary="Revoke the device token (it disconnects)")
 def feeder_token_revoke(request: HttpRequest, feeder_id: int) -> Status[None]:
-    device_services.device_token_revoke(feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id))
+    device_services.device_token_revoke(
+        feeder=device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id, role=Role.MEMBER)
+    )
     return Status(204, None)
 
 
@@ -206,8 +215,9 @@ def beacon_list(request: HttpRequest, filters: Query[BeaconFilter]) -> Any:
 
 
 @beacons.post("", response=responses({201: BeaconOut}), summary="Register a collar tag")
-def beacon_create(request: HttpRequest, payload: BeaconCreateIn) -> Status[Beacon]:
-    return Status(201, device_services.beacon_create(owner=owner(request), **payload.model_dump()))
+def beacon_create(request: HttpRequest, payload: BeaconCreateIn, target: Query[InHousehold]) -> Status[Beacon]:
+    household = household_for_write(user=owner(request), household_id=target.household)
+    return Status(201, device_services.beacon_create(household=household, **payload.model_dump()))
 
 
 @beacons.get("/{beacon_id}", response=responses({200: BeaconOut}), summary="One collar tag")
@@ -217,13 +227,15 @@ def beacon_read(request: HttpRequest, beacon_id: int) -> Beacon:
 
 @beacons.patch("/{beacon_id}", response=responses({200: BeaconOut}), summary="Change a collar tag")
 def beacon_update(request: HttpRequest, beacon_id: int, payload: BeaconUpdateIn) -> Beacon:
-    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id)
+    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id, role=Role.MEMBER)
     return device_services.beacon_update(beacon=beacon, data=payload.model_dump(exclude_unset=True))
 
 
 @beacons.delete("/{beacon_id}", response=NO_CONTENT, summary="Remove a collar tag")
 def beacon_delete(request: HttpRequest, beacon_id: int) -> Status[None]:
-    device_services.beacon_delete(beacon=device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id))
+    device_services.beacon_delete(
+        beacon=device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id, role=Role.MEMBER)
+    )
     return Status(204, None)
 
 
@@ -235,10 +247,12 @@ def pet_list(request: HttpRequest, filters: Query[PetFilter]) -> Any:
 
 
 @pets.post("", response=responses({201: PetOut}), summary="Add a pet")
-def pet_create(request: HttpRequest, payload: PetCreateIn) -> Status[Pet]:
+def pet_create(request: HttpRequest, payload: PetCreateIn, target: Query[InHousehold]) -> Status[Pet]:
     user = owner(request)
+    household = household_for_write(user=user, household_id=target.household)
     fields = payload.model_dump(exclude={"beacon_id"})
-    return Status(201, pet_services.pet_create(owner=user, beacon=_beacon_ref(user, payload.beacon_id), **fields))
+    beacon = _beacon_ref(user, payload.beacon_id)
+    return Status(201, pet_services.pet_create(household=household, beacon=beacon, **fields))
 
 
 @pets.get("/{pet_id}", response=responses({200: PetOut}), summary="One pet")
@@ -249,7 +263,7 @@ def pet_read(request: HttpRequest, pet_id: int) -> Pet:
 @pets.patch("/{pet_id}", response=responses({200: PetOut}), summary="Change a pet")
 def pet_update(request: HttpRequest, pet_id: int, payload: PetUpdateIn) -> Pet:
     user = owner(request)
-    pet = pet_selectors.pet_get(user=user, pet_id=pet_id)  # the path's object first: 404 before any 422
+    pet = pet_selectors.pet_get(user=user, pet_id=pet_id, role=Role.MEMBER)  # the path's object first: 404 first
     data = payload.model_dump(exclude_unset=True)
     if "beacon_id" in data:
         data["beacon"] = _beacon_ref(user, data.pop("beacon_id"))
@@ -258,7 +272,7 @@ def pet_update(request: HttpRequest, pet_id: int, payload: PetUpdateIn) -> Pet:
 
 @pets.delete("/{pet_id}", response=NO_CONTENT, summary="Remove a pet and its history")
 def pet_delete(request: HttpRequest, pet_id: int) -> Status[None]:
-    pet_services.pet_delete(pet=pet_selectors.pet_get(user=owner(request), pet_id=pet_id))
+    pet_services.pet_delete(pet=pet_selectors.pet_get(user=owner(request), pet_id=pet_id, role=Role.MEMBER))
     return Status(204, None)
 
 
@@ -307,14 +321,14 @@ def schedule_read(request: HttpRequest, schedule_id: int) -> Any:
 
 @schedules.patch("/{schedule_id}", response=responses({200: ScheduleOut}), summary="Change a meal schedule")
 def schedule_update(request: HttpRequest, schedule_id: int, payload: ScheduleUpdateIn) -> Any:
-    schedule = schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id)
+    schedule = schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id, role=Role.MEMBER)
     return schedule_services.schedule_update(schedule=schedule, data=payload.model_dump(exclude_unset=True))
 
 
 @schedules.delete("/{schedule_id}", response=NO_CONTENT, summary="Remove a meal schedule")
 def schedule_delete(request: HttpRequest, schedule_id: int) -> Status[None]:
     schedule_services.schedule_delete(
-        schedule=schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id)
+        schedule=schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id, role=Role.MEMBER)
     )
     return Status(204, None)
 

@@ -1,4 +1,4 @@
-"""The two message sockets: /ws/device/ for feeders, /ws/app/ for owners.
+"""The two message sockets: /ws/device/ for feeders, /ws/app/ for the members of households.
 
 Both are MessageSocket (apps/api/messages/socket.py): frames go to the
 registry. What is here is the life of a connection: who it is, and for a
@@ -27,6 +27,9 @@ from apps.feeders.principals import caller_feeder, device_sign_in
 from apps.feeders.protocol import FeedNow
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import presence as presence_services
+from apps.households import groups as household_groups
+from apps.households.groups import household_group
+from apps.households.selectors import household_ids
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -145,3 +148,30 @@ class AppSocket(MessageSocket):
                 raise Refused
             return ANONYMOUS  # a browser with no live session may still Authenticate
         return Caller(CallerKind.OWNER, id=user.pk)
+
+    async def join(self, caller: Caller) -> None:
+        """The owner's own group, then the group of each of their households: every member hears its events."""
+        fresh = caller.group not in self.groups  # a handshake's sign-in joins twice: read once
+        await super().join(caller)
+        if fresh and caller.kind is CallerKind.OWNER and caller.id is not None:
+            for household_id in await run_sync(household_ids, user_ids=[caller.id]):
+                await self.household_listen(household_id, listen=True)
+
+    async def household_listen(self, household_id: int, *, listen: bool) -> None:
+        group = household_group(household_id)
+        if listen and group not in self.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups.append(group)
+        elif not listen and group in self.groups:
+            # A removed member's next event of that household is never sent to this socket.
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups.remove(group)
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind in (household_groups.JOINED, household_groups.LEFT):
+            await self.household_listen(int(event["household_id"]), listen=kind == household_groups.JOINED)
+        elif household_groups.HOUSEHOLD_KEY in event and household_group(event["household_id"]) not in self.groups:
+            return  # sent before this socket left that household, received after: not for it any more
+        else:
+            await super().on_event(event)

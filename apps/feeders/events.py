@@ -1,34 +1,33 @@
 """What the feeders domain tells sockets, always after commit (publish.group_*).
 
-Owners hear about their own feeders only: every event goes to the group of
-the feeder's owner. Devices hear about their own feeder only.
+Members hear about their households' feeders only: every event goes to the group of
+the feeder's household, which each member's sockets join. Devices hear about their own
+feeder only.
 """
 
 from __future__ import annotations
 
-from apps.api.messages import Message, device_group, owner_group
-from apps.api.messages.publish import (
-    group_event,
-    group_events_now,
-    group_push,
-    group_push_many,
-    group_pushes,
-    push_event,
-)
+from typing import Any
+
+from django.db import transaction
+
+from apps.api.messages import Message, device_group
+from apps.api.messages.publish import group_event, group_events_now, group_push
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
 from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
+from apps.households.groups import household_push
 
 COMMAND = "feeder.command"  # a FeedCommand to send: the socket reads and marks it first
 REVOKE = "device.revoke"  # these tokens are dead: sockets using them close
-CATALOG = "catalog.changed"  # an owner's feeders, pets or schedules were added, changed or removed
+CATALOG = "catalog.changed"  # a household's feeders, pets or schedules were added, changed or removed
 
 
-def catalog_group(owner_id: int) -> str:
-    """Listeners that mirror an owner's feeders, pets and schedules (the Home Assistant bridge).
+def catalog_group(household_id: int) -> str:
+    """Listeners that mirror a household's feeders, pets and schedules (the Home Assistant bridge).
 
-    A group of its own, not the owner's: browser sockets have no handler for this event.
+    A group of its own, not the household's: browser sockets have no handler for this event.
     """
-    return f"catalog-{owner_id}"
+    return f"catalog-{household_id}"
 
 
 def feeder_status(feeder: Feeder) -> FeederStatus:
@@ -46,25 +45,30 @@ def command_status(command: FeedCommand) -> CommandStatus:
     )  # fmt: skip
 
 
+def _after_commit(pairs: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send the (group, event) pairs, in order, in one channel-layer call once the transaction commits."""
+    if pairs:
+        transaction.on_commit(lambda: group_events_now(pairs), robust=True)
+
+
 def feeder_changed(feeder: Feeder) -> None:
-    group_push(owner_group(feeder.owner_id), feeder_status(feeder))
+    _after_commit([household_push(feeder.household_id, feeder_status(feeder))])
 
 
 def feeders_changed(feeders: list[Feeder]) -> None:
     """feeder_changed of each, in one channel-layer call after commit (a batch of sign-ins)."""
-    if feeders:
-        group_pushes([(owner_group(feeder.owner_id), feeder_status(feeder)) for feeder in feeders])
+    _after_commit([household_push(feeder.household_id, feeder_status(feeder)) for feeder in feeders])
 
 
-def catalog_changed(owner_id: int) -> None:
-    group_event(catalog_group(owner_id), {"type": CATALOG, "owner_id": owner_id})
+def catalog_changed(household_id: int) -> None:
+    group_event(catalog_group(household_id), {"type": CATALOG, "household_id": household_id})
 
 
-def visit_recorded(visit: Visit, *, owner_id: int) -> None:
+def visit_recorded(visit: Visit, *, household_id: int) -> None:
     message = VisitRecorded(
         feeder_id=visit.feeder_id, pet_id=visit.pet_id, beacon_mac=visit.beacon_mac, seen_at=visit.seen_at
     )
-    group_push(owner_group(owner_id), message)
+    _after_commit([household_push(household_id, message)])
 
 
 def fed_message(event: FeedEvent) -> FedRecorded:
@@ -73,20 +77,20 @@ def fed_message(event: FeedEvent) -> FedRecorded:
     )
 
 
-def fed_recorded(event: FeedEvent, *, owner_id: int) -> None:
-    group_push(owner_group(owner_id), fed_message(event))
+def fed_recorded(event: FeedEvent, *, household_id: int) -> None:
+    _after_commit([household_push(household_id, fed_message(event))])
 
 
-def command_changed(command: FeedCommand, *, owner_id: int) -> None:
-    group_push(owner_group(owner_id), command_status(command))
+def command_changed(command: FeedCommand, *, household_id: int) -> None:
+    _after_commit([household_push(household_id, command_status(command))])
 
 
-def command_completed(command: FeedCommand, *, fed: FeedEvent | None, owner_id: int) -> None:
+def command_completed(command: FeedCommand, *, fed: FeedEvent | None, household_id: int) -> None:
     """A device's result: its CommandStatus and the feeding it recorded, in one send after commit."""
     messages: list[Message] = [command_status(command)]
     if fed is not None:
         messages.append(fed_message(fed))
-    group_push_many(owner_group(owner_id), messages)
+    _after_commit([household_push(household_id, message) for message in messages])
 
 
 def command_to_device(command: FeedCommand) -> None:
@@ -105,7 +109,7 @@ def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False)
         feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id}
         event = {"type": COMMAND, "command_id": c.pk, "resend": resend, "feed_now": feed_now}
         pairs.append((device_group(c.feeder_id), event))
-        pairs.append((owner_group(c.feeder.owner_id), push_event(command_status(c))))
+        pairs.append(household_push(c.feeder.household_id, command_status(c)))
     group_events_now(pairs)
 
 

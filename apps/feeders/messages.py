@@ -42,6 +42,7 @@ from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
+from apps.households.roles import Role
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -133,9 +134,9 @@ def command_result(message: CommandResult, context: Context) -> Ack:
 
 
 # -- owners ---------------------------------------------------------------------------------
-def _feeder_ref(context: Context, feeder_id: int) -> Feeder:
+def _feeder_ref(context: Context, feeder_id: int, role: Role = Role.VIEWER) -> Feeder:
     try:
-        return device_selectors.feeder_get(user=_user(context), feeder_id=feeder_id)
+        return device_selectors.feeder_get(user=_user(context), feeder_id=feeder_id, role=role)
     except Http404:
         raise InvalidReference("feeder_id", "feeder") from None
 
@@ -144,7 +145,7 @@ def _pet_ref(context: Context, pet_id: int | None) -> Pet | None:
     if pet_id is None:
         return None
     try:
-        return pet_selectors.pet_get(user=_user(context), pet_id=pet_id)
+        return pet_selectors.pet_get(user=_user(context), pet_id=pet_id, role=Role.MEMBER)  # to feed it
     except Http404:
         raise InvalidReference("pet_id", "pet") from None
 
@@ -156,6 +157,6 @@ def get_feeder_status(message: GetFeederStatus, context: Context) -> FeederStatu
 
 @registry.handler(FeederFeed, replies=CommandStatus, callers=OWNERS)
 def feeder_feed(message: FeederFeed, context: Context) -> CommandStatus:
-    feeder, pet = _feeder_ref(context, message.feeder_id), _pet_ref(context, message.pet_id)
+    feeder, pet = _feeder_ref(context, message.feeder_id, Role.MEMBER), _pet_ref(context, message.pet_id)
     command = command_services.feed_command_create(feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER)
     return events.command_status(command)

@@ -21,6 +21,7 @@ from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.selectors import photos as photo_selectors
 from apps.feeders.selectors.photos import PhotoVariant
 from apps.feeders.services import photos as photo_services
+from apps.households.roles import Role
 from apps.infra.storage import STORAGE_ERRORS, signed_url_lifetime
 
 router = Router(tags=["photos"])
@@ -106,7 +107,7 @@ FILE_CACHE_SECONDS = 3600  # stored files never change: a name is never reused
     openapi_extra=UPLOAD_DOC,
 )  # fmt: skip
 def photo_upload(request: HttpRequest, pet_id: int, file: File[UploadedFile]) -> Status[PetPhoto]:
-    pet = pet_selectors.pet_get(user=owner(request), pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=owner(request), pet_id=pet_id, role=Role.MEMBER)
     return Status(201, photo_services.photo_create(pet=pet, file=file))
 
 
@@ -124,7 +125,8 @@ def photo_read(request: HttpRequest, photo_id: int) -> PetPhoto:
 
 @router.delete("/photos/{photo_id}", response=responses({204: None}), summary="Delete a photo and its files")
 def photo_delete(request: HttpRequest, photo_id: int) -> Status[None]:
-    photo_services.photo_delete(photo=photo_selectors.photo_get(user=owner(request), photo_id=photo_id))
+    user = owner(request)
+    photo_services.photo_delete(photo=photo_selectors.photo_get(user=user, photo_id=photo_id, role=Role.MEMBER))
     return Status(204, None)
 
 

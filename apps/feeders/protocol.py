@@ -103,7 +103,7 @@ class FeedDecision(Message):
     reason: Refusal | None = Field(
         None,
         description=(
-            "Why not, when not allowed: unknown_tag (a tag no pet of this feeder's owner wears), "
+            "Why not, when not allowed: unknown_tag (a tag no pet of this feeder's household wears), "
             "not_allowed_at_feeder (the pet is not on this feeder's list of pets), "
             "allowance_exceeded (more than what is left of the pet's allowance this period)."
         ),

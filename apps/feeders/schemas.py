@@ -64,6 +64,14 @@ class TimeRange(FilterSchema):
     until: AwareDatetime | None = Field(None, description="Until this instant (exclusive).")
 
 
+class InHousehold(FilterSchema):
+    household: QueryRowId | None = Field(
+        None,
+        description="One of my households. A list: only its rows (else every household's). A new row: it goes "
+        "there (else to my first household, by membership). Not mine: 404; a viewer's: 403.",
+    )
+
+
 # -- feeders ---------------------------------------------------------------------
 class FeederCreateIn(Schema):
     name: Name
@@ -87,6 +95,7 @@ class FeederUpdateIn(Schema):
 
 class FeederOut(OutSchema):
     id: int
+    household_id: int
     name: str
     mac: str
     latitude: float | None
@@ -112,7 +121,7 @@ class FeederStatusOut(OutSchema):
     last_ip: str | None
 
 
-class FeederFilter(FilterSchema):
+class FeederFilter(InHousehold):
     search: SafeText | None = Field(None, max_length=100, description="Part of the name or MAC address.")
     online: bool | None = None
 
@@ -142,6 +151,7 @@ class BeaconUpdateIn(Schema):
 
 class BeaconOut(Schema):
     id: int
+    household_id: int
     name: str
     mac: str
     pet_id: int | None = Field(None, description="The pet wearing this tag, if any.")
@@ -153,7 +163,7 @@ class BeaconOut(Schema):
         return pet.id if pet is not None else None
 
 
-class BeaconFilter(FilterSchema):
+class BeaconFilter(InHousehold):
     search: SafeText | None = Field(None, max_length=100)
 
 
@@ -190,6 +200,7 @@ class PetUpdateIn(PetCreateIn):
 
 class PetOut(OutSchema):
     id: int
+    household_id: int
     name: str
     beacon_id: int | None
     breed: str
@@ -203,7 +214,7 @@ class PetOut(OutSchema):
     created_at: dt.datetime
 
 
-class PetFilter(FilterSchema):
+class PetFilter(InHousehold):
     search: SafeText | None = Field(None, max_length=100)
 
 

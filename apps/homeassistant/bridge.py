@@ -27,9 +27,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import close_old_connections, connections
 
-from apps.api.messages import owner_group
 from apps.api.messages.publish import PUSH
-from apps.feeders.events import CATALOG, catalog_group
+from apps.feeders.events import CATALOG
 from apps.homeassistant import discovery, selectors, services
 from apps.homeassistant.discovery import Topics
 from apps.infra.mqtt import mqtt_client
@@ -61,6 +60,7 @@ class OwnerMirror:
     feeder_ids: set[int] = field(default_factory=set)
     synced: bool = False  # `retained` holds what the database says, not yet only what is known
     pet_ids: set[int] = field(default_factory=set)
+    household_ids: set[int] = field(default_factory=set)
 
 
 def bridge_client(url: str, *, will_topic: str, client_id: str) -> tuple[mqtt.Client, str, int]:
@@ -80,6 +80,7 @@ class Bridge:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.owners: dict[int, OwnerMirror] = {}
+        self.groups: set[str] = set()  # the channel-layer groups the bridge listens to
         self.connected = asyncio.Event()  # for callers (tests, logs): the broker said yes at least once
         self._work: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -158,15 +159,28 @@ class Bridge:
             work = await self._work.get()
             try:
                 changes = await sync_to_async(self._unit)(work)
+                if changes:
+                    await self._regroup(layer)
                 for owner_id, join in changes or ():
-                    for group in (owner_group(owner_id), catalog_group(owner_id)):
-                        await (layer.group_add if join else layer.group_discard)(group, self.channel)
                     if join:  # listening first: nothing that changes after the snapshot is missed
                         self._work.put_nowait(functools.partial(self._sync_owner, owner_id))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("Home Assistant bridge: a unit of work failed")
+
+    async def _regroup(self, layer: Any) -> None:
+        """Listen to the live and catalog groups of every household of an enabled owner, and no other.
+
+        One channel for the whole bridge, so a group two owners share is joined once and left
+        only when neither needs it.
+        """
+        wanted = await sync_to_async(self._unit)(selectors.home_assistant_groups)
+        for group in wanted - self.groups:
+            await layer.group_add(group, self.channel)
+        for group in self.groups - wanted:
+            await layer.group_discard(group, self.channel)
+        self.groups = wanted
 
     @staticmethod
     def _unit(work: Callable[[], Any]) -> Any:
@@ -209,6 +223,7 @@ class Bridge:
         for topic, payload in published.items():
             self._publish(topic, payload, retain=True)
         mirror.retained, mirror.feeder_ids, mirror.pet_ids = set(published), snapshot.feeder_ids, snapshot.pet_ids
+        mirror.household_ids = snapshot.household_ids
         mirror.synced = True
 
     def _sweep(self) -> None:
@@ -234,23 +249,27 @@ class Bridge:
         for topic in mirror.retained - keep:
             self._publish(topic, "", retain=True)
 
-    def _owner_of(self, *, feeder_id: int) -> OwnerMirror | None:
-        return next((m for m in self.owners.values() if feeder_id in m.feeder_ids), None)
+    def _mirrors_of(self, *, feeder_id: int) -> list[OwnerMirror]:
+        """Every owner who sees this feeder (two owners with Home Assistant may share a household)."""
+        return [m for m in self.owners.values() if feeder_id in m.feeder_ids]
 
     def _event(self, event: dict[str, Any]) -> list[tuple[int, bool]] | None:
         if event.get("type") == services.OWNERS_CHANGED:
             return self._sync_all()
-        if event.get("type") == CATALOG and event.get("owner_id") in self.owners:
-            self._sync_owner(int(event["owner_id"]))
+        if event.get("type") == CATALOG:
+            for owner_id, mirror in list(self.owners.items()):
+                if event.get("household_id") in mirror.household_ids:
+                    self._sync_owner(owner_id)
         elif event.get("type") == PUSH:
             self._pushed(json.loads(event["text"]))
         return None
 
     def _pushed(self, message: dict[str, Any]) -> None:
-        """A message the owner's sockets get: the matching state or event for Home Assistant."""
-        mirror = self._owner_of(feeder_id=int(message.get("feeder_id") or 0))
-        if mirror is None:
-            return
+        """A message the household's sockets get: the matching state or event, for each owner who sees it."""
+        for mirror in self._mirrors_of(feeder_id=int(message.get("feeder_id") or 0)):
+            self._pushed_to(mirror, message)
+
+    def _pushed_to(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
         topics, feeder_id, kind = mirror.topics, int(message["feeder_id"]), message.get("type")
         if kind == "FeederStatus":
             state = discovery.feeder_state(

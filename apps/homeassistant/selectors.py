@@ -1,4 +1,5 @@
-"""What the bridge publishes, read through the feeders' selectors: one owner at a time, that owner's rows only."""
+"""What the bridge publishes, read through the feeders' selectors: one owner at a time, the rows of
+that owner's households only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from apps.accounts.models import User
+from apps.feeders.events import catalog_group
 from apps.feeders.models import Feeder, MealSchedule, Pet
 from apps.feeders.selectors.allowance import pet_allowance
 from apps.feeders.selectors.devices import feeder_list
@@ -17,6 +19,8 @@ from apps.feeders.selectors.schedules import schedule_list
 from apps.homeassistant import discovery
 from apps.homeassistant.discovery import FeederInfo, PetInfo, ScheduleInfo, Topics, bridge_availability_topic
 from apps.homeassistant.models import HomeAssistantLink
+from apps.households.groups import household_group
+from apps.households.selectors import household_ids
 
 
 def home_assistant_get(*, user: AbstractBaseUser) -> HomeAssistantLink:
@@ -38,6 +42,14 @@ def home_assistant_owner_ids() -> set[int]:
     return set(HomeAssistantLink.objects.filter(enabled=True).values_list("owner_id", flat=True))
 
 
+def home_assistant_groups() -> set[str]:
+    """The channel-layer groups the bridge listens to: live events and catalog changes of every
+    household that has an owner with Home Assistant on."""
+    enabled = HomeAssistantLink.objects.filter(enabled=True).values("owner_id")
+    households = household_ids(user_ids=enabled)
+    return {household_group(h) for h in households} | {catalog_group(h) for h in households}
+
+
 def home_assistant_owner(*, owner_id: int) -> User | None:
     """An owner who has Home Assistant on, or None."""
     return User.objects.filter(pk=owner_id, home_assistant__enabled=True).first()
@@ -51,6 +63,7 @@ class Snapshot:
     states: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     feeder_ids: set[int] = field(default_factory=set)
     pet_ids: set[int] = field(default_factory=set)
+    household_ids: set[int] = field(default_factory=set)
 
 
 def feeder_info(feeder: Feeder) -> FeederInfo:
@@ -85,6 +98,7 @@ def pet_state(*, user: User, pet: Pet) -> dict[str, Any]:
 
 def home_assistant_snapshot(*, user: User, prefix: str) -> Snapshot:
     topics, snapshot = Topics(prefix=prefix, owner_id=user.pk), Snapshot()
+    snapshot.household_ids = household_ids(user_ids=[user.pk])
     for feeder in feeder_list(user=user):
         snapshot.feeder_ids.add(feeder.pk)
         snapshot.configs.update(discovery.feeder_configs(topics, feeder_info(feeder)))

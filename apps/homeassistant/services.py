@@ -24,6 +24,7 @@ from apps.feeders.selectors.schedules import schedule_get
 from apps.feeders.services.commands import feed_command_create
 from apps.feeders.services.schedules import schedule_update
 from apps.homeassistant.models import HomeAssistantLink
+from apps.households.roles import Role
 
 OWNERS_GROUP = "homeassistant-owners"  # the bridge: who has Home Assistant on changed
 OWNERS_CHANGED = "homeassistant.owners"
@@ -59,12 +60,12 @@ def home_assistant_feed(*, user: User, feeder_id: int, payload: bytes) -> FeedCo
     """A "Feed now" press: a feed command from Home Assistant, or Refused with the reason."""
     press = _press(payload)
     try:
-        feeder = feeder_get(user=user, feeder_id=feeder_id)
-        pet = pet_get(user=user, pet_id=press.pet_id) if press.pet_id is not None else None
+        feeder = feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
+        pet = pet_get(user=user, pet_id=press.pet_id, role=Role.MEMBER) if press.pet_id is not None else None
         return feed_command_create(feeder=feeder, pet=pet, grams=press.grams, source=FeedSource.HOME_ASSISTANT)
     except Http404 as exc:
         raise Refused("no such feeder or pet") from exc
-    except Problem as exc:  # the allowance, a pet of another feeder's owner
+    except Problem as exc:  # the allowance, a pet of another household, a viewer's role
         raise Refused(str(exc)) from exc
 
 
@@ -73,7 +74,9 @@ def home_assistant_switch(*, user: User, schedule_id: int, payload: bytes) -> bo
     if payload not in (b"ON", b"OFF"):
         raise Refused("expected ON or OFF")
     try:
-        schedule = schedule_get(user=user, schedule_id=schedule_id)
+        schedule = schedule_get(user=user, schedule_id=schedule_id, role=Role.MEMBER)
         return schedule_update(schedule=schedule, data={"enabled": payload == b"ON"}).enabled
     except Http404 as exc:
         raise Refused("no such schedule") from exc
+    except Problem as exc:  # a viewer's role
+        raise Refused(str(exc)) from exc

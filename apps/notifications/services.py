@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -111,11 +113,22 @@ def held_emails_requeue(*, batch: int = 100) -> int:
             return requeued
 
 
+Reader = TypeVar("Reader", bound=AbstractBaseUser)  # who an alert is mailed to
+
+
 # -- alerts: one mail per incident --------------------------------------------------------
 def alert_open(
-    *, owner: AbstractBaseUser, kind: AlertKind, key: str, subject: str, detail: str, now: dt.datetime | None = None
+    *,
+    readers: Sequence[Reader],
+    kind: AlertKind,
+    key: str,
+    subject: str,
+    detail: Callable[[Reader], str],
+    now: dt.datetime | None = None,
 ) -> Alert | None:
-    """Open an incident and mail its owner (after commit), unless one is open already.
+    """Open an incident and mail each of `readers` who wants this kind of alert (after commit),
+    unless one is open already. The row is the first reader's; `detail` words it for each reader
+    (times in their own zone).
 
     Returns the new alert, or None when the incident was open: a check that
     runs every minute mails once, not every minute. The unique open (kind, key)
@@ -128,18 +141,27 @@ def alert_open(
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(
-                    owner_id=owner.pk, kind=kind, key=key, subject=subject[:200], detail=detail, opened_at=now
-                )
+                    owner_id=readers[0].pk, kind=kind, key=key, subject=subject[:200], detail=detail(readers[0]),
+                    opened_at=now,
+                )  # fmt: skip
         except IntegrityError:
             return None
-        preference = AlertPreference.objects.filter(owner_id=owner.pk).first()
-        if preference is None or preference.wants(kind):
+        refused = set(
+            AlertPreference.objects.filter(
+                owner_id__in=[r.pk for r in readers], **{AlertKind(kind).value: False}
+            ).values_list("owner_id", flat=True)
+        )
+        title = f"{settings.PRODUCT_NAME}: {alert.subject}"
+        for reader in readers:
+            if reader.pk in refused:
+                continue
+            text = detail(reader)
+            to = str(getattr(reader, reader.get_email_field_name()))  # whatever the user model calls it
+            email_send(email=OutgoingEmail(to=[to], subject=title, text=text,
+                                           html=email_html_from_text(subject=title, text=text)))  # fmt: skip
             alert.mailed_at = now
+        if alert.mailed_at is not None:
             alert.save(update_fields=["mailed_at"])
-            title = f"{settings.PRODUCT_NAME}: {alert.subject}"
-            html = email_html_from_text(subject=title, text=detail)
-            to = str(getattr(owner, owner.get_email_field_name()))  # whatever the user model calls it
-            email_send(email=OutgoingEmail(to=[to], subject=title, text=detail, html=html))
     return alert
 
 

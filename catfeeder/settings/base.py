@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.openid_connect",
     "apps.accounts",
+    "apps.households",
     "apps.feeders",
     "apps.api",
     "apps.tasks",

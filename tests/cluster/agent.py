@@ -32,24 +32,26 @@ from apps.ops.services import web_instances_drain  # noqa: E402
 
 def feed_now(*, owner: str, grams: int) -> list[int]:
     """The owner presses "feed now" on every one of their feeders."""
-    feeders = Feeder.objects.filter(owner__email=owner).order_by("pk")
+    feeders = Feeder.objects.filter(household__memberships__user__email=owner).order_by("pk")
     return [command_services.feed_command_create(feeder=f, grams=grams, source=FeedSource.OWNER).pk for f in feeders]
 
 
 def meals_due(*, owner: str, grams: int) -> str:
     """A meal schedule per feeder and its cat, due now; returns the time from which its slots count."""
     since = timezone.now()
-    pets = {pet.name.removeprefix("Sim cat "): pet for pet in Pet.objects.filter(owner__email=owner)}
-    for feeder in Feeder.objects.filter(owner__email=owner).filter(schedules__isnull=True):
+    pets = {
+        pet.name.removeprefix("Sim cat "): pet for pet in Pet.objects.filter(household__memberships__user__email=owner)
+    }
+    for feeder in Feeder.objects.filter(household__memberships__user__email=owner).filter(schedules__isnull=True):
         schedule_services.schedule_create(pet=pets[feeder.name.removeprefix("Sim ")], feeder=feeder, times=["03:00"],
                                           days_of_week=list(range(1, 8)), grams=grams, time_zone="UTC")  # fmt: skip
     # Due this second: the dispatcher, on its next tick, serves the slot.
-    MealSchedule.objects.filter(feeder__owner__email=owner).update(next_run_at=since)
+    MealSchedule.objects.filter(feeder__household__memberships__user__email=owner).update(next_run_at=since)
     return since.isoformat()
 
 
 def meal_commands(*, owner: str, since: str) -> list[int]:
-    commands = FeedCommand.objects.filter(feeder__owner__email=owner, schedule__isnull=False,
+    commands = FeedCommand.objects.filter(feeder__household__memberships__user__email=owner, schedule__isnull=False,
                                           slot_at__gte=dt.datetime.fromisoformat(since))  # fmt: skip
     return list(commands.values_list("pk", flat=True))
 
@@ -69,7 +71,7 @@ def round_trips(*, ids: list[int]) -> list[float]:
 
 
 def online(*, owner: str) -> int:
-    return Feeder.objects.filter(owner__email=owner, is_online=True).count()
+    return Feeder.objects.filter(household__memberships__user__email=owner, is_online=True).count()
 
 
 def sockets() -> dict[str, int]:

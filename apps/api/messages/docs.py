@@ -109,7 +109,7 @@ SOCKETS = {
     "device": ("/ws/device/", "Feeders. The device token in `Authorization: Bearer …`, or Authenticate or Pair "
                "first."),
     "app": ("/ws/app/", "Owners. The app token in `X-Session-Token` (or Authenticate first), or the browser session "
-            "with an Origin in ALLOWED_HOSTS. Live events about the owner's own feeders arrive unasked."),
+            "with an Origin in ALLOWED_HOSTS. Live events about the feeders of the user's households arrive unasked."),
 }  # fmt: skip
 ASYNC_SECURITY = {
     "device": {"type": "httpApiKey", "name": "Authorization", "in": "header", "description": "Bearer cfd_…"},

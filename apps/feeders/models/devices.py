@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -10,9 +9,9 @@ from apps.feeders.models.fields import validate_mac, validate_time_zone
 
 
 class Feeder(models.Model):
-    """A feeding device at a bowl, owned by one owner."""
+    """A feeding device at a bowl, owned by one household."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feeders")
+    household = models.ForeignKey("households.Household", on_delete=models.CASCADE, related_name="feeders")
     name = models.CharField(max_length=100)
     mac = models.CharField("Wi-Fi MAC address", max_length=17, validators=[validate_mac])
     latitude = models.DecimalField(
@@ -40,7 +39,7 @@ class Feeder(models.Model):
     class Meta:
         ordering = ("name", "id")
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["owner", "mac"], name="feeders_feeder_mac_unique_per_owner"),
+            models.UniqueConstraint(fields=["household", "mac"], name="feeders_feeder_mac_unique_per_household"),
             models.CheckConstraint(
                 condition=models.Q(food_level_percent__isnull=True) | models.Q(food_level_percent__lte=100),
                 name="feeders_feeder_food_level_percent",
@@ -54,7 +53,7 @@ class Feeder(models.Model):
 class Beacon(models.Model):
     """A BLE collar tag; a pet wears at most one."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="beacons")
+    household = models.ForeignKey("households.Household", on_delete=models.CASCADE, related_name="beacons")
     mac = models.CharField("BLE MAC address", max_length=17, validators=[validate_mac])
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,7 +62,7 @@ class Beacon(models.Model):
     class Meta:
         ordering = ("name", "id")
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["owner", "mac"], name="feeders_beacon_mac_unique_per_owner"),
+            models.UniqueConstraint(fields=["household", "mac"], name="feeders_beacon_mac_unique_per_household"),
         ]
 
     def __str__(self) -> str:

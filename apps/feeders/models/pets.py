@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -15,7 +14,7 @@ MAX_PERIOD_MINUTES = 7 * DAY_MINUTES
 
 
 class Pet(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pets")
+    household = models.ForeignKey("households.Household", on_delete=models.CASCADE, related_name="pets")
     name = models.CharField(max_length=100)
     beacon = models.OneToOneField(
         Beacon, on_delete=models.SET_NULL, null=True, blank=True, related_name="pet", help_text="The collar tag worn."

@@ -1,4 +1,4 @@
-"""Feed commands, as their owner sees them."""
+"""Feed commands, as the members of their feeder's household see them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand
+from apps.households.selectors import member_of
 
 
 def command_list(*, user: User, feeder_id: int | None = None, status: str | None = None) -> QuerySet[FeedCommand]:
-    commands = FeedCommand.objects.filter(feeder__owner=user)
+    commands = FeedCommand.objects.filter(member_of(user, path="feeder__household"))
     if feeder_id is not None:
         commands = commands.filter(feeder_id=feeder_id)
     if status:
@@ -19,4 +20,4 @@ def command_list(*, user: User, feeder_id: int | None = None, status: str | None
 
 
 def command_get(*, user: User, command_id: int) -> FeedCommand:
-    return get_object_or_404(FeedCommand, feeder__owner=user, pk=command_id)
+    return get_object_or_404(FeedCommand.objects.filter(member_of(user, path="feeder__household")), pk=command_id)

@@ -1,4 +1,4 @@
-"""Feeders, collar tags and device tokens, as their owner (or the device) sees them."""
+"""Feeders, collar tags and device tokens, as their household's members (or the device) see them."""
 
 from __future__ import annotations
 
@@ -12,10 +12,16 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.models import Beacon, DeviceToken, Feeder
+from apps.households.roles import Role
+from apps.households.selectors import member_of, row_role_require
 
 
-def feeder_list(*, user: User, search: str | None = None, online: bool | None = None) -> QuerySet[Feeder]:
-    feeders = Feeder.objects.filter(owner=user)
+def feeder_list(
+    *, user: User, household: int | None = None, search: str | None = None, online: bool | None = None
+) -> QuerySet[Feeder]:
+    feeders = Feeder.objects.filter(member_of(user))
+    if household is not None:
+        feeders = feeders.filter(household_id=household)
     if search:
         feeders = feeders.filter(Q(name__icontains=search) | Q(mac__icontains=search))
     if online is not None:
@@ -23,19 +29,26 @@ def feeder_list(*, user: User, search: str | None = None, online: bool | None = 
     return feeders
 
 
-def feeder_get(*, user: User, feeder_id: int) -> Feeder:
-    return get_object_or_404(Feeder, owner=user, pk=feeder_id)
+def feeder_get(*, user: User, feeder_id: int, role: Role = Role.VIEWER) -> Feeder:
+    """One feeder of the user's households (404 otherwise), if their role there allows `role`'s doings (403)."""
+    feeder = get_object_or_404(Feeder.objects.filter(member_of(user)), pk=feeder_id)
+    row_role_require(user=user, household_id=feeder.household_id, role=role)
+    return feeder
 
 
-def beacon_list(*, user: User, search: str | None = None) -> QuerySet[Beacon]:
-    beacons = Beacon.objects.filter(owner=user).select_related("pet")
+def beacon_list(*, user: User, household: int | None = None, search: str | None = None) -> QuerySet[Beacon]:
+    beacons = Beacon.objects.filter(member_of(user)).select_related("pet")
+    if household is not None:
+        beacons = beacons.filter(household_id=household)
     if search:
         beacons = beacons.filter(Q(name__icontains=search) | Q(mac__icontains=search))
     return beacons
 
 
-def beacon_get(*, user: User, beacon_id: int) -> Beacon:
-    return get_object_or_404(Beacon.objects.select_related("pet"), owner=user, pk=beacon_id)
+def beacon_get(*, user: User, beacon_id: int, role: Role = Role.VIEWER) -> Beacon:
+    beacon = get_object_or_404(Beacon.objects.filter(member_of(user)).select_related("pet"), pk=beacon_id)
+    row_role_require(user=user, household_id=beacon.household_id, role=role)
+    return beacon
 
 
 def device_token_authenticate(*, token: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken] | None:

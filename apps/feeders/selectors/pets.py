@@ -1,4 +1,5 @@
-"""Pets and their history: visits and feedings. Each takes the acting user and sees only that user's rows."""
+"""Pets and their history: visits and feedings. Each takes the acting user and sees only the rows
+of that user's households."""
 
 from __future__ import annotations
 
@@ -13,23 +14,29 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.feeders.models import Feeder, FeedEvent, Pet, Visit
 from apps.feeders.models.pets import DAY_MINUTES as DAY_MINUTES  # the pages draw days with it
+from apps.households.roles import Role
+from apps.households.selectors import member_of, row_role_require
 
 
-def pet_list(*, user: User, search: str | None = None) -> QuerySet[Pet]:
-    pets = Pet.objects.filter(owner=user).select_related("beacon")
+def pet_list(*, user: User, household: int | None = None, search: str | None = None) -> QuerySet[Pet]:
+    pets = Pet.objects.filter(member_of(user)).select_related("beacon")
+    if household is not None:
+        pets = pets.filter(household_id=household)
     if search:
         pets = pets.filter(name__icontains=search)
     return pets
 
 
-def pet_get(*, user: User, pet_id: int) -> Pet:
-    return get_object_or_404(Pet.objects.select_related("beacon"), owner=user, pk=pet_id)
+def pet_get(*, user: User, pet_id: int, role: Role = Role.VIEWER) -> Pet:
+    pet = get_object_or_404(Pet.objects.filter(member_of(user)).select_related("beacon"), pk=pet_id)
+    row_role_require(user=user, household_id=pet.household_id, role=role)
+    return pet
 
 
 def pet_for_beacon(*, feeder: Feeder, beacon_mac: str) -> Pet | None:
-    """The pet wearing this tag, if tag and pet belong to the feeder's owner."""
+    """The pet wearing this tag, if tag and pet belong to the feeder's household."""
     return Pet.objects.filter(
-        owner_id=feeder.owner_id, beacon__mac=beacon_mac, beacon__owner_id=feeder.owner_id
+        household_id=feeder.household_id, beacon__mac=beacon_mac, beacon__household_id=feeder.household_id
     ).first()
 
 
@@ -42,7 +49,7 @@ def _history(
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> QuerySet:  # type: ignore[type-arg]
-    """An owner's history rows, narrowed to a pet, a feeder and [since, until) on `field`."""
+    """A user's history rows, narrowed to a pet, a feeder and [since, until) on `field`."""
     if pet is not None:
         rows = rows.filter(pet=pet)
     if feeder is not None:
@@ -62,7 +69,7 @@ def visit_list(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[Visit]:
-    visits = Visit.objects.filter(feeder__owner=user)
+    visits = Visit.objects.filter(member_of(user, path="feeder__household"))
     return _history(visits, "seen_at", pet=pet, feeder=feeder, since=since, until=until)
 
 
@@ -74,7 +81,7 @@ def feed_event_list(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[FeedEvent]:
-    events = FeedEvent.objects.filter(feeder__owner=user)
+    events = FeedEvent.objects.filter(member_of(user, path="feeder__household"))
     return _history(events, "fed_at", pet=pet, feeder=feeder, since=since, until=until)
 
 

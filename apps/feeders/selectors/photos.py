@@ -14,13 +14,15 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.models import Pet, PetPhoto, PhotoStatus
+from apps.households.roles import Role
+from apps.households.selectors import member_of, row_role_require
 from apps.infra.storage import signed_url_lifetime
 
 PhotoVariant = Literal["original", "96", "512"]  # the original, or a thumbnail by size (images.THUMBNAIL_SIZES)
 
 
 def photo_list(*, user: User, pet: Pet) -> QuerySet[PetPhoto]:
-    return PetPhoto.objects.filter(pet=pet, pet__owner=user)
+    return PetPhoto.objects.filter(member_of(user, path="pet__household"), pet=pet)
 
 
 def photo_latest_ready(*, user: User, pet: Pet) -> PetPhoto | None:
@@ -28,8 +30,11 @@ def photo_latest_ready(*, user: User, pet: Pet) -> PetPhoto | None:
     return photo_list(user=user, pet=pet).filter(status=PhotoStatus.READY).order_by("-created_at").first()
 
 
-def photo_get(*, user: User, photo_id: int) -> PetPhoto:
-    return get_object_or_404(PetPhoto, pet__owner=user, pk=photo_id)
+def photo_get(*, user: User, photo_id: int, role: Role = Role.VIEWER) -> PetPhoto:
+    photos = PetPhoto.objects.filter(member_of(user, path="pet__household")).select_related("pet")
+    photo = get_object_or_404(photos, pk=photo_id)
+    row_role_require(user=user, household_id=photo.pet.household_id, role=role)
+    return photo
 
 
 def photo_file_name(*, photo: PetPhoto, variant: PhotoVariant) -> str:

@@ -9,12 +9,14 @@ from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
 from apps.feeders.models import MealSchedule
+from apps.households.roles import Role
+from apps.households.selectors import member_of, row_role_require
 
 
 def schedule_list(
     *, user: User, pet_id: int | None = None, feeder_id: int | None = None, enabled: bool | None = None
 ) -> QuerySet[MealSchedule]:
-    schedules = MealSchedule.objects.filter(pet__owner=user)
+    schedules = MealSchedule.objects.filter(member_of(user, path="pet__household"))
     if pet_id is not None:
         schedules = schedules.filter(pet_id=pet_id)
     if feeder_id is not None:
@@ -24,8 +26,11 @@ def schedule_list(
     return schedules
 
 
-def schedule_get(*, user: User, schedule_id: int) -> MealSchedule:
-    return get_object_or_404(MealSchedule, pet__owner=user, pk=schedule_id)
+def schedule_get(*, user: User, schedule_id: int, role: Role = Role.VIEWER) -> MealSchedule:
+    schedules = MealSchedule.objects.filter(member_of(user, path="pet__household")).select_related("pet")
+    schedule = get_object_or_404(schedules, pk=schedule_id)
+    row_role_require(user=user, household_id=schedule.pet.household_id, role=role)
+    return schedule
 
 
 def schedule_next_due() -> dt.datetime | None:
@@ -39,10 +44,10 @@ def schedule_next_due() -> dt.datetime | None:
 
 
 def schedule_feeds_collar(*, feeder_id: int, beacon_mac: str) -> bool:
-    """Whether an enabled meal schedule feeds the pet wearing this tag (a pet of the feeder's owner).
+    """Whether an enabled meal schedule feeds the pet wearing this tag (a pet of the feeder's household).
 
     Such a pet gets its food at meal times: the bowl does not also open at each visit.
     """
     return MealSchedule.objects.filter(
-        enabled=True, pet__beacon__mac=beacon_mac, pet__owner__feeders__id=feeder_id
+        enabled=True, pet__beacon__mac=beacon_mac, pet__household__feeders__id=feeder_id
     ).exists()

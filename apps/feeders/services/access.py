@@ -26,18 +26,18 @@ def feeder_lock(*, feeder: Feeder) -> None:
 
 
 def feeder_pets_set(*, feeder: Feeder, pets: list[Pet]) -> list[Pet]:
-    """Make `pets` the feeder's access list: every other pet of the owner is kept off it.
+    """Make `pets` the feeder's access list: every other pet of the household is kept off it.
 
     All or nothing: a pet of someone else is a 422, and a pet taken off the list
     while a meal schedule (enabled or paused) feeds it here is a 409 that lists
     those schedules; in both cases nothing changes. A pet added later is allowed.
     """
-    if any(pet.owner_id != feeder.owner_id for pet in pets):
+    if any(pet.household_id != feeder.household_id for pet in pets):
         raise InvalidReference("pet_ids", "pet")
     keep = {pet.pk for pet in pets}
     with transaction.atomic():
         feeder_lock(feeder=feeder)
-        off = list(Pet.objects.filter(owner_id=feeder.owner_id).exclude(pk__in=keep))
+        off = list(Pet.objects.filter(household_id=feeder.household_id).exclude(pk__in=keep))
         scheduled = [(s.pk, s.pet.name, s.times) for s in feeder_schedules_of(feeder=feeder, pets=off)]
         if scheduled:
             raise SchedulesInTheWay(feeder_name=feeder.name, schedules=scheduled)
@@ -45,5 +45,5 @@ def feeder_pets_set(*, feeder: Feeder, pets: list[Pet]) -> list[Pet]:
         have = set(FeederExclusion.objects.filter(feeder=feeder).values_list("pet_id", flat=True))
         added = [FeederExclusion(feeder=feeder, pet=pet) for pet in off if pet.pk not in have]
         FeederExclusion.objects.bulk_create(added)
-        events.catalog_changed(feeder.owner_id)
+        events.catalog_changed(feeder.household_id)
     return list(feeder_pets_allowed(feeder=feeder))

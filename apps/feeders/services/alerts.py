@@ -1,4 +1,5 @@
-"""What the owner is told: meals missed, over the allowance or served again; feeders offline or low on food.
+"""What a household's members are told (each as their own preferences say): meals missed, over the allowance or served
+again; feeders offline or low on food.
 
 The alerts_check job opens and closes the feeder alerts; notifications keeps the
 incidents and mails their owners, and knows nothing of feeders.
@@ -13,9 +14,11 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.times import when_text_for
 from apps.feeders.models import FeedCommand, Feeder
 from apps.feeders.selectors.allowance import pet_allowance
+from apps.households.selectors import household_readers
 from apps.notifications.models import AlertKind
 from apps.notifications.selectors import alerts_open
 from apps.notifications.services import alert_close, alert_open
@@ -25,12 +28,15 @@ def meal_missed_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     """One incident per schedule while its slots are missed; a fed slot ends it."""
     pet, feeder = command.pet, command.feeder
     zone = command.schedule.time_zone if command.schedule else None
-    when = when_text_for(command.slot_at or now, reader=feeder.owner.time_zone, zone=zone)
+
+    def detail(reader: User) -> str:
+        when = when_text_for(command.slot_at or now, reader=reader.time_zone, zone=zone)
+        return (f"The meal of {pet.name if pet else 'your pet'} on {feeder.name} at {when} "
+                f"was not served: {command.error}. Later meals are served as usual.")  # fmt: skip
+
     alert_open(
-        owner=feeder.owner, kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}",
-        subject=f"{pet.name if pet else 'A'} meal was missed",
-        detail=(f"The meal of {pet.name if pet else 'your pet'} on {feeder.name} at {when} "
-                f"was not served: {command.error}. Later meals are served as usual."),
+        readers=household_readers(household_id=feeder.household_id), kind=AlertKind.MEAL_MISSED,
+        key=f"schedule:{command.schedule_id}", subject=f"{pet.name if pet else 'A'} meal was missed", detail=detail,
         now=now,
     )  # fmt: skip
 
@@ -41,14 +47,17 @@ def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
     if pet is None:
         return
     allowance = pet_allowance(pet=pet, now=command.slot_at or now)
-    starts = when_text_for(allowance.period_end, reader=pet.owner.time_zone, zone=pet.time_zone)
-    alert_open(
-        owner=pet.owner, kind=AlertKind.ALLOWANCE_REACHED, key=f"pet:{pet.pk}:{allowance.period_start.isoformat()}",
-        subject=f"{pet.name} has reached the food allowance",
-        detail=(f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
+
+    def detail(reader: User) -> str:
+        starts = when_text_for(allowance.period_end, reader=reader.time_zone, zone=pet.time_zone)
+        return (f"{pet.name} has eaten {allowance.eaten_grams} g of {allowance.allowance_grams} g this period; "
                 f"a scheduled meal of {command.grams} g was not served. The allowance starts again at "
-                f"{starts}."),
-        now=now,
+                f"{starts}.")  # fmt: skip
+
+    alert_open(
+        readers=household_readers(household_id=pet.household_id), kind=AlertKind.ALLOWANCE_REACHED,
+        key=f"pet:{pet.pk}:{allowance.period_start.isoformat()}", subject=f"{pet.name} has reached the food allowance",
+        detail=detail, now=now,
     )  # fmt: skip
 
 
@@ -71,16 +80,16 @@ def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
     counts = {"opened": 0, "closed": 0}
     feeder_key = Concat(Value("feeder:"), Cast("pk", CharField()))
     silent = (
-        Feeder.objects.select_related("owner")
-        .filter(is_online=False, last_seen_at__lt=now - dt.timedelta(seconds=settings.ALERT_OFFLINE_AFTER))
+        Feeder.objects.filter(
+            is_online=False, last_seen_at__lt=now - dt.timedelta(seconds=settings.ALERT_OFFLINE_AFTER)
+        )
         .annotate(key_=feeder_key)
         .exclude(Exists(alerts_open(kind=AlertKind.FEEDER_OFFLINE).filter(key=OuterRef("key_"))))
     )
     for feeder in silent:
         counts["opened"] += _alert_feeder(feeder, AlertKind.FEEDER_OFFLINE, now=now)
     low = (
-        Feeder.objects.select_related("owner")
-        .filter(food_level_percent__lte=settings.ALERT_LOW_FOOD_PERCENT)
+        Feeder.objects.filter(food_level_percent__lte=settings.ALERT_LOW_FOOD_PERCENT)
         .annotate(key_=feeder_key)
         .exclude(Exists(alerts_open(kind=AlertKind.LOW_FOOD).filter(key=OuterRef("key_"))))
     )
@@ -91,21 +100,20 @@ def alerts_check(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _alert_feeder(feeder: Feeder, kind: AlertKind, *, now: dt.datetime) -> int:
-    if kind == AlertKind.FEEDER_OFFLINE:
-        subject = f"{feeder.name} is offline"
-        # Mails are read by the owner: times in their zone, as on the pages (the worker has no request).
-        seen = (
-            when_text_for(feeder.last_seen_at, reader=feeder.owner.time_zone) if feeder.last_seen_at else "it was added"
-        )
-        detail = (
-            f"Your feeder {feeder.name} has not been in touch since {seen}. "
-            "Scheduled meals cannot reach it until it is back online."
-        )
-    else:
-        subject = f"{feeder.name} is running out of food"
-        detail = f"Your feeder {feeder.name} reports {feeder.food_level_percent}% food left. Please refill it."
-    return int(alert_open(owner=feeder.owner, kind=kind, key=f"feeder:{feeder.pk}", subject=subject,
-                          detail=detail, now=now) is not None)  # fmt: skip
+    def offline(reader: User) -> str:
+        # Mails are read by each member: times in their zone, as on the pages (the worker has no request).
+        seen = when_text_for(feeder.last_seen_at, reader=reader.time_zone) if feeder.last_seen_at else "it was added"
+        return (f"Your feeder {feeder.name} has not been in touch since {seen}. "
+                "Scheduled meals cannot reach it until it is back online.")  # fmt: skip
+
+    def low_food(reader: User) -> str:
+        return f"Your feeder {feeder.name} reports {feeder.food_level_percent}% food left. Please refill it."
+
+    offline_now = kind == AlertKind.FEEDER_OFFLINE
+    subject = f"{feeder.name} is offline" if offline_now else f"{feeder.name} is running out of food"
+    readers = household_readers(household_id=feeder.household_id)
+    return int(alert_open(readers=readers, kind=kind, key=f"feeder:{feeder.pk}", subject=subject,
+                          detail=offline if offline_now else low_food, now=now) is not None)  # fmt: skip
 
 
 def _alerts_feeder_close(*, now: dt.datetime) -> int:

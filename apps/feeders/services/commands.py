@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.times import when_text_for
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
@@ -25,6 +26,7 @@ from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder
 from apps.feeders.services.access import feeder_access_check
 from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
 from apps.feeders.services.pets import pet_allowance_hold, pet_feed
+from apps.households.selectors import household_readers
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_open
 
@@ -48,7 +50,7 @@ def feed_command_create(
     The command is a promise against the pet's allowance from now until it is
     answered: a second order while the feeder has not answered sees the first.
     """
-    if pet is not None and pet.owner_id != feeder.owner_id:
+    if pet is not None and pet.household_id != feeder.household_id:
         raise InvalidReference("pet_id", "pet")
     now = now or timezone.now()
     expires_at = now + dt.timedelta(seconds=settings.COMMAND_EXPIRE_AFTER)
@@ -75,7 +77,7 @@ def feed_command_send(*, feeder: Feeder, command_id: int, now: dt.datetime | Non
         if not sent:
             return None
         command = FeedCommand.objects.get(pk=command_id)
-        events.command_changed(command, owner_id=feeder.owner_id)
+        events.command_changed(command, household_id=feeder.household_id)
     return command
 
 
@@ -100,7 +102,7 @@ def feed_command_complete(
             fed, not_counted = _record_command_feeding(command, feeder=feeder, at=now)
             command.error = not_counted or error
         command.save(update_fields=["status", "grams_dispensed", "error", "completed_at"])
-        events.command_completed(command, fed=fed, owner_id=feeder.owner_id)
+        events.command_completed(command, fed=fed, household_id=feeder.household_id)
         if done:
             schedule_fed(command=command, now=now)
     return command
@@ -130,7 +132,7 @@ DELIVERY_CHUNK = 50  # commands per delivery task: fewer broker round trips, a s
 
 
 DELIVERY_FIELDS = (
-    "feeder__is_online", "feeder__owner_id", "pet_id", "grams", "status", "attempts", "deliveries",
+    "feeder__is_online", "feeder__household_id", "pet_id", "grams", "status", "attempts", "deliveries",
     "grams_dispensed", "error",
 )  # fmt: skip
 
@@ -200,15 +202,17 @@ def _give_up(command: FeedCommand, *, now: dt.datetime) -> None:
     command.status, command.completed_at = CommandStatus.FAILED, now
     command.error = f"not delivered after {settings.COMMAND_MAX_DELIVERIES} tries"
     command.save(update_fields=["status", "completed_at", "error"])
-    events.command_changed(command, owner_id=command.feeder.owner_id)
+    events.command_changed(command, household_id=command.feeder.household_id)
     logger.error("feed command %s failed: %s", command.pk, command.error)
-    ordered = when_text_for(command.created_at, reader=command.feeder.owner.time_zone)
+
+    def detail(reader: User) -> str:
+        ordered = when_text_for(command.created_at, reader=reader.time_zone)
+        return (f"The {command.grams} g feeding ordered on {ordered} could not be "
+                f"delivered to {command.feeder.name} ({command.error}). It will not be served.")  # fmt: skip
+
     alert_open(
-        owner=command.feeder.owner, kind=AlertKind.COMMAND_FAILED, key=f"command:{command.pk}",
-        subject=f"A feeding on {command.feeder.name} failed",
-        detail=(f"The {command.grams} g feeding ordered on {ordered} could not be "
-                f"delivered to {command.feeder.name} ({command.error}). It will not be served."),
-        now=now,
+        readers=household_readers(household_id=command.feeder.household_id), kind=AlertKind.COMMAND_FAILED,
+        key=f"command:{command.pk}", subject=f"A feeding on {command.feeder.name} failed", detail=detail, now=now,
     )  # fmt: skip
 
 
@@ -245,7 +249,7 @@ def feed_commands_expire(*, commands: QuerySet[FeedCommand], now: dt.datetime) -
     with transaction.atomic():
         stale = (
             commands.select_for_update(of=("self",))
-            .select_related("feeder__owner", "pet", "schedule")
+            .select_related("feeder", "pet", "schedule")
             .filter(status__in=OPEN_COMMAND, expires_at__lte=now)
         )
         for command in stale:
@@ -254,7 +258,7 @@ def feed_commands_expire(*, commands: QuerySet[FeedCommand], now: dt.datetime) -
             command.error = "the feeder was offline" if never_sent else "no answer from the feeder in time"
             command.completed_at = now
             command.save(update_fields=["status", "error", "completed_at"])
-            events.command_changed(command, owner_id=command.feeder.owner_id)
+            events.command_changed(command, household_id=command.feeder.household_id)
             if never_sent:
                 missed += 1
                 meal_missed_alert(command, now=now)

@@ -22,34 +22,35 @@ from apps.feeders.models import Beacon, DeviceToken, Feeder, PairingCode
 from apps.feeders.protocol import ConfigUpdate
 from apps.feeders.selectors.devices import token_hash
 from apps.feeders.services.rows import fields_apply, row_save
+from apps.households.models import Household
 
 FEEDER_FIELDS = frozenset({"name", "mac", "latitude", "longitude", "city", "country", "time_zone"})
 
 BEACON_FIELDS = frozenset({"name", "mac"})
 
 
-def feeder_create(*, owner: User, name: str, mac: str, **fields: Any) -> Feeder:
-    feeder = Feeder(owner=owner, name=name, mac=mac)
+def feeder_create(*, household: Household, name: str, mac: str, **fields: Any) -> Feeder:
+    feeder = Feeder(household=household, name=name, mac=mac)
     fields_apply(feeder, fields, FEEDER_FIELDS)
     row_save(feeder, conflict=f"You already have a feeder with MAC address {mac}.")
-    events.catalog_changed(owner.pk)
+    events.catalog_changed(household.pk)
     return feeder
 
 
 def feeder_update(*, feeder: Feeder, data: dict[str, Any]) -> Feeder:
     fields = fields_apply(feeder, data, FEEDER_FIELDS)
     row_save(feeder, conflict=f"You already have a feeder with MAC address {feeder.mac}.", update_fields=fields)
-    events.catalog_changed(feeder.owner_id)
+    events.catalog_changed(feeder.household_id)
     return feeder
 
 
 def feeder_delete(*, feeder: Feeder) -> None:
     feeder.delete()
-    events.catalog_changed(feeder.owner_id)
+    events.catalog_changed(feeder.household_id)
 
 
-def beacon_create(*, owner: User, name: str, mac: str) -> Beacon:
-    beacon = Beacon(owner=owner, name=name, mac=mac)
+def beacon_create(*, household: Household, name: str, mac: str) -> Beacon:
+    beacon = Beacon(household=household, name=name, mac=mac)
     row_save(beacon, conflict=f"You already have a collar tag with MAC address {mac}.")
     return beacon
 
@@ -73,9 +74,9 @@ def _normalise_code(code: str) -> str:
     return code.replace("-", "").replace(" ", "").upper()
 
 
-def pairing_code_create(*, feeder: Feeder, now: dt.datetime | None = None) -> tuple[PairingCode, str]:
-    """A new single-use code for pairing a device to `feeder`; earlier unused codes stop working."""
-    if not user_email_verified(user=feeder.owner):
+def pairing_code_create(*, feeder: Feeder, user: User, now: dt.datetime | None = None) -> tuple[PairingCode, str]:
+    """A new single-use code for pairing a device to `feeder`, asked by `user`; earlier unused codes stop working."""
+    if not user_email_verified(user=user):
         raise Problem(403, "Verify your e-mail address before pairing a device.", kind="email-unverified")
     now = now or timezone.now()
     code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))

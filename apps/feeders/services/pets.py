@@ -9,7 +9,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import User
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
@@ -17,6 +16,7 @@ from apps.feeders.selectors.access import pet_may_use_feeder
 from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.rows import fields_apply, row_save
+from apps.households.models import Household
 
 PET_FIELDS = frozenset(
     {"name", "beacon", "breed", "birth_date", "weight_grams", "microchip_id", "allowance_grams",
@@ -25,16 +25,16 @@ PET_FIELDS = frozenset(
 
 
 def _check_beacon(pet: Pet) -> None:
-    if pet.beacon is not None and pet.beacon.owner_id != pet.owner_id:
+    if pet.beacon is not None and pet.beacon.household_id != pet.household_id:
         raise InvalidReference("beacon_id", "collar tag")
 
 
-def pet_create(*, owner: User, name: str, **fields: Any) -> Pet:
-    pet = Pet(owner=owner, name=name)
+def pet_create(*, household: Household, name: str, **fields: Any) -> Pet:
+    pet = Pet(household=household, name=name)
     fields_apply(pet, fields, PET_FIELDS)
     _check_beacon(pet)
     row_save(pet, conflict="That collar tag is already worn by another pet.")
-    events.catalog_changed(owner.pk)
+    events.catalog_changed(household.pk)
     return pet
 
 
@@ -42,13 +42,13 @@ def pet_update(*, pet: Pet, data: dict[str, Any]) -> Pet:
     fields = fields_apply(pet, data, PET_FIELDS)
     _check_beacon(pet)
     row_save(pet, conflict="That collar tag is already worn by another pet.", update_fields=fields)
-    events.catalog_changed(pet.owner_id)
+    events.catalog_changed(pet.household_id)
     return pet
 
 
 def pet_delete(*, pet: Pet) -> None:
     pet.delete()
-    events.catalog_changed(pet.owner_id)
+    events.catalog_changed(pet.household_id)
 
 
 def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: FeedCommand | None = None) -> Pet:
@@ -85,7 +85,7 @@ def pet_feed(
     other and their total cannot exceed the allowance. A repeated `event_id`
     from the same feeder returns the first event and changes nothing.
     """
-    if feeder.owner_id != pet.owner_id:
+    if feeder.household_id != pet.household_id:
         raise InvalidReference("feeder_id", "feeder")
     at = at or timezone.now()
     with transaction.atomic():
@@ -128,7 +128,7 @@ def feeder_fed(
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
         event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=now)
         if not repeat:
-            events.fed_recorded(event, owner_id=feeder.owner_id)
+            events.fed_recorded(event, household_id=feeder.household_id)
     return event
 
 

@@ -124,7 +124,7 @@ def visit_record(*, feeder: Feeder, beacon_mac: str, now: dt.datetime | None = N
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     with transaction.atomic():
         visit = Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon_mac, seen_at=now or timezone.now())
-        events.visit_recorded(visit, owner_id=feeder.owner_id)
+        events.visit_recorded(visit, household_id=feeder.household_id)
     return visit
 
 

@@ -38,7 +38,7 @@ def schedule_create(
     enabled: bool = True,
     now: dt.datetime | None = None,
 ) -> MealSchedule:
-    if feeder.owner_id != pet.owner_id:
+    if feeder.household_id != pet.household_id:
         raise InvalidReference("feeder_id", "feeder")
     schedule = MealSchedule(
         pet=pet, feeder=feeder, times=times, days_of_week=days_of_week, grams=grams, time_zone=time_zone,
@@ -49,7 +49,7 @@ def schedule_create(
         feeder_lock(feeder=feeder)  # the pet is not being taken off the list meanwhile
         feeder_access_check(feeder=feeder, pet=pet, field="pet_id")
         schedule.save()
-        events.catalog_changed(pet.owner_id)
+        events.catalog_changed(pet.household_id)
     return schedule
 
 
@@ -62,7 +62,7 @@ def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.dat
         schedule.save(update_fields=[*fields, "next_run_at"])
         if not schedule.enabled:
             schedule_commands_cancel(schedule=schedule, now=now)
-        events.catalog_changed(schedule.pet.owner_id)
+        events.catalog_changed(schedule.pet.household_id)
     return schedule
 
 
@@ -70,7 +70,7 @@ def schedule_delete(*, schedule: MealSchedule) -> None:
     with transaction.atomic():
         schedule_commands_cancel(schedule=schedule)
         schedule.delete()
-        events.catalog_changed(schedule.pet.owner_id)
+        events.catalog_changed(schedule.pet.household_id)
 
 
 def schedule_commands_cancel(*, schedule: MealSchedule, now: dt.datetime | None = None) -> int:
@@ -81,5 +81,5 @@ def schedule_commands_cancel(*, schedule: MealSchedule, now: dt.datetime | None 
             command.status, command.error = CommandStatus.EXPIRED, "the schedule was disabled or deleted"
             command.completed_at = now or timezone.now()
             command.save(update_fields=["status", "error", "completed_at"])
-            events.command_changed(command, owner_id=schedule.feeder.owner_id)
+            events.command_changed(command, household_id=schedule.feeder.household_id)
     return len(open_commands)

@@ -14,6 +14,7 @@ from apps.feeders.services.pets import feeder_may_feed, pet_create
 from apps.feeders.services.presence import visit_record
 from apps.feeders.services.schedules import schedule_create, schedule_delete
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from apps.households.tests.factories import household_of
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_by_default_every_pet_of_the_owner_may_eat_at_every_feeder(alice: User, 
 def test_a_new_pet_may_eat_at_every_feeder_and_a_new_feeder_admits_every_pet(alice: User) -> None:
     kitchen, tom, kit = FeederFactory(owner=alice), PetFactory(owner=alice, name="Tom"), PetFactory(owner=alice)
     feeder_pets_set(feeder=kitchen, pets=[tom])  # a restricted feeder
-    newcomer = pet_create(owner=alice, name="Newcomer")
+    newcomer = pet_create(household=household_of(alice), name="Newcomer")
     garden = FeederFactory(owner=alice)
     assert pet_may_use_feeder(pet=newcomer, feeder=kitchen)
     assert {p.pk for p in feeder_pets_allowed(feeder=garden)} == {tom.pk, kit.pk, newcomer.pk}

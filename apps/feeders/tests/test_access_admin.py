@@ -31,7 +31,7 @@ def test_the_feeder_page_lists_the_pets_kept_off_and_an_operator_lets_one_back(o
 
     prefix = "exclusions"
     form = {
-        "name": kitchen.name, "mac": kitchen.mac, "owner": alice.pk, "time_zone": "UTC",
+        "name": kitchen.name, "mac": kitchen.mac, "household": kitchen.household_id, "time_zone": "UTC",
         f"{prefix}-TOTAL_FORMS": 1, f"{prefix}-INITIAL_FORMS": 1, f"{prefix}-MIN_NUM_FORMS": 0,
         f"{prefix}-MAX_NUM_FORMS": 0, f"{prefix}-0-id": exclusion.pk, f"{prefix}-0-feeder": kitchen.pk,
         f"{prefix}-0-DELETE": "on",

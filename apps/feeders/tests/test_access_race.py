@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def keep_off(feeder: Feeder, pet: Pet) -> None:
-    feeder_pets_set(feeder=feeder, pets=list(Pet.objects.filter(owner_id=feeder.owner_id).exclude(pk=pet.pk)))
+    feeder_pets_set(feeder=feeder, pets=list(Pet.objects.filter(household_id=feeder.household_id).exclude(pk=pet.pk)))
 
 
 def schedule(feeder: Feeder, pet: Pet) -> None:
@@ -66,7 +66,7 @@ def race(first: Callable[[], None], second: Callable[[], None]) -> list[str]:
 
 def test_a_schedule_saved_while_its_pet_is_taken_off_is_refused() -> None:
     kitchen = FeederFactory()
-    kit, tom = PetFactory(owner=kitchen.owner), PetFactory(owner=kitchen.owner)
+    kit, tom = PetFactory(household=kitchen.household), PetFactory(household=kitchen.household)
     outcomes = race(lambda: keep_off(kitchen, kit), lambda: schedule(kitchen, kit))
     assert sorted(outcomes) == ["first done", "second refused 422"]
     assert not MealSchedule.objects.exists()
@@ -76,7 +76,7 @@ def test_a_schedule_saved_while_its_pet_is_taken_off_is_refused() -> None:
 
 def test_a_pet_taken_off_while_its_schedule_is_saved_is_refused() -> None:
     kitchen = FeederFactory()
-    kit = PetFactory(owner=kitchen.owner)
+    kit = PetFactory(household=kitchen.household)
     outcomes = race(lambda: schedule(kitchen, kit), lambda: keep_off(kitchen, kit))
     assert sorted(outcomes) == ["first done", "second refused 409"]
     assert MealSchedule.objects.get().pet == kit

@@ -22,7 +22,7 @@ def utc(*args: int) -> dt.datetime:
 @pytest.fixture
 def pet_and_feeder(db: None):  # type: ignore[no-untyped-def]
     pet = PetFactory(allowance_grams=80, time_zone="Europe/Paris", period_anchor=dt.time(7, 0))
-    return pet, FeederFactory(owner=pet.owner)
+    return pet, FeederFactory(household=pet.household)
 
 
 def test_it_feeds_within_the_allowance(pet_and_feeder) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def test_a_repeated_event_id_is_a_no_op(pet_and_feeder) -> None:  # type: ignore
 
 def test_the_same_event_id_from_another_feeder_is_another_event(pet_and_feeder) -> None:  # type: ignore[no-untyped-def]
     pet, feeder = pet_and_feeder
-    other = FeederFactory(owner=pet.owner)
+    other = FeederFactory(household=pet.household)
     pet_feed(pet=pet, feeder=feeder, grams=20, source=FeedSource.DEVICE, event_id="e-1")
     pet_feed(pet=pet, feeder=other, grams=20, source=FeedSource.DEVICE, event_id="e-1")
     assert FeedEvent.objects.count() == 2
@@ -84,7 +84,7 @@ def test_may_feed_without_grams_offers_what_is_left(pet_and_feeder) -> None:  # 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_feeds_never_exceed_the_allowance() -> None:
     pet = PetFactory(allowance_grams=100)
-    feeders = [FeederFactory(owner=pet.owner) for _ in range(2)]
+    feeders = [FeederFactory(household=pet.household) for _ in range(2)]
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
 

@@ -9,12 +9,13 @@ from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
 from apps.feeders.services.pets import pet_feed
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from apps.households.tests.factories import household_of
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 
 
-def test_an_owner_registers_a_feeder_and_its_mac_is_normalised(as_alice: Client) -> None:
+def test_an_owner_registers_a_feeder_and_its_mac_is_normalised(as_alice: Client, alice: User) -> None:
     response = as_alice.post(
         "/api/feeders", {"name": "Kitchen", "mac": "aa-bb-cc-dd-ee-0f", "time_zone": "Europe/Paris"},
         content_type="application/json",
@@ -23,7 +24,7 @@ def test_an_owner_registers_a_feeder_and_its_mac_is_normalised(as_alice: Client)
     body = response.json()
     assert body["mac"] == "AA:BB:CC:DD:EE:0F"
     assert body["is_online"] is False
-    assert Feeder.objects.get(pk=body["id"]).owner.email == "alice@example.com"
+    assert Feeder.objects.get(pk=body["id"]).household == household_of(alice)
 
 
 def test_a_mac_is_unique_per_owner_not_across_owners(as_alice: Client, alice: User, bob: User) -> None:

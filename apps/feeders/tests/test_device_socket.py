@@ -20,7 +20,7 @@ from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, Feed
 from apps.feeders.services import access as access_services
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
-from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory
+from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, owner_of
 from catfeeder.testing import AsgiServer, process_env, wait_until
 
 
@@ -38,7 +38,7 @@ def home(user: User, n: int) -> Home:
     feeder = FeederFactory(owner=user, mac=f"F0:00:00:00:0{n}:01")
     beacon = BeaconFactory(owner=user, mac=f"B0:00:00:00:0{n}:01")
     pet = PetFactory(owner=user, beacon=beacon, allowance_grams=100)
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     return Home(user, feeder, beacon, pet, token, session_token(user))
 
@@ -83,7 +83,7 @@ def test_a_device_with_its_token_in_the_header_is_online_and_its_owner_hears_it(
 
 def test_a_device_pairs_over_the_socket_and_is_then_its_feeder(asgi_server: AsgiServer, alice: User) -> None:
     feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:01")
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     with Socket(f"{asgi_server.ws_url}/ws/device/") as socket:
         assert socket.call("Hello", firmware="1.0")["code"] == "unauthenticated"
         paired = socket.call("Pair", code=code, mac="f0-00-00-00-09-01")
@@ -98,7 +98,7 @@ def test_a_code_tried_too_often_answers_rate_limited_with_retry_after_on_the_soc
     asgi_server: AsgiServer, alice: User
 ) -> None:
     feeder = FeederFactory(owner=alice, mac="F0:00:00:00:09:02")
-    device_services.pairing_code_create(feeder=feeder)
+    device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     wrong = "".join(secrets.choice(device_services.PAIRING_ALPHABET) for _ in range(8))  # new in the shared Redis
     with Socket(f"{asgi_server.ws_url}/ws/device/") as socket:
         codes = [socket.call("Pair", code=wrong, mac=feeder.mac)["code"] for _ in range(6)]

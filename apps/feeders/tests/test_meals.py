@@ -21,7 +21,7 @@ from apps.feeders.services import commands as command_services
 from apps.feeders.services import meals as meal_services
 from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tasks import meal_slots_dispatch_task
-from apps.feeders.tests.factories import PetFactory, ScheduleFactory
+from apps.feeders.tests.factories import PetFactory, ScheduleFactory, owner_of
 from apps.notifications.models import Alert, AlertKind, AlertPreference
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_a_slot_later_than_the_grace_period_is_missed_and_the_owner_mailed_once(
     assert list(FeedCommand.objects.order_by("slot_at").values_list("status", flat=True)) == ["missed"] * 3
     alert = Alert.objects.get()
     assert (alert.kind, alert.key, alert.owner, alert.mailed_at is not None) == (
-        AlertKind.MEAL_MISSED, f"schedule:{meal.pk}", meal.pet.owner, True,
+        AlertKind.MEAL_MISSED, f"schedule:{meal.pk}", owner_of(meal.pet), True,
     )  # fmt: skip
     _, queued = dispatch(MONDAY.replace(hour=12, minute=1))  # back on time: fed
     command = FeedCommand.objects.get(pk=queued[0])
@@ -125,7 +125,7 @@ def test_a_scheduled_meal_over_the_allowance_is_not_sent_and_the_owner_is_told()
 
 def test_owners_who_said_no_get_no_mail_but_the_incident_is_kept() -> None:
     meal = schedule(["07:00"])
-    AlertPreference.objects.create(owner=meal.pet.owner, meal_missed=False)
+    AlertPreference.objects.create(owner=owner_of(meal.pet), meal_missed=False)
     dispatch(MONDAY.replace(hour=9))
     assert Alert.objects.get().mailed_at is None
 
@@ -154,7 +154,7 @@ def test_delivery_gives_up_after_the_cap_and_alerts(settings: object) -> None:
     command = FeedCommand.objects.get(pk=command_id)
     assert (command.status, command.deliveries) == (CommandStatus.FAILED, 4)
     alert = Alert.objects.get(kind=AlertKind.COMMAND_FAILED)
-    assert alert.owner == meal.pet.owner
+    assert alert.owner == owner_of(meal.pet)
     assert command_services.feed_commands_deliver(command_ids=[command_id]) == 0  # a closed command: nothing more
 
 

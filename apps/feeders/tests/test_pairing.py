@@ -20,7 +20,7 @@ from apps.feeders.errors import Conflict, PairingFailed, PairingLimited
 from apps.feeders.models import DeviceToken, Feeder, PairingCode
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.services import devices as device_services
-from apps.feeders.tests.factories import FeederFactory
+from apps.feeders.tests.factories import FeederFactory, owner_of
 from conftest import unique_ip
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +46,12 @@ def feeder(alice: User) -> Feeder:
 def test_an_owner_with_an_unverified_email_gets_no_pairing_code(alice: User) -> None:
     EmailAddress.objects.filter(user=alice).update(verified=False)
     with pytest.raises(Problem) as refused:
-        device_services.pairing_code_create(feeder=FeederFactory(owner=alice))
+        device_services.pairing_code_create(feeder=FeederFactory(owner=alice), user=alice)
     assert (refused.value.status, refused.value.kind) == (403, "email-unverified")
 
 
 def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(feeder: Feeder) -> None:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
 
     paired, device_token, token = device_services.feeder_pair(code=code.lower().replace("-", " "), mac=MAC, client=HOME)
@@ -67,7 +67,7 @@ def test_a_device_pairs_once_with_the_code_and_gets_a_token_stored_only_hashed(f
 
 def test_a_code_is_dead_after_ten_minutes(feeder: Feeder) -> None:
     now = timezone.now()
-    _, code = device_services.pairing_code_create(feeder=feeder, now=now)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder), now=now)
     with pytest.raises(PairingFailed):
         device_services.feeder_pair(code=code, mac=MAC, client=HOME, now=now + dt.timedelta(minutes=10, seconds=1))
     device_services.feeder_pair(code=code, mac=MAC, client=HOME, now=now + dt.timedelta(minutes=9, seconds=59))
@@ -80,7 +80,7 @@ def wrong_codes(count: int) -> list[str]:
 
 
 def test_a_strangers_wrong_codes_do_not_spoil_the_owners_code(feeder: Feeder, production_limits: None) -> None:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     stranger = unique_ip()
     for wrong in wrong_codes(10):
         with pytest.raises(PairingFailed):
@@ -94,7 +94,7 @@ def test_a_strangers_wrong_codes_do_not_spoil_the_owners_code(feeder: Feeder, pr
 def test_an_address_over_its_limit_is_refused_even_the_right_code_until_the_window_ends(
     feeder: Feeder, production_limits: None
 ) -> None:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     ip = unique_ip()
     for wrong in wrong_codes(10):
         with pytest.raises(PairingFailed):
@@ -108,7 +108,7 @@ def test_an_address_over_its_limit_is_refused_even_the_right_code_until_the_wind
 
 
 def test_one_code_is_tried_five_times_whatever_the_address_or_feeder(feeder: Feeder, production_limits: None) -> None:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     for n in range(5):
         with pytest.raises(PairingFailed):
             device_services.feeder_pair(code=code, mac=f"F0:00:00:00:BB:0{n}", client=unique_ip())
@@ -133,21 +133,21 @@ def test_a_pairing_over_the_limit_answers_429_with_retry_after_over_http(
 
 
 def test_the_code_works_only_with_the_feeders_own_mac(feeder: Feeder) -> None:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     with pytest.raises(PairingFailed):
         device_services.feeder_pair(code=code, mac="F0:00:00:00:AA:02", client=HOME)
 
 
 def test_a_new_code_replaces_the_one_before(feeder: Feeder) -> None:
-    _, first = device_services.pairing_code_create(feeder=feeder)
-    _, second = device_services.pairing_code_create(feeder=feeder)
+    _, first = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
+    _, second = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     with pytest.raises(PairingFailed):
         device_services.feeder_pair(code=first, mac=MAC, client=HOME)
     device_services.feeder_pair(code=second, mac=MAC, client=HOME)
 
 
 def paired_token(feeder: Feeder) -> str:
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     return device_services.feeder_pair(code=code, mac=feeder.mac, client=HOME)[2]
 
 

@@ -23,7 +23,7 @@ from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, FeedSource, MealSchedule
 from apps.feeders.services.commands import feed_command_complete
 from apps.feeders.services.devices import feeder_delete
-from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory
+from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory, owner_of
 from apps.homeassistant.bridge import RECONNECT_MAX, Bridge
 from apps.homeassistant.services import home_assistant_set
 from apps.homeassistant.tests.mqtt import WAIT, HomeAssistant, Mosquitto
@@ -178,7 +178,7 @@ def test_two_owners_topics_never_mix_and_one_cannot_command_the_others_feeder(
         text = json.dumps(home_assistant.configs(root(owner)))
         assert f"feeder_{feeder.pk}" in text
         assert f"feeder_{other.pk}" not in text
-        assert f"{PREFIX}/{other.owner_id}/" not in text
+        assert f"{PREFIX}/{owner_of(other).pk}/" not in text
 
     home_assistant.press(f"{root(bob)}/feeder/{alices.pk}/feed", "10")  # bob's topics, alice's feeder
     result = f"{root(bob)}/feeder/{alices.pk}/result"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.feeders.models import Feeder
 from apps.feeders.services.alerts import alerts_check
-from apps.feeders.tests.factories import FeederFactory
+from apps.feeders.tests.factories import FeederFactory, owner_of
 from apps.notifications import services
 from apps.notifications.models import Alert, AlertKind, AlertPreference
 
@@ -27,7 +27,7 @@ def test_an_offline_feeder_is_alerted_once_however_often_the_check_runs() -> Non
         for _ in range(3):
             alerts_check()
     alert = Alert.objects.get()
-    assert (alert.kind, alert.key, alert.owner) == (AlertKind.FEEDER_OFFLINE, f"feeder:{feeder.pk}", feeder.owner)
+    assert (alert.kind, alert.key, alert.owner) == (AlertKind.FEEDER_OFFLINE, f"feeder:{feeder.pk}", owner_of(feeder))
     assert len(mails) == 1  # queued once, after commit
     assert not Alert.objects.filter(key=f"feeder:{recent.pk}").exists()
 
@@ -57,7 +57,7 @@ def test_low_food_opens_at_the_threshold_and_ends_ten_points_over_it(settings: o
 
 def test_an_owner_who_switched_an_alert_off_gets_no_mail() -> None:
     feeder = silent_feeder(45)
-    services.alert_preferences_update(owner=feeder.owner, data={"feeder_offline": False})
+    services.alert_preferences_update(owner=owner_of(feeder), data={"feeder_offline": False})
     with TestCase.captureOnCommitCallbacks() as mails:
         alerts_check()
     assert (Alert.objects.get().mailed_at, mails) == (None, [])
@@ -66,5 +66,5 @@ def test_an_owner_who_switched_an_alert_off_gets_no_mail() -> None:
 def test_unknown_preferences_are_refused_and_change_nothing() -> None:
     feeder = silent_feeder(1)
     with pytest.raises(ValueError, match="not an alert: pizza"):
-        services.alert_preferences_update(owner=feeder.owner, data={"pizza": False})
+        services.alert_preferences_update(owner=owner_of(feeder), data={"pizza": False})
     assert not AlertPreference.objects.exists()

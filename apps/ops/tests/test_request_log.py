@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders.services import devices as device_services
-from apps.feeders.tests.factories import FeederFactory, PetFactory
+from apps.feeders.tests.factories import FeederFactory, PetFactory, owner_of
 from catfeeder.runtime.logs import LogRecord, logs_read
 from catfeeder.testing import AsgiServer, wait_until
 from tests.test_schemathesis import login
@@ -62,7 +62,7 @@ def test_an_owners_api_call_is_logged_with_its_route_and_user_id(asgi_server: As
 
 def test_a_devices_message_is_logged_with_its_type_and_feeder_id(asgi_server: AsgiServer, alice: User) -> None:
     feeder = FeederFactory(owner=alice)
-    _, code = device_services.pairing_code_create(feeder=feeder)
+    _, code = device_services.pairing_code_create(feeder=feeder, user=owner_of(feeder))
     _, _, token = device_services.feeder_pair(code=code, mac=feeder.mac, client="127.0.0.1")
     correlation_id, status = call(asgi_server, "POST", "/api/messages/Heartbeat", Authorization=f"Bearer {token}")
     assert status == 200

@@ -181,7 +181,7 @@ def test_a_second_feeder_with_the_same_mac_gets_the_service_conflict_next_to_the
 def test_adding_a_feeder_normalises_the_mac_and_opens_its_page(alice: User) -> None:
     client = client_for(alice)
     response = client.post("/feeders/new/", {"name": "Hall", "mac": "aa-bb-cc-dd-ee-01", "time_zone": "Europe/Paris"})
-    feeder = Feeder.objects.get(owner=alice)
+    feeder = Feeder.objects.get(household__memberships__user=alice)
     assert response["Location"] == f"/feeders/{feeder.pk}/"
     assert (feeder.mac, feeder.time_zone) == ("AA:BB:CC:DD:EE:01", "Europe/Paris")
     assert "Show a pairing code" in page(client, response["Location"])
@@ -337,7 +337,7 @@ def test_the_history_filters_by_pet_kind_and_dates(alice: User, home: Home) -> N
 def test_a_collar_tag_is_added_renamed_and_deleted(alice: User) -> None:
     client = client_for(alice)
     assert client.post("/collar-tags/", {"name": "Blue", "mac": "b1b1b1b1b1b1"}).status_code == 302
-    beacon = Beacon.objects.get(owner=alice)
+    beacon = Beacon.objects.get(household__memberships__user=alice)
     assert beacon.mac == "B1:B1:B1:B1:B1:B1"
     refused = client.post("/collar-tags/", {"name": "Again", "mac": "B1:B1:B1:B1:B1:B1"})
     assert refused.status_code == 422

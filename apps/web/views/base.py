@@ -3,17 +3,20 @@ shown on forms, and the names the live script needs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.api.problems import Problem
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
+from apps.households.roles import Role
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -25,8 +28,26 @@ PAGE_SIZE = 50  # history rows per page
 
 
 def owner_page(view: View) -> View:
-    """Logged in (OwnerTimeZoneMiddleware has put times in the owner's own time zone)."""
-    return login_required(view)
+    """Logged in (OwnerTimeZoneMiddleware has put times in the owner's own time zone); a role that
+    may not (403) or a household not theirs (404) is the site's error page, as any other."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Problem as exc:
+            if exc.status == 403:
+                raise PermissionDenied(exc.detail) from exc
+            if exc.status == 404:
+                raise Http404(exc.detail) from exc
+            raise
+
+    return login_required(page)
+
+
+def role_for(request: HttpRequest) -> Role:
+    """What a page that shows a row on GET and saves it on POST needs of the acting user's role."""
+    return Role.MEMBER if request.method == "POST" else Role.VIEWER
 
 
 def service_call(form: forms.Form, action: Callable[[], T], *, field: str | None = None) -> T | None:

@@ -10,8 +10,10 @@ from django.views.decorators.http import require_POST
 from apps.accounts.auth import owner
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.services import devices as device_services
+from apps.households.roles import Role
+from apps.households.services import household_for_write
 from apps.web.forms import BeaconForm
-from apps.web.views.base import form_status, owner_page, service_call
+from apps.web.views.base import form_status, owner_page, role_for, service_call
 
 
 @owner_page
@@ -20,7 +22,8 @@ def beacon_list(request: HttpRequest) -> HttpResponse:
     form = BeaconForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         create = device_services.beacon_create
-        beacon = service_call(form, lambda: create(owner=user, **form.cleaned_data), field="mac")
+        household = household_for_write(user=user, household_id=None)
+        beacon = service_call(form, lambda: create(household=household, **form.cleaned_data), field="mac")
         if beacon is not None:
             messages.success(request, f"{beacon.name} is added: choose it on a pet's page.")
             return redirect("web:beacons")
@@ -30,7 +33,7 @@ def beacon_list(request: HttpRequest) -> HttpResponse:
 
 @owner_page
 def beacon_detail(request: HttpRequest, beacon_id: int) -> HttpResponse:
-    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id)
+    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id, role=role_for(request))
     form = BeaconForm(request.POST or None, initial={"name": beacon.name, "mac": beacon.mac})
     if request.method == "POST" and form.is_valid():
         update = device_services.beacon_update
@@ -43,7 +46,7 @@ def beacon_detail(request: HttpRequest, beacon_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def beacon_delete(request: HttpRequest, beacon_id: int) -> HttpResponse:
-    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id)
+    beacon = device_selectors.beacon_get(user=owner(request), beacon_id=beacon_id, role=Role.MEMBER)
     device_services.beacon_delete(beacon=beacon)
     messages.success(request, f"{beacon.name} is deleted.")
     return redirect("web:beacons")

@@ -13,6 +13,8 @@ from apps.feeders.selectors import allowance as allowance_selectors
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.services import commands as command_services
+from apps.households.roles import Role
+from apps.households.selectors import membership_require
 from apps.web.forms import FeedNowForm
 from apps.web.views.base import RECENT, back_to, live_names, owner_page, service_call
 
@@ -37,9 +39,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def feed_now(request: HttpRequest) -> HttpResponse:
     """The form's answer without JavaScript; with it, the page calls the REST API and follows the socket."""
-    form = FeedNowForm(request.POST, owner=owner(request))
+    user = owner(request)
+    form = FeedNowForm(request.POST, owner=user)
     if form.is_valid():
         data = form.cleaned_data
+        membership_require(user=user, household_id=data["feeder"].household_id, role=Role.MEMBER)
         create = command_services.feed_command_create
         command = service_call(
             form, lambda: create(feeder=data["feeder"], pet=data["pet"], grams=data["grams"]), field="grams"

@@ -18,8 +18,10 @@ from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.services import access as access_services
 from apps.feeders.services import devices as device_services
+from apps.households.roles import Role
+from apps.households.services import household_for_write
 from apps.web.forms import FeederForm, FeederPetsForm, FeedNowForm
-from apps.web.views.base import RECENT, form_status, live_names, owner_page, service_call
+from apps.web.views.base import RECENT, form_status, live_names, owner_page, role_for, service_call
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -39,7 +41,8 @@ def feeder_create(request: HttpRequest) -> HttpResponse:
     form = FeederForm(request.POST or None, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
         create = device_services.feeder_create
-        feeder = service_call(form, lambda: create(owner=user, **form.cleaned_data), field="mac")
+        household = household_for_write(user=user, household_id=None)
+        feeder = service_call(form, lambda: create(household=household, **form.cleaned_data), field="mac")
         if feeder is not None:
             messages.success(request, f"{feeder.name} is added: pair its device next.")
             return redirect("web:feeder", feeder_id=feeder.pk)
@@ -53,7 +56,7 @@ def _feeder_initial(feeder: Feeder) -> dict[str, Any]:
 @owner_page
 def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
     user = owner(request)
-    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=role_for(request))
     form = FeederForm(request.POST or None, initial=_feeder_initial(feeder))
     if request.method == "POST" and form.is_valid():
         data = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
@@ -74,7 +77,7 @@ def _pets_form(user: User, feeder: Feeder) -> FeederPetsForm:
 @require_POST
 def feeder_pets(request: HttpRequest, feeder_id: int) -> HttpResponse:
     user = owner(request)
-    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     form = FeederPetsForm(request.POST, owner=user, prefix="access")
     if form.is_valid():
         pets = list(form.cleaned_data["pet_ids"])
@@ -103,10 +106,10 @@ def _feeder_context(user: User, feeder: Feeder, **extra: Any) -> dict[str, Any]:
 def feeder_pair(request: HttpRequest, feeder_id: int) -> HttpResponse:
     """A fresh pairing code, shown on this answer only (it is stored hashed)."""
     user = owner(request)
-    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     context = _feeder_context(user, feeder, form=FeederForm(initial=_feeder_initial(feeder)))
     try:
-        pairing, code = device_services.pairing_code_create(feeder=feeder)
+        pairing, code = device_services.pairing_code_create(feeder=feeder, user=user)
     except Problem as exc:
         context["pairing_error"] = exc.detail
         return render(request, "web/feeder_detail.html", context, status=exc.status)
@@ -117,7 +120,7 @@ def feeder_pair(request: HttpRequest, feeder_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def feeder_delete(request: HttpRequest, feeder_id: int) -> HttpResponse:
-    feeder = device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id)
+    feeder = device_selectors.feeder_get(user=owner(request), feeder_id=feeder_id, role=Role.MEMBER)
     device_services.feeder_delete(feeder=feeder)
     messages.success(request, f"{feeder.name} and its history are deleted.")
     return redirect("web:feeders")

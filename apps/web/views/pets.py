@@ -18,9 +18,11 @@ from apps.feeders.selectors import photos as photo_selectors
 from apps.feeders.selectors import schedules as schedule_selectors
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import photos as photo_services
+from apps.households.roles import Role
+from apps.households.services import household_for_write
 from apps.web import charts
 from apps.web.forms import FeedNowForm, PetForm, PhotoForm
-from apps.web.views.base import RECENT, form_status, live_names, owner_page, service_call
+from apps.web.views.base import RECENT, form_status, live_names, owner_page, role_for, service_call
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -42,7 +44,9 @@ def pet_create(request: HttpRequest) -> HttpResponse:
     user = owner(request)
     form = PetForm(request.POST or None, owner=user, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
-        pet = service_call(form, lambda: pet_services.pet_create(owner=user, **form.cleaned_data), field="beacon")
+        household = household_for_write(user=user, household_id=None)
+        create = pet_services.pet_create
+        pet = service_call(form, lambda: create(household=household, **form.cleaned_data), field="beacon")
         if pet is not None:
             messages.success(request, f"{pet.name} is added.")
             return redirect("web:pet", pet_id=pet.pk)
@@ -66,7 +70,7 @@ def _pet_initial(pet: Pet) -> dict[str, Any]:
 @owner_page
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = owner(request)
-    pet = pet_selectors.pet_get(user=user, pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=user, pet_id=pet_id, role=role_for(request))
     form = PetForm(request.POST or None, owner=user, initial=_pet_initial(pet))
     if request.method == "POST" and form.is_valid():
         data = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
@@ -102,7 +106,7 @@ def _pet_context(user: User, pet: Pet, **forms_: Any) -> dict[str, Any]:
 @owner_page
 @require_POST
 def pet_delete(request: HttpRequest, pet_id: int) -> HttpResponse:
-    pet = pet_selectors.pet_get(user=owner(request), pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=owner(request), pet_id=pet_id, role=Role.MEMBER)
     pet_services.pet_delete(pet=pet)
     messages.success(request, f"{pet.name} and their history are deleted.")
     return redirect("web:pets")
@@ -112,7 +116,7 @@ def pet_delete(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_POST
 def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = owner(request)
-    pet = pet_selectors.pet_get(user=user, pet_id=pet_id)
+    pet = pet_selectors.pet_get(user=user, pet_id=pet_id, role=Role.MEMBER)
     form = PhotoForm(request.POST, request.FILES)
     create = photo_services.photo_create
     photo = (

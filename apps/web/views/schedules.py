@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from apps.accounts.auth import owner
 from apps.feeders.selectors import schedules as schedule_selectors
 from apps.feeders.services import schedules as schedule_services
+from apps.households.roles import Role
+from apps.households.selectors import membership_require
 from apps.web.forms import ScheduleCreateForm, ScheduleFields
 from apps.web.views.base import form_status, owner_page, service_call
 
@@ -47,6 +49,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
     form = ScheduleCreateForm(request.POST, owner=user, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
+        membership_require(user=user, household_id=data["feeder"].household_id, role=Role.MEMBER)
         create = schedule_services.schedule_create
         if service_call(form, lambda: create(time_zone=data["pet"].time_zone, **data), field="feeder") is not None:
             messages.success(request, f"Meals for {data['pet'].name} at {', '.join(data['times'])} are scheduled.")
@@ -58,7 +61,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
 @require_POST
 def schedule_update(request: HttpRequest, schedule_id: int) -> HttpResponse:
     user = owner(request)
-    schedule = schedule_selectors.schedule_get(user=user, schedule_id=schedule_id)
+    schedule = schedule_selectors.schedule_get(user=user, schedule_id=schedule_id, role=Role.MEMBER)
     form = ScheduleFields(request.POST, initial=_schedule_initial(schedule), prefix=f"s{schedule.pk}")
     form.schedule_id = schedule.pk  # type: ignore[attr-defined]
     update = schedule_services.schedule_update
@@ -71,7 +74,7 @@ def schedule_update(request: HttpRequest, schedule_id: int) -> HttpResponse:
 @owner_page
 @require_POST
 def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id)
+    schedule = schedule_selectors.schedule_get(user=owner(request), schedule_id=schedule_id, role=Role.MEMBER)
     schedule_services.schedule_delete(schedule=schedule)
     messages.success(request, "The schedule is deleted.")
     return redirect("web:schedules")

@@ -49,10 +49,12 @@ from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.selectors.schedules import schedule_feeds_collar
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import pets as pet_services
+from apps.households.services import household_for_write
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
     from apps.feeders.models import Feeder
+    from apps.households.models import Household
 
 Say = Callable[["Device", str, str], None]  # (device, event, detail): one console line
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
@@ -77,24 +79,25 @@ def mac(prefix: str, n: int) -> str:
 def prepare(count: int, owner_email: str) -> list[Device]:
     """The cast, made through the services; a second run finds the rows of the first."""
     owner = user_get_or_create_verified(email=owner_email, name="Simulator")
+    household = household_for_write(user=owner, household_id=None)
     devices = []
     for n in range(count):
-        feeder = _sim_feeder(owner, n)
+        feeder = _sim_feeder(owner, household, n)
         beacon_mac = mac("5C", n)
         beacon = device_selectors.beacon_list(user=owner).filter(mac=beacon_mac).first()
         if beacon is None:
-            beacon = device_services.beacon_create(owner=owner, name=f"Sim collar {n}", mac=beacon_mac)
+            beacon = device_services.beacon_create(household=household, name=f"Sim collar {n}", mac=beacon_mac)
         if not pet_selectors.pet_list(user=owner).filter(beacon=beacon).exists():
-            pet_services.pet_create(owner=owner, name=f"Sim cat {n}", beacon=beacon, allowance_grams=500)
-        _, code = device_services.pairing_code_create(feeder=feeder)
+            pet_services.pet_create(household=household, name=f"Sim cat {n}", beacon=beacon, allowance_grams=500)
+        _, code = device_services.pairing_code_create(feeder=feeder, user=owner)
         devices.append(Device(n, feeder.mac, beacon.mac, code))
     return devices
 
 
-def _sim_feeder(owner: User, n: int) -> Feeder:
+def _sim_feeder(owner: User, household: Household, n: int) -> Feeder:
     feeder_mac = mac(MAC_PREFIX, n)
     feeder = device_selectors.feeder_list(user=owner).filter(mac=feeder_mac).first()
-    return feeder or device_services.feeder_create(owner=owner, name=f"Sim {n}", mac=feeder_mac)
+    return feeder or device_services.feeder_create(household=household, name=f"Sim {n}", mac=feeder_mac)
 
 
 class Link:
