@@ -38,12 +38,14 @@ from django.conf import settings
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
 from apps.api.messages.dispatch import (
     DEPENDENCY_ERRORS,
+    Runner,
     bounded,
     deadline_in,
     decode_frame,
     encode,
     error_message,
     invoke,
+    run_sync,
     unavailable,
 )
 from apps.api.messages.publish import PUSH
@@ -137,6 +139,8 @@ def admitted() -> contextlib.AbstractAsyncContextManager[None]:
 
 class MessageSocket(AsyncConsumer):
     route: ClassVar[Route]
+    # Where the route's sync handlers run: run_plain for a route whose handlers call no async code.
+    runner: ClassVar[Runner] = staticmethod(run_sync)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.scope, self.base_send = scope, send
@@ -229,6 +233,10 @@ class MessageSocket(AsyncConsumer):
     async def signed_in(self) -> None:
         """Hook: the connection now acts for `self.caller`."""
 
+    def held(self) -> object | None:
+        """Hook: what the connection read for its caller at sign-in, for handlers (Context.held)."""
+        return None
+
     async def signed_out(self) -> None:
         """Hook: the connection is gone (it had signed in)."""
 
@@ -290,8 +298,9 @@ class MessageSocket(AsyncConsumer):
         frame = None
         try:
             frame = decode_frame(text, route=self.route, caller=self.caller)
-            context = Context(self.caller, self.route, client=(self.scope.get("client") or ("unknown",))[0])
-            reply = await invoke(frame.entry, frame.message, context)
+            client = (self.scope.get("client") or ("unknown",))[0]
+            context = Context(self.caller, self.route, client=client, held=self.held())
+            reply = await invoke(frame.entry, frame.message, context, run=self.runner)
         except MessageError as error:
             await self.send_error(error, frame.request_id if frame else error.request_id)
             return
