@@ -87,6 +87,8 @@ class Refused(Exception):  # noqa: N818 - the handshake is refused
 class RateLimit:
     """A token bucket: `rate` frames a second on average, `burst` at once."""
 
+    __slots__ = ("at", "burst", "rate", "tokens")  # one per socket: no __dict__
+
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self.tokens, self.at = burst, time.monotonic()
