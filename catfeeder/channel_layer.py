@@ -121,6 +121,11 @@ class RedisChannelLayer:
                 await self.layer.group_discard(group, channel)
             raise
 
+    async def group_confirm(self, group: str) -> None:
+        """Return once this process's subscription to `group` holds (a Probe came back through it):
+        a group joined before a Redis restart holds again only once the receive task reconnects."""
+        await self.probe(GROUP_CHANNEL.format(prefix=self.prefix, group=group)).confirm()
+
     def probe(self, name: str) -> Probe:
         """The probe of the host that holds the Redis channel `name`, on the running loop."""
         index = host_index(name, len(self.hosts))

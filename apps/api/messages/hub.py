@@ -51,6 +51,7 @@ class Hub:
         await self.open()
         self.members.setdefault(group, set()).add(member)
         if group in self.subscribed:
+            await self.confirm(group, member)
             return
         adding = self.joining.get(group)
         if adding is None:
@@ -58,6 +59,19 @@ class Hub:
             adding.add_done_callback(lambda done: self.added(group, done))
         try:
             await asyncio.shield(adding)  # a joiner past its deadline leaves the others their subscription
+        except BaseException:
+            self.forget(group, member)
+            raise
+
+    async def confirm(self, group: str, member: Member) -> None:
+        """The group's subscription holds now: after a Redis restart the layer subscribes again a
+        moment later, and an event published before that is lost. (A layer that cannot tell
+        has nothing to wait for.)"""
+        confirm = getattr(self.layer, "group_confirm", None)
+        if confirm is None:
+            return
+        try:
+            await confirm(group)
         except BaseException:
             self.forget(group, member)
             raise
