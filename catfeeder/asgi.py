@@ -25,9 +25,25 @@ from catfeeder.wsgi_bridge import WsgiBridge  # noqa: E402
 from apps.api.messages.http import MessagePath  # noqa: E402
 
 django_http = WsgiBridge(django_wsgi_app, threads=settings.WEB_THREADS, max_body=settings.HTTP_MAX_UPLOAD_BYTES)
-http = MessagePath(django_http)  # type: ignore[arg-type]
 
-protocols = ProtocolTypeRouter(
+# Bodies are read first (in the event loop, capped and timed), so slow clients take no slot and
+# their upload time does not count against the deadline. Past HTTP_MAX_CONCURRENCY requests in
+# flight, answer 503 at once rather than queue; an answer not begun within RESPONSE_DEADLINE
+# seconds (a dependency hangs) is a 503 instead of a wait.
+http = RequestBody(
+    RequestDeadline(
+        ConcurrencyLimit(MessagePath(django_http), limit=settings.HTTP_MAX_CONCURRENCY),  # type: ignore[arg-type]
+        seconds=settings.RESPONSE_DEADLINE,
+    ),
+    timeout=settings.HTTP_BODY_TIMEOUT,
+    max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
+    max_buffered=settings.HTTP_BODY_BUFFER_BYTES,
+)
+
+# The HTTP limits wrap HTTP only: a socket's application call lasts as long as the socket, and
+# every layer it passes through stays suspended with it (a coroutine frame each, per socket).
+application = ProtocolTypeRouter(
     {
         "http": http,
         # Each route brings its own authentication and Origin policy: devices
@@ -35,18 +51,4 @@ protocols = ProtocolTypeRouter(
         # fallback (last) answers unknown paths with 404.
         "websocket": URLRouter([*websocket_urlpatterns, websocket_fallback]),
     }
-)
-
-# Bodies are read first (in the event loop, capped and timed), so slow clients take no slot and
-# their upload time does not count against the deadline. Past HTTP_MAX_CONCURRENCY requests in
-# flight, answer 503 at once rather than queue; an answer not begun within RESPONSE_DEADLINE
-# seconds (a dependency hangs) is a 503 instead of a wait.
-application = RequestBody(
-    RequestDeadline(
-        ConcurrencyLimit(protocols, limit=settings.HTTP_MAX_CONCURRENCY), seconds=settings.RESPONSE_DEADLINE
-    ),
-    timeout=settings.HTTP_BODY_TIMEOUT,
-    max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
-    max_upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
-    max_buffered=settings.HTTP_BODY_BUFFER_BYTES,
 )

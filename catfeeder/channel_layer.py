@@ -52,6 +52,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from apps.api.messages.hub import GROUP_KEY
 from apps.infra.aio import cancel_until_done
 from apps.infra.thread_clients import ThreadClients
 
@@ -98,7 +99,12 @@ class RedisChannelLayer:
         self.publishers = [ThreadClients(sync_pool(host)) for host in self.hosts]
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.layer, name)  # send, receive, group_send, group_discard, flush, ...
+        return getattr(self.layer, name)  # send, receive, group_discard, flush, ...
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """channels_redis' group_send, the group named in the message: the sockets' hub shares one
+        channel among all its groups (apps/api/messages/hub.py)."""
+        await self.layer.group_send(group, {**message, GROUP_KEY: group})
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         name: str = await again(lambda: self.layer.new_channel(prefix))
@@ -114,6 +120,11 @@ class RedisChannelLayer:
             with contextlib.suppress(Exception):  # channels_redis drops the member before it unsubscribes
                 await self.layer.group_discard(group, channel)
             raise
+
+    async def group_confirm(self, group: str) -> None:
+        """Return once this process's subscription to `group` holds (a Probe came back through it):
+        a group joined before a Redis restart holds again only once the receive task reconnects."""
+        await self.probe(GROUP_CHANNEL.format(prefix=self.prefix, group=group)).confirm()
 
     def probe(self, name: str) -> Probe:
         """The probe of the host that holds the Redis channel `name`, on the running loop."""
@@ -161,7 +172,8 @@ class RedisChannelLayer:
         by_host: dict[int, list[tuple[str, bytes]]] = collections.defaultdict(list)
         for group, message in sends:
             name = GROUP_CHANNEL.format(prefix=self.prefix, group=group)
-            by_host[host_index(name, len(self.hosts))].append((name, self.layer.serialize(message)))
+            body = self.layer.serialize({**message, GROUP_KEY: group})
+            by_host[host_index(name, len(self.hosts))].append((name, body))
         return by_host
 
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.api.messages.hub import GROUP_KEY
 from catfeeder.channel_layer import GROUP_CHANNEL, OutageNotice, RedisChannelLayer, host_index
 from catfeeder.redis_options import channel_layer_host, channel_layer_prefix
 from catfeeder.testing import redis_url_with_db
@@ -143,7 +144,7 @@ def test_group_send_many_reaches_every_member_of_each_group_in_order() -> None:
     on_a1, on_a2, on_b = asyncio.run(scenario())
     assert [m["n"] for m in on_a1] == [0, 1, 2, 3]
     assert [m["n"] for m in on_a2] == [0, 1, 2, 3]
-    assert on_b == [{"type": "t", "n": 9}]
+    assert on_b == [{"type": "t", "n": 9, GROUP_KEY: "g-b"}]  # the group named (for the sockets' hub)
 
 
 def test_a_meal_slot_of_thousands_of_messages_reaches_a_process_whole() -> None:

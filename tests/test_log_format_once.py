@@ -109,3 +109,15 @@ def test_uvicorns_server_lines_are_named_uvicorn(tmp_path: Path) -> None:
         logging.getLogger("uvicorn.error").info("Started server process [%d]", 1234)
     [line] = records
     assert (line["logger"], line["event"]) == ("uvicorn", "Started server process [1234]")
+
+
+def test_uvicorns_line_per_device_socket_is_left_out_and_refusals_and_owners_sockets_kept(tmp_path: Path) -> None:
+    uvicorn = logging.getLogger("uvicorn.error")
+    with console(tmp_path, "INFO") as records:
+        uvicorn.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", "/ws/device/")
+        uvicorn.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5001", "/ws/app/")
+        uvicorn.info('%s - "WebSocket %s" 403', "127.0.0.1:5002", "/ws/device/")
+    assert [line["event"] for line in records] == [
+        '127.0.0.1:5001 - "WebSocket /ws/app/" [accepted]',
+        '127.0.0.1:5002 - "WebSocket /ws/device/" 403',
+    ]

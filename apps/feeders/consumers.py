@@ -18,18 +18,20 @@ from django.http.request import validate_host
 from apps.api.auth import scope_owner_sync
 from apps.api.messages import ANONYMOUS, Caller, CallerKind
 from apps.api.messages.auth import bearer_token
-from apps.api.messages.dispatch import encode, run_sync
+from apps.api.messages.dispatch import encode, run_plain, run_sync
+from apps.api.messages.hub import hub
 from apps.api.messages.silence import wheel
 from apps.api.messages.socket import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, MessageSocket, Refused
 from apps.feeders import events
 from apps.feeders.models import FeedCommand, Feeder
-from apps.feeders.principals import caller_feeder, device_sign_in
+from apps.feeders.principals import caller_feeder, device_sign_ins
 from apps.feeders.protocol import FeedNow
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import presence as presence_services
 from apps.households import groups as household_groups
 from apps.households.groups import household_group
 from apps.households.selectors import household_ids
+from apps.infra.aio import Gather
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -39,6 +41,15 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+async def _sign_in_all(tokens: list[str]) -> list[tuple[Caller, Feeder] | None]:
+    return await run_plain(device_sign_ins, tokens)
+
+
+# The tokens of the handshakes that arrive together are looked up together: a storm of
+# reconnecting feeders made one thread hop and one query each.
+sign_ins: Gather[str, tuple[Caller, Feeder] | None] = Gather(_sign_in_all)
+
+
 class DeviceSocket(MessageSocket):
     """A feeder: its token in `Authorization: Bearer …`, or an Authenticate or Pair message first.
 
@@ -46,6 +57,8 @@ class DeviceSocket(MessageSocket):
     """
 
     route = "device"
+    # The device's handlers and its sign-in call no async code: no asgiref context round trip.
+    runner = staticmethod(run_plain)
 
     def __init__(self) -> None:
         self.connection_id = uuid.uuid4().hex
@@ -58,7 +71,7 @@ class DeviceSocket(MessageSocket):
         if authorization is None:
             return ANONYMOUS
         token = bearer_token(authorization)
-        found = await run_sync(device_sign_in, token) if token else None
+        found = await sign_ins.submit(token) if token else None
         if found is None:
             raise Refused
         caller, self.feeder = found  # read with the token: become() need not read it again
@@ -67,7 +80,7 @@ class DeviceSocket(MessageSocket):
     async def become(self, caller: Caller) -> None:
         # Read before the group is joined: its events name the feeder's commands.
         if self.feeder is None or self.feeder.pk != caller.id:
-            self.feeder = await run_sync(caller_feeder, caller)
+            self.feeder = await run_plain(caller_feeder, caller)
         await super().become(caller)
 
     async def signed_in(self) -> None:
@@ -75,10 +88,13 @@ class DeviceSocket(MessageSocket):
         # one that comes both ways is sent once (sent_commands, under the lock).
         async with self.commands_lock:
             connect = presence_services.feeder_connect
-            for command in await run_sync(connect, feeder=self.feeder, connection_id=self.connection_id):
+            for command in await run_plain(connect, feeder=self.feeder, connection_id=self.connection_id):
                 await self.send_feed_now(command)
         # Offline after FEEDER_OFFLINE_AFTER seconds without a frame: the process's one wheel looks.
         wheel().watch(self, settings.FEEDER_OFFLINE_AFTER)
+
+    def held(self) -> Feeder | None:
+        return self.feeder
 
     def silent(self) -> None:
         """Nothing heard within FEEDER_OFFLINE_AFTER: close, which records the feeder offline."""
@@ -91,7 +107,7 @@ class DeviceSocket(MessageSocket):
 
     async def signed_out(self) -> None:
         if self.feeder is not None:
-            await run_sync(presence_services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
+            await run_plain(presence_services.feeder_disconnect, feeder=self.feeder, connection_id=self.connection_id)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -102,7 +118,7 @@ class DeviceSocket(MessageSocket):
                     await self.send_frame(FeedNow(**event["feed_now"]), again=resend)
                 elif resend or event["command_id"] not in self.sent_commands:
                     send = command_services.feed_command_send
-                    command = await run_sync(send, feeder=self.feeder, command_id=event["command_id"])
+                    command = await run_plain(send, feeder=self.feeder, command_id=event["command_id"])
                     if command is not None:
                         await self.send_feed_now(command, again=resend)
         elif kind == events.REVOKE:
@@ -160,12 +176,12 @@ class AppSocket(MessageSocket):
     async def household_listen(self, household_id: int, *, listen: bool) -> None:
         group = household_group(household_id)
         if listen and group not in self.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await hub().join(group, self)
             self.groups.append(group)
         elif not listen and group in self.groups:
-            # A removed member's next event of that household is never sent to this socket.
-            await self.channel_layer.group_discard(group, self.channel_name)
+            # A removed member's next event of that household is never handed to this socket.
             self.groups.remove(group)
+            await hub().leave(group, self)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")

@@ -58,6 +58,15 @@ def _feeder(context: Context) -> Feeder:
     return caller_feeder(context.caller)  # authorize() let only devices in
 
 
+def _feeder_held(context: Context) -> Feeder:
+    """The feeder row the socket read at sign-in, else read now. Only for a handler whose write
+    checks the row is still there (the Hello batch does): the row is as old as the connection."""
+    held = context.held
+    if isinstance(held, Feeder) and held.pk == context.caller.id:
+        return held
+    return _feeder(context)
+
+
 def _user(context: Context) -> User:
     return caller_owner(context.caller)  # authorize() let only owners in
 
@@ -75,7 +84,7 @@ def pair(message: Pair, context: Context) -> Paired:
 # -- devices -----------------------------------------------------------------------------------
 @registry.handler(Hello, replies=Welcome, callers=DEVICES)
 def hello(message: Hello, context: Context) -> Welcome:
-    feeder = presence_services.feeder_hello(feeder=_feeder(context), firmware=message.firmware, ip=message.ip)
+    feeder = presence_services.feeder_hello(feeder=_feeder_held(context), firmware=message.firmware, ip=message.ip)
     return Welcome(
         feeder_id=feeder.pk,
         heartbeat_interval=settings.FEEDER_HEARTBEAT_INTERVAL,

@@ -7,6 +7,7 @@ read the Feeder or the owner back through these.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from apps.accounts.selectors import user_get_active
 from apps.api.messages import Caller, CallerKind
 from apps.feeders.models import Feeder
-from apps.feeders.selectors.devices import device_token_authenticate
+from apps.feeders.selectors.devices import device_tokens_authenticate
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -28,11 +29,23 @@ def device_caller(token: str) -> Caller | None:
 
 def device_sign_in(token: str) -> tuple[Caller, Feeder] | None:
     """The device a live device token proves, with the feeder row it was read with."""
-    found = device_token_authenticate(token=token)
-    if found is None:
-        return None
-    feeder, device_token = found
-    return Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk), feeder
+    return device_sign_ins([token])[0]
+
+
+def device_sign_ins(tokens: list[str]) -> list[tuple[Caller, Feeder] | None]:
+    """device_sign_in of each token, in one query."""
+    signed: list[tuple[Caller, Feeder] | None] = []
+    seen: set[int] = set()
+    for found in device_tokens_authenticate(tokens=tokens):
+        if found is None:
+            signed.append(None)
+            continue
+        feeder, device_token = found
+        if feeder.pk in seen:  # the same feeder twice at once: each socket marks its own connection on its row
+            feeder = copy.copy(feeder)
+        seen.add(feeder.pk)
+        signed.append((Caller(CallerKind.DEVICE, id=feeder.pk, credential_id=device_token.pk), feeder))
+    return signed
 
 
 def caller_feeder(caller: Caller) -> Feeder:

@@ -72,3 +72,22 @@ class RequestLoggedOnce(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return bool(record.exc_info)
+
+
+UVICORN_ACCEPTED = '%s - "WebSocket %s" [accepted]'  # uvicorn's line for every socket it accepts
+QUIET_SOCKET_PATHS = ("/ws/device/",)
+
+
+class QuietDeviceSockets(logging.Filter):
+    """uvicorn's "[accepted]" line for every device socket, dropped.
+
+    A fleet reconnecting after a restart wrote ten thousand of them, formatted and
+    written twice (console and file) on the event loop every sign-in waits for. The open
+    device sockets are counted in the instance's registry and /metrics; refusals (403)
+    and owners' sockets keep their lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != UVICORN_ACCEPTED or not isinstance(record.args, tuple) or len(record.args) != 2:
+            return True
+        return not str(record.args[1]).startswith(QUIET_SOCKET_PATHS)

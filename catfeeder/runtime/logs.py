@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from catfeeder.runtime.log_filters import QuietTicks, RequestLoggedOnce, RoutineTasks
+from catfeeder.runtime.log_filters import QuietDeviceSockets, QuietTicks, RequestLoggedOnce, RoutineTasks
 
 SUFFIX = ".jsonl"
 PROCESSES = ("web", "worker", "beat", "manage")
@@ -168,6 +168,7 @@ def logging_config(
             "quiet_ticks": {"()": QuietTicks},
             "routine_tasks": {"()": RoutineTasks},
             "request_once": {"()": RequestLoggedOnce},
+            "quiet_device_sockets": {"()": QuietDeviceSockets},
         },
         "formatters": {
             "dev": _formatter(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())),
@@ -182,6 +183,7 @@ def logging_config(
             "celery.app.trace": {"filters": ["routine_tasks"]},  # "succeeded"
             "celery.worker.strategy": {"filters": ["routine_tasks"]},  # "received"
             "django.request": {"filters": ["request_once"]},
+            "uvicorn.error": {"filters": ["quiet_device_sockets"]},
         },
     }
 

@@ -38,7 +38,6 @@ logger = logging.getLogger("apps.ops.webserver")
 
 HEARTBEAT = 5.0  # seconds between registry updates
 RETRY = 1.0  # seconds before listening again after a channel layer error
-WS_PING_INTERVAL = 45.0  # seconds between WebSocket pings to an idle client
 
 
 class InstanceServer(uvicorn.Server):
@@ -204,8 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         # A frame over the message limit closes the socket with 1009.
         ws_max_size=args.ws_max_size or getattr(settings, "MESSAGE_MAX_BYTES", 16 * 1024 * 1024),
         # A ping finds a connection that died without a close. uvicorn's 20 s default made 500
-        # wake-ups a second at 10,000 idle sockets; feeders are watched for silence anyway.
-        ws_ping_interval=WS_PING_INTERVAL,
+        # wake-ups a second at 10,000 idle sockets, and 45 s still cost ~4 % of a core: feeders
+        # are watched for silence by their heartbeats, so pings are only the owners' backstop.
+        ws_ping_interval=settings.WS_PING_INTERVAL or None,
+        # Frames are small JSON: compression saves little, and a negotiated deflate context
+        # costs tens of KB per socket.
+        ws_per_message_deflate=False,
         # Slow, silent or oversized request heads: within HTTP_HEADER_TIMEOUT
         # (408 after) and HTTP_MAX_HEADER_BYTES (431 over), see
         # catfeeder.runtime.uvicorn_head; an idle kept-alive connection closes after

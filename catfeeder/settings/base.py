@@ -226,6 +226,8 @@ API_RATE_LIMIT_USER = env.read_str("API_RATE_LIMIT_USER")
 MESSAGE_MAX_BYTES = 64 * 1024  # a WebSocket frame (close 1009) or HTTP body (413) over this is refused
 WS_MESSAGES_PER_SECOND = env.read_float("WS_MESSAGES_PER_SECOND")  # per connection, on average
 WS_MESSAGE_BURST = env.read_float("WS_MESSAGE_BURST", unset=2 * WS_MESSAGES_PER_SECOND)  # frames at once
+# A ping per idle socket every 45 s was nearly all of the idle CPU at 10,000 sockets (~220 a second).
+WS_PING_INTERVAL = env.read_int("WS_PING_INTERVAL")  # seconds; 0: no pings
 WS_AUTH_TIMEOUT = 10  # seconds a socket may stay unauthenticated
 MESSAGE_THREADS = env.read_int("MESSAGE_THREADS")  # threads for database message handlers
 # Seconds a typed message may wait on its credential check and handler (database, Redis); past it,

@@ -183,6 +183,9 @@ VARIABLES: tuple[Variable, ...] = (
              MESSAGES),
     Variable("WS_MESSAGE_BURST", "float", None, "frames a message socket may send at once", MESSAGES,
              shown="twice WS_MESSAGES_PER_SECOND", example="40"),
+    Variable("WS_PING_INTERVAL", "int", 300, "seconds between the web process's pings of an idle WebSocket, "
+             "which find a connection that vanished without a close; 0: none (feeders are watched by their "
+             "heartbeats either way)", MESSAGES),
     Variable("FEEDER_HEARTBEAT_INTERVAL", "int", 30, "seconds between device heartbeats (told to devices in "
              "`Welcome`)", MESSAGES),
     Variable("FEEDER_OFFLINE_AFTER", "int", 90, "seconds of silence after which a feeder's socket is closed and "

@@ -87,11 +87,15 @@ class Context:
     down the same connection; over HTTP, to the caller's open sockets).
     `sign_in` makes a socket connection act as another caller from now on
     (Authenticate, Pair); HTTP ignores it: every request authenticates itself.
+    `held` is what the transport read for the caller when it signed in (a device
+    socket: its feeder row), opaque here; a handler may use it instead of reading
+    the row again, where a row as old as the connection will do.
     """
 
     caller: Caller
     route: Route
     client: str = "unknown"  # the address the call came from, as the transport's rate limits count it
+    held: object | None = None
     pushes: list[Message] = field(default_factory=list)
     signed_in: Caller | None = None
 

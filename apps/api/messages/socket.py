@@ -32,23 +32,24 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.api.messages.core import ANONYMOUS, Caller, CallerKind, Context, MessageError, Route
 from apps.api.messages.dispatch import (
     DEPENDENCY_ERRORS,
+    Runner,
     bounded,
     deadline_in,
     decode_frame,
     encode,
     error_message,
     invoke,
+    run_sync,
     unavailable,
 )
+from apps.api.messages.hub import hub, leave_all
 from apps.api.messages.publish import PUSH
 from apps.api.problems import UNAVAILABLE
-from apps.infra.aio import cancel_until_done
 
 logger = logging.getLogger("apps.api.messages")
 
@@ -85,6 +86,8 @@ class Refused(Exception):  # noqa: N818 - the handshake is refused
 
 class RateLimit:
     """A token bucket: `rate` frames a second on average, `burst` at once."""
+
+    __slots__ = ("at", "burst", "rate", "tokens")  # one per socket: no __dict__
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
@@ -137,6 +140,8 @@ def admitted() -> contextlib.AbstractAsyncContextManager[None]:
 
 class MessageSocket(AsyncConsumer):
     route: ClassVar[Route]
+    # Where the route's sync handlers run: run_plain for a route whose handlers call no async code.
+    runner: ClassVar[Runner] = staticmethod(run_sync)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.scope, self.base_send = scope, send
@@ -147,8 +152,9 @@ class MessageSocket(AsyncConsumer):
         self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # done: the connection ended
         self.limit = RateLimit(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGE_BURST)
         self.last_frame_at = time.monotonic()
-        self.channel_layer: Any = None  # set once the socket has a channel
-        self.listening = False
+        self.listening = False  # the layer's events are handled (before, they wait in the mailbox)
+        self.mailbox: list[dict[str, Any]] = []
+        self.reader: asyncio.Task[None] | None = None  # handles the mailbox's events, one at a time
         self.greeting = False  # the next frame ends a sign-in made at the handshake
         self.in_slot = False  # holds a sign-in slot now
         try:
@@ -163,8 +169,9 @@ class MessageSocket(AsyncConsumer):
                     break
         finally:
             self.gone.set_result(None)
-            for task in self.tasks:
-                task.cancel()
+            for task in [*self.tasks, self.reader]:
+                if task is not None:
+                    task.cancel()
             await self.on_close()
 
     # -- connection life ---------------------------------------------------------------
@@ -199,7 +206,6 @@ class MessageSocket(AsyncConsumer):
         except (TimeoutError, *UNAVAILABLE) as exc:
             logger.warning("%s socket: dependency unavailable at the handshake (%r); closing 1013", self.route, exc)
             self.caller = ANONYMOUS  # not signed in: nothing to sign out of
-            self.start_listening()  # a channel made before the failure is unsubscribed with the socket
             if not accepted:
                 await self.base_send({"type": "websocket.accept"})  # a close code needs an open socket
             await self.close(CLOSE_TRY_AGAIN)
@@ -212,30 +218,49 @@ class MessageSocket(AsyncConsumer):
         await self.signed_in()
 
     async def join(self, caller: Caller) -> None:
-        """Join `caller`'s group. Its events wait in the socket's channel until start_listening()."""
+        """Join `caller`'s group. Its events wait in the socket's mailbox until start_listening()."""
         if caller.group is not None and caller.group not in self.groups:
-            if self.channel_layer is None:
-                layer = get_channel_layer()
-                self.channel_name = await layer.new_channel()
-                self.channel_layer = layer
-            await self.channel_layer.group_add(caller.group, self.channel_name)
+            await hub().join(caller.group, self)
             self.groups.append(caller.group)
 
     def start_listening(self) -> None:
-        if self.channel_layer is not None and not self.listening:
-            self.listening = True  # its end (the socket's) unsubscribes the channel
-            self.start(self.listen())
+        if not self.listening:
+            self.listening = True
+            self.read_mailbox()
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """An event of a group the socket joined (from the hub): handled in order, in a task of the socket's."""
+        self.mailbox.append(event)
+        self.read_mailbox()
+
+    def read_mailbox(self) -> None:
+        if self.listening and self.reader is None and self.mailbox and not self.gone.done():
+            self.reader = asyncio.ensure_future(self.read())
+
+    async def read(self) -> None:
+        try:
+            while self.mailbox:
+                event = self.mailbox.pop(0)
+                try:
+                    await self.on_event(event)
+                except Exception:
+                    logger.exception("socket event %s failed", event.get("type"))
+        finally:
+            self.reader = None
 
     async def signed_in(self) -> None:
         """Hook: the connection now acts for `self.caller`."""
+
+    def held(self) -> object | None:
+        """Hook: what the connection read for its caller at sign-in, for handlers (Context.held)."""
+        return None
 
     async def signed_out(self) -> None:
         """Hook: the connection is gone (it had signed in)."""
 
     async def on_close(self) -> None:
-        with contextlib.suppress(Exception):  # the layer may be down; the groups expire anyway
-            for group in self.groups:
-                await self.channel_layer.group_discard(group, self.channel_name)
+        with contextlib.suppress(Exception):  # the layer may be down; the subscriptions go with the process
+            await leave_all(self.groups, self)
         if self.caller.kind is not CallerKind.ANONYMOUS:
             await self.signed_out()
 
@@ -290,8 +315,9 @@ class MessageSocket(AsyncConsumer):
         frame = None
         try:
             frame = decode_frame(text, route=self.route, caller=self.caller)
-            context = Context(self.caller, self.route, client=(self.scope.get("client") or ("unknown",))[0])
-            reply = await invoke(frame.entry, frame.message, context)
+            client = (self.scope.get("client") or ("unknown",))[0]
+            context = Context(self.caller, self.route, client=client, held=self.held())
+            reply = await invoke(frame.entry, frame.message, context, run=self.runner)
         except MessageError as error:
             await self.send_error(error, frame.request_id if frame else error.request_id)
             return
@@ -311,7 +337,6 @@ class MessageSocket(AsyncConsumer):
         try:
             await bounded(self.join(caller), deadline_in())
         except DEPENDENCY_ERRORS as exc:
-            self.start_listening()  # a channel made before the failure is unsubscribed with the socket
             return unavailable(exc, f"sign-in on {self.route}")
         return None
 
@@ -336,38 +361,6 @@ class MessageSocket(AsyncConsumer):
             await self.base_send({"type": "websocket.send", "text": text})
 
     # -- events from the channel layer -----------------------------------------------------
-    async def listen(self) -> None:
-        while not self.gone.done():
-            try:
-                event = await self.next_event()
-            except Exception:  # noqa: BLE001 - a layer outage must not end the socket
-                logger.warning("channel layer receive failed; retrying", exc_info=True)
-                await asyncio.sleep(1)
-                continue
-            if event is None:
-                return
-            try:
-                await self.on_event(event)
-            except Exception:
-                logger.exception("socket event %s failed", event.get("type"))
-
-    async def next_event(self) -> dict[str, Any] | None:
-        """The next layer event; None once the connection has ended.
-
-        The listener is cancelled when the connection ends, but a receive() may
-        swallow a cancellation (Python 3.11's wait_for does, inside redis-py) and
-        go on waiting: so the wait ends with the connection too, and the receive
-        is cancelled until it has ended.
-        """
-        receive = asyncio.ensure_future(self.channel_layer.receive(self.channel_name))
-        try:
-            await asyncio.wait({receive, self.gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await cancel_until_done(receive)
-        if self.gone.done():
-            return None
-        return dict(receive.result())
-
     async def on_event(self, event: dict[str, Any]) -> None:
         """Hook for the layer events of a route; pushes are forwarded as they are."""
         if event.get("type") == PUSH:

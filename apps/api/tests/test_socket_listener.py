@@ -1,11 +1,9 @@
-"""A socket's channel-layer listener ends with its connection, even when a receive()
-swallowed the cancellation meant to stop it.
+"""A socket hears its groups through the process's hub, and leaves nothing behind when it ends:
+no task of its own still waiting, no membership, and the group unsubscribed once nobody is in it.
 
-Python 3.11's asyncio.wait_for swallows a cancellation that lands as its inner
-send completes, and redis-py sends every command through it: channels_redis then
-simply keeps waiting for the next event. That race cannot be started on demand,
-so the layer here is the real in-memory layer with the same behaviour made
-certain: its receive ignores one cancellation and goes on waiting.
+The socket has no channel-layer receive of its own to stop (the hub's one receive lives with the
+process), so a receive that swallows a cancellation (Python 3.11's wait_for inside redis-py) can
+no longer keep a closed socket's listener alive.
 """
 
 from __future__ import annotations
@@ -13,31 +11,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.test import override_settings
 
 from apps.api.messages import Caller, CallerKind
 from apps.api.messages.core import owner_group
+from apps.api.messages.hub import hub
 from apps.api.messages.publish import PUSH
 from apps.api.messages.socket import MessageSocket
 
-PATIENCE = 10.0  # seconds: generous on a shared machine; a listener that never ends fails the test
+PATIENCE = 10.0  # seconds: generous on a shared machine
 OWNER_ID = 4242  # a group name only: nothing is read from the database
 
-
-class SwallowingLayer(InMemoryChannelLayer):
-    """The in-memory layer, with a receive that survives one cancellation (as the race makes it)."""
-
-    async def receive(self, channel: str) -> dict[str, Any]:
-        try:
-            return await super().receive(channel)  # type: ignore[no-any-return]
-        except asyncio.CancelledError:
-            return await super().receive(channel)  # type: ignore[no-any-return]
+pytestmark = pytest.mark.usefixtures("redis_url")
 
 
 class OwnerSocket(MessageSocket):
-    """A message socket that is an owner from its handshake on: it listens to the owner's group."""
+    """A message socket that is an owner from its handshake on: it hears the owner's group."""
 
     route = "app"
 
@@ -45,24 +36,26 @@ class OwnerSocket(MessageSocket):
         return Caller(CallerKind.OWNER, id=OWNER_ID)
 
 
-def waiting() -> list[asyncio.Task[Any]]:
-    """The socket's listener and the layer receives it started."""
-    names = {"MessageSocket.listen", "SwallowingLayer.receive"}
-    return [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") in names]
+def socket_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "").startswith("MessageSocket.")]
 
 
-@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": f"{__name__}.SwallowingLayer"}})
-def test_the_listener_ends_with_the_connection_though_its_receive_swallowed_the_cancellation() -> None:
-    async def scenario() -> tuple[bool, list[asyncio.Task[Any]]]:
+def test_a_socket_hears_its_group_and_leaves_nothing_behind_when_it_ends() -> None:
+    async def scenario() -> tuple[bool, list[asyncio.Task[Any]], bool]:
         socket = WebsocketCommunicator(OwnerSocket.as_asgi(), "/ws/app/")
         connected, _ = await socket.connect(timeout=PATIENCE)
         await get_channel_layer().group_send(owner_group(OWNER_ID), {"type": PUSH, "text": '{"type": "Ping"}'})
-        heard = await socket.receive_from(timeout=PATIENCE) == '{"type": "Ping"}'  # the listener works
-        await socket.disconnect(timeout=PATIENCE)  # cancels the listener: its receive swallows that
-        running = waiting()
-        await asyncio.wait(running, timeout=PATIENCE)
-        return connected and heard, [task for task in running if not task.done()]
+        heard = await socket.receive_from(timeout=PATIENCE) == '{"type": "Ping"}'
+        await socket.disconnect(timeout=PATIENCE)
+        left = socket_tasks()
+        if left:
+            await asyncio.wait(left, timeout=PATIENCE)
+        group = owner_group(OWNER_ID)
+        gone = group not in hub().members and group not in hub().subscribed
+        await get_channel_layer().flush()
+        return connected and heard, [task for task in left if not task.done()], gone
 
-    served, still_waiting = asyncio.run(scenario())
+    served, still_waiting, gone = asyncio.run(scenario())
     assert served
     assert still_waiting == []
+    assert gone

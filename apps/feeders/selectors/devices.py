@@ -53,13 +53,34 @@ def beacon_get(*, user: User, beacon_id: int, role: Role = Role.VIEWER) -> Beaco
 
 def device_token_authenticate(*, token: str, now: dt.datetime | None = None) -> tuple[Feeder, DeviceToken] | None:
     """The feeder a device token belongs to, if the token is live; None for anything else."""
+    return device_tokens_authenticate(tokens=[token], now=now)[0]
+
+
+def device_tokens_authenticate(
+    *, tokens: list[str], now: dt.datetime | None = None
+) -> list[tuple[Feeder, DeviceToken] | None]:
+    """device_token_authenticate of each token, in one query (a storm of sign-ins)."""
+    now = now or timezone.now()
+    parts = [_token_parts(token) for token in tokens]
+    prefixes = {p[0] for p in parts if p is not None}
+    # No ORDER BY: a prefix is unique, and the model's default ordering cost a sort and its compilation.
+    rows = DeviceToken.objects.select_related("feeder").filter(prefix__in=prefixes).order_by() if prefixes else []
+    found = {row.prefix: row for row in rows}
+    return [None if p is None else _live(found.get(p[0]), p[1], now) for p in parts]
+
+
+def _token_parts(token: str) -> tuple[str, str] | None:
+    """`cfd_<prefix>_<secret>` as (prefix, secret); None for anything else."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "cfd" or not parts[1] or not parts[2]:
         return None
-    found = DeviceToken.objects.select_related("feeder").filter(prefix=parts[1]).first()
-    if found is None or not hmac.compare_digest(found.secret_hash, token_hash(parts[2])):
+    return parts[1], parts[2]
+
+
+def _live(row: DeviceToken | None, secret: str, now: dt.datetime) -> tuple[Feeder, DeviceToken] | None:
+    if row is None or not hmac.compare_digest(row.secret_hash, token_hash(secret)):
         return None
-    return (found.feeder, found) if found.is_valid(now or timezone.now()) else None
+    return (row.feeder, row) if row.is_valid(now) else None
 
 
 def device_token_is_live(*, token_id: int, now: dt.datetime | None = None) -> bool:

@@ -241,6 +241,23 @@ def test_revoking_the_token_closes_the_devices_socket(asgi_server: AsgiServer, a
         device(asgi_server, alices)
 
 
+def test_a_token_revoked_by_another_process_is_refused_at_the_next_handshake(
+    asgi_server: AsgiServer, alices: Home
+) -> None:
+    with device(asgi_server, alices) as feeder:  # signed in once: the server has looked the token up
+        assert feeder.call("Hello", firmware="1.0")["type"] == "Welcome"
+    device_services.device_token_revoke(feeder=alices.feeder)  # this process, not the server's
+    with pytest.raises(InvalidStatus):
+        device(asgi_server, alices)
+
+
+def test_a_hello_after_the_owner_removed_the_feeder_is_not_found(asgi_server: AsgiServer, alices: Home) -> None:
+    with device(asgi_server, alices) as feeder:
+        device_services.feeder_delete(feeder=alices.feeder)
+        reply = feeder.call("Hello", firmware="1.0")  # on the row the socket read at sign-in
+        assert (reply["type"], reply["code"]) == ("Error", "not_found")
+
+
 def test_a_rotated_token_reaches_the_online_device(asgi_server: AsgiServer, alices: Home) -> None:
     with device(asgi_server, alices) as feeder:
         feeder.call("Hello", firmware="1.0")

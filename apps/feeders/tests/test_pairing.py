@@ -18,6 +18,7 @@ from apps.accounts.models import User
 from apps.api.problems import Problem
 from apps.feeders.errors import Conflict, PairingFailed, PairingLimited
 from apps.feeders.models import DeviceToken, Feeder, PairingCode
+from apps.feeders.principals import device_sign_ins
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.services import devices as device_services
 from apps.feeders.tests.factories import FeederFactory, owner_of
@@ -206,3 +207,26 @@ def test_an_operator_revokes_a_feeders_tokens_from_the_admin(feeder: Feeder) -> 
     )
     assert response.status_code == 302
     assert device_selectors.device_token_authenticate(token=token) is None
+
+
+def test_tokens_looked_up_together_each_get_their_own_answer(feeder: Feeder, bob: User) -> None:
+    live = paired_token(feeder)
+    other = FeederFactory(owner=bob, mac="F0:00:00:00:BB:01")
+    revoked = paired_token(other)
+    device_services.device_token_revoke(feeder=other)
+    wrong_secret = live.rsplit("_", 1)[0] + "_not-the-secret"
+    tokens = [live, revoked, wrong_secret, "cfd__x", "cfd_000000000000_unknown", live]
+
+    found = device_selectors.device_tokens_authenticate(tokens=tokens)
+
+    assert [None if f is None else f[0] for f in found] == [feeder, None, None, None, None, feeder]
+
+
+def test_the_same_feeder_signing_in_twice_at_once_gets_a_row_per_socket(feeder: Feeder) -> None:
+    token = paired_token(feeder)
+    first, second = device_sign_ins([token, token])
+    assert first is not None
+    assert second is not None
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+    assert first[1] is not second[1]  # each socket marks its own connection on its own row
