@@ -136,7 +136,7 @@ def test_a_chunked_body_reaches_django_and_creates_the_pet(server: AsgiServer, a
     status, _, answer = asyncio.run(ask(server.port, request("POST", "/api/pets", headers=headers, body=chunked(good))))
     assert status == 201, answer
     assert json.loads(answer)["name"] == "Chunky"
-    assert Pet.objects.filter(owner=alice, name="Chunky").exists()
+    assert Pet.objects.filter(household__memberships__user=alice, name="Chunky").exists()
 
 
 def test_a_chunked_typed_message_is_answered(server: AsgiServer) -> None:

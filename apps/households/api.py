@@ -10,6 +10,7 @@ from ninja import Router, Status
 
 from apps.accounts.auth import owner
 from apps.api.problems import responses
+from apps.api.types import QueryRowId
 from apps.households import selectors, services
 from apps.households.roles import Role
 from apps.households.schemas import (
@@ -35,39 +36,39 @@ def household_list(request: HttpRequest) -> Any:
 
 
 @router.get("/{household_id}", response=responses({200: HouseholdOut}), summary="One of my households")
-def household_read(request: HttpRequest, household_id: int) -> Any:
+def household_read(request: HttpRequest, household_id: QueryRowId) -> Any:
     return selectors.household_get(user=owner(request), household_id=household_id)
 
 
 @router.patch("/{household_id}", response=responses({200: HouseholdOut}), summary="Rename a household (owners)")
-def household_update(request: HttpRequest, household_id: int, payload: HouseholdUpdateIn) -> Any:
+def household_update(request: HttpRequest, household_id: QueryRowId, payload: HouseholdUpdateIn) -> Any:
     user = owner(request)
     services.household_update(user=user, household_id=household_id, name=payload.name)
     return selectors.household_get(user=user, household_id=household_id)
 
 
 @router.get("/{household_id}/members", response=responses({200: list[MemberOut]}), summary="Who is in it")
-def member_list(request: HttpRequest, household_id: int) -> Any:
+def member_list(request: HttpRequest, household_id: QueryRowId) -> Any:
     return selectors.member_list(user=owner(request), household_id=household_id)
 
 
 @router.patch(
     "/{household_id}/members/{user_id}", response=responses({200: MemberOut}), summary="Change a role (owners)"
 )
-def member_update(request: HttpRequest, household_id: int, user_id: int, payload: MemberUpdateIn) -> Any:
+def member_update(request: HttpRequest, household_id: QueryRowId, user_id: QueryRowId, payload: MemberUpdateIn) -> Any:
     return services.member_role_set(
         user=owner(request), household_id=household_id, member_id=user_id, role=Role(payload.role)
     )
 
 
 @router.delete("/{household_id}/members/{user_id}", response=NO_CONTENT, summary="Remove a member (owners)")
-def member_remove(request: HttpRequest, household_id: int, user_id: int) -> Status[None]:
+def member_remove(request: HttpRequest, household_id: QueryRowId, user_id: QueryRowId) -> Status[None]:
     services.member_remove(user=owner(request), household_id=household_id, member_id=user_id)
     return Status(204, None)
 
 
 @router.post("/{household_id}/leave", response=NO_CONTENT, summary="Leave a household (not its last owner)")
-def household_leave(request: HttpRequest, household_id: int) -> Status[None]:
+def household_leave(request: HttpRequest, household_id: QueryRowId) -> Status[None]:
     services.household_leave(user=owner(request), household_id=household_id)
     return Status(204, None)
 
@@ -76,14 +77,14 @@ def household_leave(request: HttpRequest, household_id: int) -> Status[None]:
 @router.get(
     "/{household_id}/invitations", response=responses({200: list[InvitationOut]}), summary="Invitations (owners)"
 )
-def invitation_list(request: HttpRequest, household_id: int) -> Any:
+def invitation_list(request: HttpRequest, household_id: QueryRowId) -> Any:
     return selectors.invitation_list(user=owner(request), household_id=household_id)
 
 
 @router.post(
     "/{household_id}/invitations", response=responses({201: InvitationCreatedOut}), summary="Invite by e-mail (owners)"
 )
-def invitation_create(request: HttpRequest, household_id: int, payload: InvitationCreateIn) -> Status[Any]:
+def invitation_create(request: HttpRequest, household_id: QueryRowId, payload: InvitationCreateIn) -> Status[Any]:
     invitation, code = services.invitation_create(
         user=owner(request), household_id=household_id, email=payload.email, role=Role(payload.role),
         days=payload.expires_in_days,
@@ -94,7 +95,7 @@ def invitation_create(request: HttpRequest, household_id: int, payload: Invitati
 @router.delete(
     "/{household_id}/invitations/{invitation_id}", response=NO_CONTENT, summary="Revoke an invitation (owners)"
 )
-def invitation_revoke(request: HttpRequest, household_id: int, invitation_id: int) -> Status[None]:
+def invitation_revoke(request: HttpRequest, household_id: QueryRowId, invitation_id: QueryRowId) -> Status[None]:
     services.invitation_revoke(user=owner(request), household_id=household_id, invitation_id=invitation_id)
     return Status(204, None)
 

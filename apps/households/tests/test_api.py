@@ -82,3 +82,17 @@ def test_an_owner_renames_the_household_a_member_may_not(alice: User, bob: User)
     assert logged_in(bob).patch(url, {"name": "Ours"}, content_type="application/json").status_code == 403
     renamed = logged_in(alice).patch(url, {"name": "Ours"}, content_type="application/json")
     assert (renamed.status_code, renamed.json()["name"]) == (200, "Ours")
+
+
+def test_an_id_past_what_the_database_stores_is_a_422_not_a_500(alice: User) -> None:
+    """SQLite raises OverflowError and PostgreSQL refuses a bigint past 2**63 - 1: the path says first."""
+    household = household_of(alice)
+    client = logged_in(alice)
+    huge = 2**80
+    for method, url in [
+        ("get", f"/api/households/{huge}/members"),
+        ("delete", f"/api/households/{household.pk}/invitations/{huge}"),
+        ("delete", f"/api/households/{household.pk}/members/{huge}"),
+    ]:
+        answer = getattr(client, method)(url)
+        assert answer.status_code == 422, (url, answer.content)
