@@ -81,6 +81,7 @@ class CheckResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+TIMED_OUT = "no answer within"  # a check's detail when it did not answer in time
 _registry: dict[str, Check] = {}
 
 
@@ -128,7 +129,7 @@ def checks_run(*, names: Iterable[str] | None = None, critical_only: bool = Fals
         thread.join(max(0.0, started + check.timeout - time.perf_counter()))
         outcome = box.get("outcome") if not thread.is_alive() else None
         if outcome is None:
-            outcome = Outcome(Status.DOWN, f"no answer within {check.timeout:g}s")
+            outcome = Outcome(Status.DOWN, f"{TIMED_OUT} {check.timeout:g}s")
             latency = check.timeout * 1000
         else:
             latency = box["latency"]

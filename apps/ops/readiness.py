@@ -9,11 +9,12 @@ second at most.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
 
-from apps.ops.health import CheckResult, Status, checks_registered, checks_run
+from apps.ops.health import TIMED_OUT, CheckResult, Status, checks_registered, checks_run
 
 READY_MAX_AGE = 1.0  # seconds a readiness answer may be reused
 WRITES_MAX_AGE = 2.0  # seconds the middleware trusts a run before refreshing it in the background
@@ -52,7 +53,7 @@ class _CachedRun:
             results = checks_run(critical_only=True)
         else:
             results = checks_run(names=[c.name for c in checks_registered() if c.shown_in_ready and not c.critical])
-        run = Run(results, time.monotonic())
+        run = Run(first_timeouts_degraded(results, self.run), time.monotonic())
         if generation == self.generation:
             self.run = run
         return run
@@ -83,6 +84,23 @@ class _CachedRun:
         """Drop the last run, and any run asked for until now when it ends (a test's checks changed)."""
         self.generation += 1
         self.run = Run()
+
+
+def first_timeouts_degraded(results: list[CheckResult], previous: Run) -> list[CheckResult]:
+    """A check that did not answer in time is down only the second run in a row; the first, degraded.
+
+    On a machine starved of CPU one probe can miss its timeout while its service is well: down,
+    it refused every write and took the instance out of the balancer for a run. A service that
+    refuses or fails is down at once; a hung one, a run later (its requests meet the response
+    deadline meanwhile).
+    """
+    timed_out_before = {r.name for r in previous.results if r.detail.startswith(TIMED_OUT)}
+    return [
+        dataclasses.replace(r, status=Status.DEGRADED, detail=f"{r.detail} (down if again)")
+        if r.status is Status.DOWN and r.detail.startswith(TIMED_OUT) and r.name not in timed_out_before
+        else r
+        for r in results
+    ]
 
 
 critical_runs = _CachedRun(critical_only=True)
