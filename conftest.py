@@ -28,6 +28,7 @@ from django.test import Client
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
 from apps.infra.embedded_redis import EmbeddedRedis
+from apps.ops.readiness import critical_runs, shown_runs
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, redis_db_release
 
 SUITE_WORKERS = 4  # pytest-xdist workers for a whole-suite run: see pytest_xdist_auto_num_workers
@@ -74,6 +75,21 @@ def redis_url() -> Iterator[str]:
         yield settings.REDIS_URL
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_readiness() -> Iterator[None]:
+    """No test sees another's readiness run.
+
+    A run kept for a second or two decides whether the API accepts writes; one that ran in a
+    background thread while pytest-django blocked database access (between two tests) says
+    "database down", and the next test's writes would be refused.
+    """
+    critical_runs.forget()
+    shown_runs.forget()
+    yield
+    critical_runs.forget()
+    shown_runs.forget()
 
 
 @pytest.fixture(scope="session")

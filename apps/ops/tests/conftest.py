@@ -17,7 +17,6 @@ from moto.server import ThreadedMotoServer
 from apps.accounts.models import User
 from apps.infra.embedded_redis import executable
 from apps.ops.health import Check, check_register, check_unregister
-from apps.ops.readiness import critical_runs, shown_runs
 from apps.ops.selectors import maintenance_cache
 from catfeeder.testing import free_port, redis_db_claim, redis_db_release, redis_url_with_db, wait_until
 from conftest import S3_TEST_KEYS
@@ -132,15 +131,6 @@ def superuser(db: None) -> User:
 @pytest.fixture
 def staff(db: None) -> User:
     return User.objects.create_user("staff@example.com", "pw", is_staff=True)
-
-
-@pytest.fixture
-def fresh_readiness() -> Iterator[None]:
-    critical_runs.forget()
-    shown_runs.forget()
-    yield
-    critical_runs.forget()
-    shown_runs.forget()
 
 
 @pytest.fixture(autouse=True)

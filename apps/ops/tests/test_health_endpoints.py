@@ -14,7 +14,7 @@ from apps.ops.readiness import Run, critical_runs
 from apps.ops.tests.conftest import register
 from catfeeder.testing import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_readiness")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "t0ken-for-the-scraper-0123456789"  # noqa: S105 - a test token
 

@@ -10,7 +10,7 @@ from apps.ops.health import Check, Outcome, Status
 from apps.ops.services import maintenance_set
 from apps.ops.tests.conftest import register
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_readiness")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_in_maintenance_api_writes_answer_503_problem_json_with_retry_after(client: Client, staff: User) -> None:

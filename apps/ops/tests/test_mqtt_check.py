@@ -58,7 +58,6 @@ def test_a_broker_that_refuses_the_client_is_down_with_its_reason(tmp_path: Path
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("fresh_readiness")
 def test_a_stopped_broker_shows_in_health_and_leaves_readiness_alone(
     mosquitto: Mosquitto, client: Client, settings: Any
 ) -> None:
