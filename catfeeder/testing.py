@@ -190,6 +190,9 @@ class Process:
         return self.popen.returncode
 
 
+START_BOUND = 60  # seconds for a server to import Django and answer, in a full parallel run on 2 CPUs
+
+
 class AsgiServer(Process):
     """The real ASGI application under uvicorn, as production serves it (through catfeeder.runtime.webserver)."""
 
@@ -208,7 +211,9 @@ class AsgiServer(Process):
         argv = [sys.executable, "-m", "catfeeder.runtime.webserver", "--app", app, "--port", str(self.port), *args]
         super().__init__("asgi", [*argv, "--log-level", "warning"], env=env, log_dir=log_dir)
         try:
-            wait_until(lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=30, what="server")
+            wait_until(
+                lambda: self.check_alive() and http_ok(f"{self.url}/health/live"), timeout=START_BOUND, what="server"
+            )
         except TimeoutError:
             self.stop()
             raise TimeoutError(f"the ASGI server did not answer:\n{self.output()}") from None

@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+EXPECT_TIMEOUT = 30_000  # ms
 
 
 def demo_project(into: Path) -> Path:
@@ -120,6 +121,11 @@ class ServeReload(ServerGroup):
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
+    # Assertions wait as long as actions may: in a full parallel run on 2 CPUs a form's post, its
+    # redirect and the next page took over expect()'s default 5 s.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT)
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
