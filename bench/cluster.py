@@ -11,7 +11,7 @@ back, read from the command's `created_at` and `completed_at`); p50 and p99 over
 the meal slot and for feed now. First with both web hosts in the pool, then with web2 killed
 (kill -9) and every feeder moved to web1. Target: two hosts no worse than one.
 
-    flock /work/brief/bench.lock .venv/bin/python bench/cluster.py [--feeders 1000] [--rounds 3]
+    sudo .venv/bin/python bench/cluster.py [--feeders 1000] [--rounds 3]
 """
 
 from __future__ import annotations
