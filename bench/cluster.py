@@ -11,7 +11,7 @@ back, read from the command's `created_at` and `completed_at`); p50 and p99 over
 the meal slot and for feed now. First with both web hosts in the pool, then with web2 killed
 (kill -9) and every feeder moved to web1. Target: two hosts no worse than one.
 
-    sudo .venv/bin/python bench/cluster.py [--feeders 1000] [--rounds 3]
+    sudo .venv/bin/python bench/cluster.py [--feeders 1000] [--rounds 3] [--warmup 1]
 """
 
 from __future__ import annotations
@@ -46,10 +46,14 @@ def answered(agent: Agent, ids: list[int]) -> list[float]:
     return trips
 
 
-def rounds(agent: Agent, feeders: int, count: int) -> dict[str, list[float]]:
-    """`count` rounds of a meal slot on every feeder, then feed now on every feeder."""
+def rounds(agent: Agent, feeders: int, count: int, warmup: int) -> dict[str, list[float]]:
+    """`warmup` rounds not counted, then `count` rounds of a meal slot on every feeder, then feed now on every feeder.
+
+    The warm-up is for each leg alike: the two hosts' leg starts on web processes that have not
+    delivered yet, the one host's on a web1 that has.
+    """
     trips: dict[str, list[float]] = {"meal slot": [], "feed now": []}
-    for _ in range(count):
+    for number in range(warmup + count):
         since = agent("meals_due", owner=OWNER, grams=GRAMS)
 
         def slot() -> list[int]:
@@ -57,8 +61,15 @@ def rounds(agent: Agent, feeders: int, count: int) -> dict[str, list[float]]:
             return ids
 
         wait_until(lambda: len(slot()) >= feeders, timeout=ROUND_WITHIN, what="the slot dispatched", interval=0.5)
-        trips["meal slot"] += answered(agent, slot())
-        trips["feed now"] += answered(agent, agent("feed_now", owner=OWNER, grams=GRAMS))
+        meal = answered(agent, slot())
+        now = answered(agent, agent("feed_now", owner=OWNER, grams=GRAMS))
+        counted = number >= warmup
+        name = number + 1 - warmup if counted else "warm-up"
+        meal_p99, now_p99 = percentile(meal, 0.99) * 1000, percentile(now, 0.99) * 1000
+        print(f"    round {name}: meal slot p99 {meal_p99:.0f} ms, feed now p99 {now_p99:.0f} ms", flush=True)
+        if counted:
+            trips["meal slot"] += meal
+            trips["feed now"] += now
         time.sleep(2)  # the last answers' events settle before the next round
     return trips
 
@@ -70,7 +81,8 @@ def all_on(agent: Agent, host: str, feeders: int) -> None:
 
 def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace, load: float) -> None:
     print(f"\nFeedNow round trip (command row -> device's CommandResult recorded), {args.feeders:,} feeders "
-          f"through HAProxy, {args.rounds} rounds; load average at the start {load:.2f}")  # fmt: skip
+          f"through HAProxy, {args.rounds} rounds after {args.warmup} not counted; load average at the start "
+          f"{load:.2f}, at the end {os.getloadavg()[0]:.2f}")  # fmt: skip
     for kind in ("meal slot", "feed now"):
         for setup, trips in results.items():
             values = trips[kind]
@@ -86,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeders", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first on each leg and not counted")
     args = parser.parse_args()
     if reason := netns_usable() or missing_binaries():
         print(f"bench/cluster.py: skipped, {reason}")  # `make bench` goes on with the others
@@ -116,11 +129,11 @@ def measure(cluster: Cluster, args: argparse.Namespace) -> dict[str, dict[str, l
         wait_until(lambda: feeders.running() and agent("online", owner=OWNER) == args.feeders, timeout=900,
                    what="every feeder online", interval=2)  # fmt: skip
         print(f"{args.feeders:,} feeders paired and online in {time.monotonic() - started:.0f} s")
-        results = {"two hosts": rounds(agent, args.feeders, args.rounds)}
+        results = {"two hosts": rounds(agent, args.feeders, args.rounds, args.warmup)}
         cluster.kill("web2")
         all_on(agent, "web1", args.feeders)
         print(f"web2 killed: {agent('sockets')['web1']} sockets on web1")
-        results["one host"] = rounds(agent, args.feeders, args.rounds)
+        results["one host"] = rounds(agent, args.feeders, args.rounds, args.warmup)
         return results
     finally:
         feeders.stop()
