@@ -13,6 +13,7 @@ import json
 import uuid
 from typing import Any
 
+import redis
 from celery import current_app as app
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
@@ -31,6 +32,7 @@ from apps.ops.health import Check, Component, Outcome, Status, check_register
 BROKER_CONNECT_TIMEOUT = 1.5  # seconds
 WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection
 LAYER_TIMEOUT = 2.0  # seconds for the channel-layer round trip
+SHARD_TIMEOUT = 0.4  # seconds to connect to a channel-layer server, then again for its PING's answer
 MAIL_TIMEOUT = 3.0  # seconds for the SMTP connection
 MQTT_TIMEOUT = 1.5  # seconds for the MQTT connection, then again for the broker's answer
 STORAGE_TIMEOUT = 2.5  # seconds for the canary's write, read back and delete together
@@ -161,8 +163,31 @@ def probe_channel_layer() -> Outcome:
 
     if not getattr(settings, "CHANNEL_LAYERS", None):
         return Outcome(Status.DEGRADED, "no channel layer configured")
+    if silent := channel_shards_silent():
+        return Outcome(Status.DOWN, f"no answer from {', '.join(silent)}")
     ok = asyncio.run(asyncio.wait_for(round_trip(), LAYER_TIMEOUT + 0.5))
     return Outcome(Status.OK, "round trip") if ok else Outcome(Status.DOWN, "the message came back different")
+
+
+def channel_shards_silent() -> list[str]:
+    """The channel layer's servers that do not answer a PING, when it is sharded over several.
+
+    The round trip reaches only the server its channel's name hashes to: with one shard of two
+    dead, half the sockets would hear nothing while the check passed every other run.
+    """
+    urls = [url.strip() for url in getattr(settings, "CHANNEL_REDIS_URLS", [])]
+    if len(urls) < 2:
+        return []
+    silent = []
+    for number, url in enumerate(urls, start=1):
+        client = redis.Redis.from_url(url, socket_connect_timeout=SHARD_TIMEOUT, socket_timeout=SHARD_TIMEOUT)
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as exc:
+            silent.append(f"server {number} of {len(urls)} ({type(exc).__name__})")
+        finally:
+            client.close()
+    return silent
 
 
 def channels_default_alias() -> str:

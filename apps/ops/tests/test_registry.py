@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from apps.ops.health import Check, Outcome, Status, checks_registered, checks_run, overall_status, worst_status
 from apps.ops.tests.conftest import register
+from catfeeder.testing import free_port
 
 BUILTIN = {"database", "cache", "broker", "channel_layer", "workers", "beat", "storage", "mail", "mqtt", "web"}
 
@@ -55,3 +57,15 @@ def test_only_a_critical_check_down_makes_the_whole_down(extra_check: list[str])
 
     register(extra_check, Check("vital", lambda: Outcome(Status.DOWN), critical=True, timeout=1))
     assert overall_status(checks_run(names=["optional", "vital"])) is Status.DOWN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_server_of_a_sharded_channel_layer_is_down_by_its_number(settings: Any) -> None:
+    # The layer itself stays on the live server: its round trip passes, so only the PING can tell.
+    settings.CHANNEL_REDIS_URLS = [settings.REDIS_URL, f"redis://127.0.0.1:{free_port()}/0"]
+    [result] = checks_run(names=["channel_layer"])
+    assert (result.status, result.detail) == (Status.DOWN, "no answer from server 2 of 2 (ConnectionError)")
+
+    settings.CHANNEL_REDIS_URLS = [settings.REDIS_URL, settings.REDIS_URL]
+    [result] = checks_run(names=["channel_layer"])
+    assert (result.status, result.detail) == (Status.OK, "round trip")
