@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 1.5 of them
-# Seconds: paho doubles the wait between tries up to the max. The broker is on the owner's own
+# Seconds: paho doubles the wait between tries up to the max. The broker is on the household's own
 # network, where a try costs next to nothing: a low max brings the bridge back within seconds of
 # the broker, where 30 s left Home Assistant without states for up to half a minute more.
 RECONNECT_MIN, RECONNECT_MAX = 1, 8

@@ -10,7 +10,8 @@ from apps.api.types import OutSchema, QueryRowId, StrictBool
 
 class HomeAssistantHousehold(FilterSchema):
     household: QueryRowId | None = Field(
-        None, description="One of my households (else my first, by membership). Not mine: 404."
+        None,
+        description="One of my households (else my first, by membership). Not mine: 404; changing it as a viewer: 403.",
     )
 
 
