@@ -331,6 +331,12 @@ class Bridge:
             enabled = services.home_assistant_switch(link=link, schedule_id=schedule_id, payload=payload)
         except services.Refused as exc:
             logger.info("Home Assistant switch refused for schedule %s: %s", schedule_id, exc)
+            # A switch has no result topic of its own: the refusal goes to its feeder's, which the
+            # "Last command" sensor shows (a schedule of another household, or none, has no feeder here).
+            feeder_id = selectors.schedule_feeder_id(household_id=topics.household_id, schedule_id=schedule_id)
+            if feeder_id is not None:
+                result = discovery.command_result(ok=False, detail=f"schedule {schedule_id}: {exc}")
+                self._publish(topics.feeder(feeder_id, "result"), result, retain=True)
             return
         self._publish(topics.schedule(schedule_id, "state"), discovery.switch_state(enabled), retain=True)
 

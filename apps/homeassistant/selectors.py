@@ -173,3 +173,9 @@ def pet_name(*, household_id: int, pet_id: int | None) -> str | None:
         return None
     pet = Pet.objects.filter(household_id=household_id, pk=pet_id).first()
     return pet.name if pet is not None else None
+
+
+def schedule_feeder_id(*, household_id: int, schedule_id: int) -> int | None:
+    """The feeder of one of the household's schedules, or None."""
+    found = MealSchedule.objects.filter(pet__household_id=household_id, pk=schedule_id).values_list("feeder_id")
+    return next((feeder_id for (feeder_id,) in found), None)

@@ -135,13 +135,19 @@ def test_a_press_or_toggle_after_the_enabling_member_became_a_viewer_is_refused(
     home_assistant.wait(lambda: home_assistant.last.get(state) == b"ON", "the switch on")
 
     member_role_set(user=bob, household_id=household.pk, member_id=alice.pk, role=Role.VIEWER)
-    home_assistant.press(f"{root(household)}/schedule/{schedule.pk}/set", "OFF")
     result = f"{root(household)}/feeder/{schedule.feeder_id}/result"
     after = len(home_assistant.history)
-    home_assistant.press(f"{root(household)}/feeder/{schedule.feeder_id}/feed", "10")
-    refusal = result_of(home_assistant, result, after=after)  # the toggle before it was handled first
+    home_assistant.press(f"{root(household)}/schedule/{schedule.pk}/set", "OFF")
+    refusal = result_of(home_assistant, result, after=after)  # on the schedule's feeder's result topic
     assert refusal["result"] == "refused"
+    assert str(refusal["detail"]).startswith(f"schedule {schedule.pk}: ")
     assert "may no longer" in str(refusal["detail"])
     assert MealSchedule.objects.get(pk=schedule.pk).enabled is True
+
+    after = len(home_assistant.history)
+    home_assistant.press(f"{root(household)}/feeder/{schedule.feeder_id}/feed", "10")
+    refusal = result_of(home_assistant, result, after=after)
+    assert refusal["result"] == "refused"
+    assert "may no longer" in str(refusal["detail"])
     assert home_assistant.last[state] == b"ON"
     assert not FeedCommand.objects.exists()
