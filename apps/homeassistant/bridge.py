@@ -3,9 +3,10 @@
 One process per deployment (`manage.py homeassistant`, started by `serve` when MQTT_URL is set).
 paho-mqtt's network thread keeps the broker connection: it reconnects with backoff, and the broker
 publishes the last will (`offline`, retained) on the bridge's availability topic when the bridge
-goes away without a word. The asyncio side listens to the channel layer's groups of each enabled
-owner, the same events the owner's browser hears, so nothing is polled; every database call runs
-in one worker thread, one unit of work at a time, in arrival order.
+goes away without a word. The asyncio side listens to the channel layer's groups of each
+household with the link on, the same events its members' browsers hear, so nothing is polled;
+every database call runs in one worker thread, one unit of work at a time, in arrival order.
+Each household's topics are under a root of its own (`<prefix>/<household id>/`).
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ from apps.api.messages.publish import PUSH
 from apps.feeders.events import CATALOG
 from apps.homeassistant import discovery, selectors, services
 from apps.homeassistant.discovery import Topics
+from apps.households.groups import HOUSEHOLD_KEY
 from apps.infra.mqtt import mqtt_client
 
 if TYPE_CHECKING:
-    from apps.accounts.models import User
+    from apps.homeassistant.models import HomeAssistantLink
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE = 30  # seconds between MQTT pings; the broker declares us gone after 1.5 of them
-# Seconds: paho doubles the wait between tries up to the max. The broker is on the owner's own
+# Seconds: paho doubles the wait between tries up to the max. The broker is on the household's own
 # network, where a try costs next to nothing: a low max brings the bridge back within seconds of
 # the broker, where 30 s left Home Assistant without states for up to half a minute more.
 RECONNECT_MIN, RECONNECT_MAX = 1, 8
@@ -48,19 +50,18 @@ LAYER_RETRY = 2.0  # seconds before listening to the channel layer again after i
 # Seconds after connecting before the bridge clears what an earlier run left retained: the broker
 # sends the retained messages of a new subscription at once, so they are all in by then.
 SWEEP_AFTER = 3.0
-COMMAND_TOPIC = re.compile(r"^(?P<owner>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
+COMMAND_TOPIC = re.compile(r"^(?P<household>\d+)/(?P<kind>feeder|schedule)/(?P<id>\d+)/(?P<verb>feed|set)$")
 
 
 @dataclass
-class OwnerMirror:
-    """What the bridge has published for one owner: to clear what disappears, and to route events."""
+class HouseholdMirror:
+    """What the bridge has published for one household: to clear what disappears, and to route events."""
 
     topics: Topics
     retained: set[str] = field(default_factory=set)
     feeder_ids: set[int] = field(default_factory=set)
     synced: bool = False  # `retained` holds what the database says, not yet only what is known
     pet_ids: set[int] = field(default_factory=set)
-    household_ids: set[int] = field(default_factory=set)
 
 
 def bridge_client(url: str, *, will_topic: str, client_id: str) -> tuple[mqtt.Client, str, int]:
@@ -79,7 +80,7 @@ class Bridge:
         self.client, self.host, self.port = bridge_client(url, will_topic=self.availability, client_id=client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.owners: dict[int, OwnerMirror] = {}
+        self.households: dict[int, HouseholdMirror] = {}
         self.groups: set[str] = set()  # the channel-layer groups the bridge listens to
         self.connected = asyncio.Event()  # for callers (tests, logs): the broker said yes at least once
         self._work: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
@@ -123,7 +124,7 @@ class Bridge:
         self._loop = asyncio.get_running_loop()
         layer = get_channel_layer()
         self.channel = await layer.new_channel("homeassistant.")
-        await layer.group_add(services.OWNERS_GROUP, self.channel)
+        await layer.group_add(services.LINKS_GROUP, self.channel)
         self.client.connect_async(self.host, self.port, keepalive=KEEPALIVE)
         self.client.loop_start()
         tasks = [asyncio.create_task(self._listen(layer)), asyncio.create_task(self._worker(layer))]
@@ -161,20 +162,16 @@ class Bridge:
                 changes = await sync_to_async(self._unit)(work)
                 if changes:
                     await self._regroup(layer)
-                for owner_id, join in changes or ():
+                for household_id, join in changes or ():
                     if join:  # listening first: nothing that changes after the snapshot is missed
-                        self._work.put_nowait(functools.partial(self._sync_owner, owner_id))
+                        self._work.put_nowait(functools.partial(self._sync_household, household_id))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("Home Assistant bridge: a unit of work failed")
 
     async def _regroup(self, layer: Any) -> None:
-        """Listen to the live and catalog groups of every household of an enabled owner, and no other.
-
-        One channel for the whole bridge, so a group two owners share is joined once and left
-        only when neither needs it.
-        """
+        """Listen to the live and catalog groups of every household with the link on, and no other."""
         wanted = await sync_to_async(self._unit)(selectors.home_assistant_groups)
         for group in wanted - self.groups:
             await layer.group_add(group, self.channel)
@@ -193,83 +190,85 @@ class Bridge:
         text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
         self.client.publish(topic, text, qos=1, retain=retain)
 
-    def _sync_all(self) -> list[tuple[int, bool]]:
-        """Publish every enabled owner's entities; drop the owners who turned Home Assistant off.
+    def _mirror(self, household_id: int) -> HouseholdMirror:
+        topics = Topics(prefix=self.prefix, household_id=household_id)
+        return self.households.setdefault(household_id, HouseholdMirror(topics=topics))
 
-        Returns the owners whose groups to join (True) or leave (False); a new owner is
+    def _sync_all(self) -> list[tuple[int, bool]]:
+        """Publish the entities of every household with the link on; drop those that turned it off.
+
+        Returns the households whose groups to join (True) or leave (False); a new household is
         published once its groups are joined.
         """
         changes: list[tuple[int, bool]] = []
-        wanted = selectors.home_assistant_owner_ids()
-        for owner_id in set(self.owners) - wanted:
-            self._clear(self.owners.pop(owner_id), keep=set())
-            changes.append((owner_id, False))
-        for owner_id in wanted:
-            if owner_id in self.owners:
-                self._sync_owner(owner_id)
+        wanted = selectors.home_assistant_household_ids()
+        for household_id in set(self.households) - wanted:
+            self._clear(self.households.pop(household_id), keep=set())
+            changes.append((household_id, False))
+        for household_id in wanted:
+            if household_id in self.households:
+                self._sync_household(household_id)
             else:
-                self.owners[owner_id] = OwnerMirror(topics=Topics(prefix=self.prefix, owner_id=owner_id))
-                changes.append((owner_id, True))
+                self._mirror(household_id)
+                changes.append((household_id, True))
         return changes
 
-    def _sync_owner(self, owner_id: int) -> None:
-        user = selectors.home_assistant_owner(owner_id=owner_id)
-        mirror = self.owners.setdefault(owner_id, OwnerMirror(topics=Topics(prefix=self.prefix, owner_id=owner_id)))
-        if user is None:
-            return
-        snapshot = selectors.home_assistant_snapshot(user=user, prefix=self.prefix)
+    def _sync_household(self, household_id: int) -> None:
+        if selectors.home_assistant_link(household_id=household_id) is None:
+            return  # turned off meanwhile: the change's own unit of work clears it
+        mirror = self._mirror(household_id)
+        snapshot = selectors.home_assistant_snapshot(household_id=household_id, prefix=self.prefix)
         published = {**snapshot.configs, **snapshot.states}
         self._clear(mirror, keep=set(published))
         for topic, payload in published.items():
             self._publish(topic, payload, retain=True)
         mirror.retained, mirror.feeder_ids, mirror.pet_ids = set(published), snapshot.feeder_ids, snapshot.pet_ids
-        mirror.household_ids = snapshot.household_ids
         mirror.synced = True
 
     def _sweep(self) -> None:
         """Clear what the broker kept from an earlier run that no longer exists.
 
-        A feeder, pet or schedule deleted, or an owner who turned Home Assistant off, while the
-        bridge was stopped left its retained configs and states on the broker; Home Assistant
+        A feeder, pet or schedule deleted, or a household that turned Home Assistant off, while
+        the bridge was stopped left its retained configs and states on the broker; Home Assistant
         would show those entities for ever.
         """
         found, self._found = self._found, set()
         for topic in found:
-            owner_id = discovery.topic_owner(self.prefix, topic)
-            if owner_id is None:
+            household_id = discovery.topic_household(self.prefix, topic)
+            if household_id is None:
                 continue
-            mirror = self.owners.get(owner_id)
+            mirror = self.households.get(household_id)
             if mirror is not None and not mirror.synced:  # joined its groups, not published yet
-                self._sync_owner(owner_id)
+                self._sync_household(household_id)
             if mirror is None or not mirror.synced or topic not in mirror.retained:
                 self._publish(topic, "", retain=True)
 
-    def _clear(self, mirror: OwnerMirror, *, keep: set[str]) -> None:
+    def _clear(self, mirror: HouseholdMirror, *, keep: set[str]) -> None:
         """An empty retained message removes an entity from Home Assistant (and a state from the broker)."""
         for topic in mirror.retained - keep:
             self._publish(topic, "", retain=True)
 
-    def _mirrors_of(self, *, feeder_id: int) -> list[OwnerMirror]:
-        """Every owner who sees this feeder (two owners with Home Assistant may share a household)."""
-        return [m for m in self.owners.values() if feeder_id in m.feeder_ids]
-
     def _event(self, event: dict[str, Any]) -> list[tuple[int, bool]] | None:
-        if event.get("type") == services.OWNERS_CHANGED:
+        if event.get("type") == services.LINKS_CHANGED:
             return self._sync_all()
         if event.get("type") == CATALOG:
-            for owner_id, mirror in list(self.owners.items()):
-                if event.get("household_id") in mirror.household_ids:
-                    self._sync_owner(owner_id)
+            if event.get("household_id") in self.households:
+                self._sync_household(int(event["household_id"]))
         elif event.get("type") == PUSH:
-            self._pushed(json.loads(event["text"]))
+            self._pushed(event.get(HOUSEHOLD_KEY), json.loads(event["text"]))
         return None
 
-    def _pushed(self, message: dict[str, Any]) -> None:
-        """A message the household's sockets get: the matching state or event, for each owner who sees it."""
-        for mirror in self._mirrors_of(feeder_id=int(message.get("feeder_id") or 0)):
+    def _pushed(self, household_id: Any, message: dict[str, Any]) -> None:
+        """A message the household's sockets get: the matching state or event, on that household's topics only.
+
+        A feeder the household's snapshot does not hold (moved, or not published yet) is left to
+        the next snapshot: nothing of it goes under a root it is not in.
+        """
+        mirror = self.households.get(household_id) if isinstance(household_id, int) else None
+        if mirror is not None and int(message.get("feeder_id") or 0) in mirror.feeder_ids:
             self._pushed_to(mirror, message)
 
-    def _pushed_to(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
+    def _pushed_to(self, mirror: HouseholdMirror, message: dict[str, Any]) -> None:
         topics, feeder_id, kind = mirror.topics, int(message["feeder_id"]), message.get("type")
         if kind == "FeederStatus":
             state = discovery.feeder_state(
@@ -285,19 +284,16 @@ class Bridge:
         elif kind == "FedRecorded":
             self._fed(mirror, message)
 
-    def _visit(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
-        user = selectors.home_assistant_owner(owner_id=mirror.topics.owner_id)
-        if user is None:
-            return
-        name = selectors.pet_name(user=user, pet_id=message["pet_id"])
+    def _visit(self, mirror: HouseholdMirror, message: dict[str, Any]) -> None:
+        name = selectors.pet_name(household_id=mirror.topics.household_id, pet_id=message["pet_id"])
         event = discovery.visit_event(pet_id=message["pet_id"], pet_name=name, seen_at=_when(message["seen_at"]))
         self._publish(mirror.topics.feeder(int(message["feeder_id"]), "visit"), event, retain=False)
 
-    def _fed(self, mirror: OwnerMirror, message: dict[str, Any]) -> None:
-        user, pet_id = selectors.home_assistant_owner(owner_id=mirror.topics.owner_id), message["pet_id"]
-        if user is None or pet_id is None or pet_id not in mirror.pet_ids:
+    def _fed(self, mirror: HouseholdMirror, message: dict[str, Any]) -> None:
+        pet_id = message["pet_id"]
+        if pet_id is None or pet_id not in mirror.pet_ids:
             return
-        state = selectors.pet_state_of(user=user, pet_id=pet_id)
+        state = selectors.pet_state_of(household_id=mirror.topics.household_id, pet_id=pet_id)
         if state is not None:
             self._publish(mirror.topics.pet(pet_id, "state"), state, retain=True)
         event = discovery.feeding_event(
@@ -307,34 +303,40 @@ class Bridge:
         self._publish(mirror.topics.pet(pet_id, "feeding"), event, retain=False)
 
     def _command(self, topic: str, payload: bytes) -> None:
-        """A press or a toggle from Home Assistant, as the owner whose topics it came on."""
+        """A press or a toggle from Home Assistant, as the household whose topics it came on."""
         found = COMMAND_TOPIC.match(topic.removeprefix(f"{self.prefix}/"))
         if found is None:
             return
-        owner_id, row_id = int(found["owner"]), int(found["id"])
-        user = selectors.home_assistant_owner(owner_id=owner_id)
-        if user is None:
-            return  # Home Assistant is off for this owner: nothing of theirs is acted on
-        topics = Topics(prefix=self.prefix, owner_id=owner_id)
+        household_id, row_id = int(found["household"]), int(found["id"])
+        link = selectors.home_assistant_link(household_id=household_id)
+        if link is None:
+            return  # Home Assistant is off for this household: nothing of it is acted on
+        topics = Topics(prefix=self.prefix, household_id=household_id)
         if found["kind"] == "feeder":
-            self._feed(topics, user, row_id, payload)
+            self._feed(topics, link, row_id, payload)
         else:
-            self._switch(topics, user, row_id, payload)
+            self._switch(topics, link, row_id, payload)
 
-    def _feed(self, topics: Topics, user: User, feeder_id: int, payload: bytes) -> None:
+    def _feed(self, topics: Topics, link: HomeAssistantLink, feeder_id: int, payload: bytes) -> None:
         try:
-            command = services.home_assistant_feed(user=user, feeder_id=feeder_id, payload=payload)
+            command = services.home_assistant_feed(link=link, feeder_id=feeder_id, payload=payload)
         except services.Refused as exc:
             result = discovery.command_result(ok=False, detail=str(exc))
         else:
             result = discovery.command_result(ok=True, detail=f"{command.grams} g ordered", command_id=command.pk)
         self._publish(topics.feeder(feeder_id, "result"), result, retain=True)
 
-    def _switch(self, topics: Topics, user: User, schedule_id: int, payload: bytes) -> None:
+    def _switch(self, topics: Topics, link: HomeAssistantLink, schedule_id: int, payload: bytes) -> None:
         try:
-            enabled = services.home_assistant_switch(user=user, schedule_id=schedule_id, payload=payload)
+            enabled = services.home_assistant_switch(link=link, schedule_id=schedule_id, payload=payload)
         except services.Refused as exc:
             logger.info("Home Assistant switch refused for schedule %s: %s", schedule_id, exc)
+            # A switch has no result topic of its own: the refusal goes to its feeder's, which the
+            # "Last command" sensor shows (a schedule of another household, or none, has no feeder here).
+            feeder_id = selectors.schedule_feeder_id(household_id=topics.household_id, schedule_id=schedule_id)
+            if feeder_id is not None:
+                result = discovery.command_result(ok=False, detail=f"schedule {schedule_id}: {exc}")
+                self._publish(topics.feeder(feeder_id, "result"), result, retain=True)
             return
         self._publish(topics.schedule(schedule_id, "state"), discovery.switch_state(enabled), retain=True)
 

@@ -1,9 +1,13 @@
 """Home Assistant MQTT discovery: topics, configs and state payloads, as pure functions of plain data.
 
-Every topic of an owner is under `<MQTT_TOPIC_PREFIX>/<owner id>/`, discovery configs included:
-that root is the discovery prefix the owner's Home Assistant is given, so a broker ACL per
-owner keeps one owner's entities away from another's Home Assistant. Only the bridge's own
-availability topic is shared; it says nothing about anybody's feeders.
+Every topic of a household is under `<MQTT_TOPIC_PREFIX>/<household id>/`, discovery configs
+included: that root is the discovery prefix the household's Home Assistant is given, so a broker
+ACL per household keeps one household's entities away from another's Home Assistant. Only the
+bridge's own availability topic is shared; it says nothing about anybody's feeders.
+
+Unique ids name the feeder, pet or schedule only (their ids are unique across households, and a
+row never changes household): they stay the same whatever the topics' root, so Home Assistant
+keeps an entity's id and history when the root changes.
 """
 
 from __future__ import annotations
@@ -43,14 +47,14 @@ class ScheduleInfo:
 
 @dataclass(frozen=True)
 class Topics:
-    """Where one owner's entities live."""
+    """Where one household's entities live."""
 
     prefix: str
-    owner_id: int
+    household_id: int
 
     @property
     def root(self) -> str:
-        return f"{self.prefix}/{self.owner_id}"
+        return f"{self.prefix}/{self.household_id}"
 
     @property
     def bridge(self) -> str:
@@ -75,7 +79,7 @@ def bridge_availability_topic(prefix: str) -> str:
 
 
 def command_subscriptions(prefix: str) -> list[str]:
-    """What the bridge listens to: every owner's feed and switch commands."""
+    """What the bridge listens to: every household's feed and switch commands."""
     return [f"{prefix}/+/feeder/+/feed", f"{prefix}/+/schedule/+/set"]
 
 
@@ -87,8 +91,8 @@ def retained_subscriptions(prefix: str) -> list[str]:
     return [f"{prefix}/+/+/+/+/config", f"{prefix}/+/+/+/state", f"{prefix}/+/+/+/result"]
 
 
-def topic_owner(prefix: str, topic: str) -> int | None:
-    """The owner whose root holds `topic`, or None (the bridge's own topic, or another prefix)."""
+def topic_household(prefix: str, topic: str) -> int | None:
+    """The household whose root holds `topic`, or None (the bridge's own topic, or another prefix)."""
     first = topic.removeprefix(f"{prefix}/").split("/", 1)[0] if topic.startswith(f"{prefix}/") else ""
     return int(first) if first.isdigit() else None
 

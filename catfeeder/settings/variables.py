@@ -215,8 +215,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MQTT_URL", "str", "", "the MQTT broker Home Assistant listens to, e.g. "
              "`mqtts://user:pass@broker.example.com:8883`; setting it makes `serve` start the bridge",
              HOME_ASSISTANT, has_password=True, check=check_mqtt_url, shown="none: no bridge"),
-    Variable("MQTT_TOPIC_PREFIX", "str", "catfeeder", "first level of every topic the bridge uses; each owner's "
-             "topics are under `<prefix>/<owner id>/`", HOME_ASSISTANT),
+    Variable("MQTT_TOPIC_PREFIX", "str", "catfeeder", "first level of every topic the bridge uses; each "
+             "household's topics are under `<prefix>/<household id>/`", HOME_ASSISTANT),
     # --- Logs and operations --------------------------------------------------------------------
     Variable("LOG_DIR", "str", None, "where every process writes its JSON-lines log files", OPS,
              shown="var/log", example="./var/log"),

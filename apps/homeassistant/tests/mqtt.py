@@ -72,7 +72,7 @@ class HomeAssistant:
         return json.loads(self.last[topic])
 
     def configs(self, root: str) -> dict[str, dict[str, Any]]:
-        """The discovery configs retained under an owner's root now (an empty payload is a removal)."""
+        """The discovery configs retained under a household's root now (an empty payload is a removal)."""
         with self.changed:
             found = dict(self.last)
         return {t: json.loads(p) for t, p in found.items() if t.startswith(f"{root}/") and t.endswith("/config") and p}

@@ -2,93 +2,34 @@
 
 The bridge runs in a thread of the test process with an event loop of its own, on the real
 channel layer (the embedded Redis) and the test database: rows are committed, so these tests
-use transactional_db.
+use transactional_db. Each user's rows are in their own household (the factories'), whose link
+`enabled` turns on; test_households.py has what households share and keep apart.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, FeedSource, MealSchedule
 from apps.feeders.services.commands import feed_command_complete
 from apps.feeders.services.devices import feeder_delete
-from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory, owner_of
+from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory
 from apps.homeassistant.bridge import RECONNECT_MAX, Bridge
 from apps.homeassistant.services import home_assistant_set
+from apps.homeassistant.tests.bridging import PREFIX, enabled, feeder_of_enabled, root, running_bridge
 from apps.homeassistant.tests.mqtt import WAIT, HomeAssistant, Mosquitto
 from apps.homeassistant.tests.schema import problems
 from catfeeder.testing import wait_until
 
-PREFIX = "cf-test"
 OUTAGE = float(os.environ.get("CHAOS_OUTAGE", "30"))  # seconds of broker outage, as the issue asks
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path)
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture
-def home_assistant(mosquitto: Mosquitto) -> Iterator[HomeAssistant]:
-    ha = HomeAssistant(mosquitto.port, PREFIX)
-    yield ha
-    ha.stop()
-
-
-@contextlib.contextmanager
-def running_bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant) -> Iterator[Bridge]:
-    """A bridge in a thread of its own, until the block ends; then it says offline and stops."""
-    loop = asyncio.new_event_loop()
-    bridge = Bridge(url=mosquitto.url, prefix=PREFIX)
-    stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(bridge.run(stop),), daemon=True)
-    thread.start()
-    home_assistant.wait(lambda: home_assistant.last.get(f"{PREFIX}/bridge/availability") == b"online", "the bridge")
-    try:
-        yield bridge
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(WAIT)
-        loop.close()
-
-
-@pytest.fixture
-def bridge(mosquitto: Mosquitto, home_assistant: HomeAssistant, transactional_db: None) -> Iterator[Bridge]:
-    with running_bridge(mosquitto, home_assistant) as running:
-        yield running
-
-
-def enabled(user: User) -> User:
-    home_assistant_set(user=user, enabled=True)
-    return user
-
-
-def feeder_of_enabled(user: User) -> Any:
-    """A feeder of `user`, then the link turned on: factories announce no catalog change, so the
-    bridge must find the feeder in the snapshot it takes when the link turns on, not before."""
-    feeder = FeederFactory(owner=user)
-    enabled(user)
-    return feeder
-
-
-def root(user: User) -> str:
-    return f"{PREFIX}/{user.pk}"
-
-
-def test_home_assistant_sees_every_entity_of_an_enabled_owner_each_valid_for_its_platform(
+def test_home_assistant_sees_every_entity_of_an_enabled_household_each_valid_for_its_platform(
     alice: User, home_assistant: HomeAssistant, mosquitto: Mosquitto, transactional_db: None, request: Any
 ) -> None:
     schedule = ScheduleFactory(pet=PetFactory(owner=enabled(alice)))
@@ -166,46 +107,12 @@ def test_removing_a_feeder_clears_its_entities(alice: User, bridge: Bridge, home
     assert all(f"feeder_{kept.pk}/" in topic for topic in home_assistant.configs(root(alice)))
 
 
-def test_two_owners_topics_never_mix_and_one_cannot_command_the_others_feeder(
-    alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
-) -> None:
-    alices, bobs = feeder_of_enabled(alice), feeder_of_enabled(bob)
-    home_assistant.wait(
-        lambda: len(home_assistant.configs(root(alice))) == 7 and len(home_assistant.configs(root(bob))) == 7,
-        "both owners' feeders",
-    )
-    for owner, feeder, other in ((alice, alices, bobs), (bob, bobs, alices)):
-        text = json.dumps(home_assistant.configs(root(owner)))
-        assert f"feeder_{feeder.pk}" in text
-        assert f"feeder_{other.pk}" not in text
-        assert f"{PREFIX}/{owner_of(other).pk}/" not in text
-
-    home_assistant.press(f"{root(bob)}/feeder/{alices.pk}/feed", "10")  # bob's topics, alice's feeder
-    result = f"{root(bob)}/feeder/{alices.pk}/result"
-    home_assistant.wait(lambda: result in home_assistant.last, "a result")
-    assert home_assistant.json(result)["result"] == "refused"
-    assert not FeedCommand.objects.exists()
-
-
-def test_an_owner_without_home_assistant_is_not_published_nor_obeyed(
-    alice: User, bob: User, bridge: Bridge, home_assistant: HomeAssistant
-) -> None:
-    hidden = FeederFactory(owner=alice)
-    feeder_of_enabled(bob)
-    home_assistant.wait(lambda: len(home_assistant.configs(root(bob))) == 7, "bob's feeder")
-    home_assistant.press(f"{root(alice)}/feeder/{hidden.pk}/feed", "10")
-    home_assistant.press(f"{root(bob)}/feeder/0/feed", "10")  # a marker: commands are handled in order
-    home_assistant.wait(lambda: f"{root(bob)}/feeder/0/result" in home_assistant.last, "the marker's result")
-    assert home_assistant.configs(root(alice)) == {}
-    assert not FeedCommand.objects.exists()
-
-
-def test_turning_the_link_off_removes_the_owners_entities(
+def test_turning_the_link_off_removes_the_households_entities(
     alice: User, bridge: Bridge, home_assistant: HomeAssistant
 ) -> None:
     feeder_of_enabled(alice)
     home_assistant.wait(lambda: len(home_assistant.configs(root(alice))) == 7, "the feeder")
-    home_assistant_set(user=alice, enabled=False)
+    home_assistant_set(user=alice, household_id=None, enabled=False)
     home_assistant.wait(lambda: home_assistant.configs(root(alice)) == {}, "no entities")
 
 
@@ -272,7 +179,7 @@ def test_what_was_deleted_while_the_bridge_was_stopped_leaves_home_assistant_whe
     # While no bridge runs, one feeder goes and Bob turns Home Assistant off: the broker keeps
     # their retained configs and states.
     feeder_delete(feeder=gone)
-    home_assistant_set(user=bob, enabled=False)
+    home_assistant_set(user=bob, household_id=None, enabled=False)
     assert home_assistant.configs(root(bob)) != {}
 
     with running_bridge(mosquitto, home_assistant):

@@ -10,7 +10,7 @@ from apps.homeassistant import discovery
 from apps.homeassistant.discovery import FeederInfo, PetInfo, ScheduleInfo, Topics
 from apps.homeassistant.tests.schema import problems
 
-TOPICS = Topics(prefix="catfeeder", owner_id=7)
+TOPICS = Topics(prefix="catfeeder", household_id=7)
 FEEDER = FeederInfo(id=3, name="Kitchen", mac="AA:BB:CC:DD:EE:01", firmware_version="1.2.0")
 PET = PetInfo(id=5, name="Milo")
 SCHEDULE = ScheduleInfo(id=9, pet_id=5, label="07:30 · 20 g")
@@ -86,8 +86,8 @@ def test_the_feed_now_button_orders_the_default_portion() -> None:
     assert json.loads(config["payload_press"]) == {"grams": discovery.DEFAULT_PORTION}
 
 
-def test_one_owners_topics_are_all_under_its_own_root() -> None:
-    other = Topics(prefix="catfeeder", owner_id=8)
+def test_one_households_topics_are_all_under_its_own_root() -> None:
+    other = Topics(prefix="catfeeder", household_id=8)
     mine = every_config()
     theirs = discovery.feeder_configs(other, FEEDER)
     for config in mine.values():
@@ -95,6 +95,19 @@ def test_one_owners_topics_are_all_under_its_own_root() -> None:
             if key in config:
                 assert str(config[key]).startswith("catfeeder/7/")
     assert all(topic.startswith("catfeeder/8/") for topic in theirs)
+
+
+def test_unique_ids_name_the_row_only_so_they_stay_the_same_under_any_root() -> None:
+    elsewhere = Topics(prefix="other", household_id=8)
+    moved = {
+        **discovery.feeder_configs(elsewhere, FEEDER),
+        **discovery.pet_configs(elsewhere, PET),
+        **discovery.schedule_configs(elsewhere, SCHEDULE, PET),
+    }
+    assert sorted(c["unique_id"] for c in moved.values()) == sorted(c["unique_id"] for c in every_config().values())
+    assert {"catfeeder_feeder_3_food_level", "catfeeder_pet_5_eaten_today", "catfeeder_schedule_9"} <= {
+        str(c["unique_id"]) for c in moved.values()
+    }
 
 
 @pytest.mark.parametrize(("online", "connection"), [(True, "online"), (False, "offline")])
