@@ -34,18 +34,17 @@ PAUSE = 0.1  # seconds between presses: the CommandResult is handled first, and 
 TARGET_P99 = 1000  # ms
 
 
-def home_create(owner: Any) -> tuple[int, str]:
-    """A feeder of the bench owner, its device token, and the owner's Home Assistant link turned on."""
+def home_create(owner: Any) -> tuple[int, int, str]:
+    """A feeder of the bench owner's household, its device token, and the household's Home Assistant link on."""
     from apps.feeders.models import Feeder
     from apps.feeders.services.devices import device_token_create
     from apps.homeassistant.services import home_assistant_set
     from apps.households.services import household_for_write
 
-    feeder = Feeder.objects.create(
-        household=household_for_write(user=owner, household_id=None), name="Kitchen", mac="F0:00:00:00:00:01"
-    )
-    home_assistant_set(user=owner, enabled=True)
-    return feeder.pk, device_token_create(feeder=feeder)[1]
+    household = household_for_write(user=owner, household_id=None)
+    feeder = Feeder.objects.create(household=household, name="Kitchen", mac="F0:00:00:00:00:01")
+    home_assistant_set(user=owner, household_id=household.pk, enabled=True)
+    return household.pk, feeder.pk, device_token_create(feeder=feeder)[1]
 
 
 def feeder_online(feeder_id: int) -> bool:
@@ -142,11 +141,11 @@ def main() -> None:
 
 def run(args: argparse.Namespace, env: dict[str, str], mosquitto: Any, logs: Path) -> None:
     owner = owner_create()
-    feeder_id, token = home_create(owner)
+    household_id, feeder_id, token = home_create(owner)
     from apps.homeassistant.tests.mqtt import HomeAssistant
     from catfeeder.testing import AsgiServer, CeleryWorker, Process
 
-    root = f"{PREFIX}/{owner.pk}"
+    root = f"{PREFIX}/{household_id}"
     ha = HomeAssistant(mosquitto.port, PREFIX)
     processes: list[Any] = [AsgiServer(env=env, log_dir=logs)]
     try:
