@@ -62,7 +62,10 @@ def home_assistant_feed(*, user: User, feeder_id: int, payload: bytes) -> FeedCo
     try:
         feeder = feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
         pet = pet_get(user=user, pet_id=press.pet_id, role=Role.MEMBER) if press.pet_id is not None else None
-        return feed_command_create(feeder=feeder, pet=pet, grams=press.grams, source=FeedSource.HOME_ASSISTANT)
+        # The link's owner ordered it: their automation or their press, under their role.
+        return feed_command_create(
+            feeder=feeder, pet=pet, grams=press.grams, source=FeedSource.HOME_ASSISTANT, ordered_by=user
+        )
     except Http404 as exc:
         raise Refused("no such feeder or pet") from exc
     except Problem as exc:  # the allowance, a pet of another household, a viewer's role

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -77,6 +78,11 @@ class FeedCommand(models.Model):
         null=True, blank=True, help_text="Open after this, it is expired (or missed, for a slot never sent)."
     )
     error = models.CharField(max_length=200, blank=True)
+    # Who pressed "feed now" (the pages, the API, Home Assistant through its owner's link); empty for a
+    # meal schedule's slot, and once that account is deleted.
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +124,10 @@ class FeedEvent(models.Model):
     # NULL, not "": events without an id are exempt from the uniqueness below.
     event_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     fed_at = models.DateTimeField()
+    # Its command's `ordered_by`, kept on the feeding itself: history outlives purged commands.
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ("-fed_at", "-id")
