@@ -72,7 +72,12 @@ def household_switcher(context: template.Context) -> dict[str, Any]:
     request = context["request"]
     if not request.user.is_authenticated:  # an error page of the owner pages' layout, logged out
         return {"menu": None}
-    return {"request": request, "menu": current_household(request)}  # Django adds the CSRF token
+    # Back to the same page in the other household, if it is a list: a row's page belongs to the
+    # household it was in, and the answer to a post cannot be asked for again.
+    match = request.resolver_match
+    same_page = request.method == "GET" and match is not None and not match.kwargs
+    back = request.get_full_path() if same_page else ""
+    return {"request": request, "menu": current_household(request), "back": back}  # Django adds the CSRF token
 
 
 @register.simple_tag(takes_context=True)

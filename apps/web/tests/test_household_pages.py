@@ -71,6 +71,15 @@ def test_the_pages_show_the_default_household_until_another_is_picked(bob: User,
     assert "Miso" in pets
     assert "Rex" not in pets
     assert client.session[SESSION_KEY] == shared.pk
+    assert 'name="next" value="/pets/"' in pets
+
+
+def test_switching_from_a_rows_page_lands_on_the_dashboard(bob: User, shared: Household) -> None:
+    client = client_for(bob)
+    rex = Pet.objects.get(name="Rex")
+    assert 'name="next"' not in html(client, f"/pets/{rex.pk}/")  # the row belongs to the household shown
+    response = client.post("/households/switch/", {"household": shared.pk})
+    assert (response.status_code, response["Location"]) == (302, "/")
 
 
 def test_a_new_row_from_the_pages_goes_to_the_household_shown(bob: User, shared: Household) -> None:
