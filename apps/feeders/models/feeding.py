@@ -79,9 +79,9 @@ class FeedCommand(models.Model):
     )
     error = models.CharField(max_length=200, blank=True)
     # Who pressed "feed now" (the pages, the API, Home Assistant through its owner's link); empty for a
-    # meal schedule's slot, and once that account is deleted.
+    # meal schedule's slot, and once that account is deleted. Indexed below for the ordered ones only.
     ordered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +105,10 @@ class FeedCommand(models.Model):
                 condition=models.Q(status__in=["pending", "sent"]),
                 name="feeders_command_open",
             ),
+            # For an account's deletion (SET_NULL): meals, most commands, are nobody's and cost no entry.
+            models.Index(
+                fields=["ordered_by"], condition=models.Q(ordered_by__isnull=False), name="feeders_command_ordered_by"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,7 +130,7 @@ class FeedEvent(models.Model):
     fed_at = models.DateTimeField()
     # Its command's `ordered_by`, kept on the feeding itself: history outlives purged commands.
     ordered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
     class Meta:
@@ -141,6 +145,10 @@ class FeedEvent(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["pet", "fed_at"], name="feeders_feedevent_pet_fed"),
             models.Index(fields=["feeder", "fed_at"], name="feeders_feedevent_feeder_fed"),
+            # As the command's: a device's own feedings, most of them, cost no entry.
+            models.Index(
+                fields=["ordered_by"], condition=models.Q(ordered_by__isnull=False), name="feeders_feedevent_ordered_by"
+            ),
         ]
 
     def __str__(self) -> str:
