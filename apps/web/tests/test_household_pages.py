@@ -3,11 +3,14 @@ forms, the page an invitation mail links to."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 
 from apps.accounts.models import User
@@ -255,6 +258,15 @@ def test_an_unknown_or_malformed_code_is_refused_on_the_page(code: str, status: 
     if status == 404:
         assert "No such invitation: it is unknown, used, revoked or expired." in response.content.decode()
     assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_an_expired_invitation_is_a_404_on_the_page(alice: User, bob: User) -> None:
+    household, code = invited(alice, bob.email)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        response = client_for(bob).post("/invitations/", {"code": code, "answer": "accept"})
+    assert response.status_code == 404
+    assert "No such invitation" in response.content.decode()
+    assert not Membership.objects.filter(household=household, user=bob).exists()
 
 
 def test_declining_answers_the_invitation_and_joins_nothing(alice: User, bob: User) -> None:
