@@ -157,6 +157,12 @@ def test_a_household_shared_with_roles_and_a_removed_member_hears_no_more_of_it(
     as_bob.get_by_role("button", name="Accept").click()
     as_bob.wait_for_url(f"{server.url}/")
     expect(as_bob.locator(".message.success")).to_contain_text(f"Welcome to {household.name}")
+    # The menu shows his own household, then alice's again (choosing is enough: the script posts it).
+    as_bob.select_option("#household-choice", label=bobs_hall.household.name)
+    expect(as_bob.get_by_role("link", name=bobs_hall.name)).to_be_visible()
+    as_bob.select_option("#household-choice", label=household.name)
+    expect(as_bob.get_by_role("link", name=kitchen.feeder.name)).to_be_visible()
+    expect(as_bob.get_by_role("link", name=bobs_hall.name)).to_have_count(0)
 
     # Carol types the code Alice read to her, and accepts as a viewer.
     as_carol = person()
