@@ -23,10 +23,7 @@ class HouseholdChoiceForm(WebForm):
 
 class InvitationForm(WebForm):
     email = forms.EmailField(label="E-mail address", max_length=254)
-    role = forms.ChoiceField(
-        choices=Role.choices, initial=Role.MEMBER,
-        help_text="Owner: also manages members. Member: feeds, edits pets, feeders and schedules. Viewer: only looks.",
-    )  # fmt: skip
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
     days = forms.IntegerField(
         label="Valid for (days)", min_value=1, max_value=MAX_INVITATION_DAYS, initial=INVITATION_DAYS
     )
