@@ -71,7 +71,7 @@ class FeedEventAdmin(admin.ModelAdmin[FeedEvent]):
     search_fields = ("event_id", "pet__name", "feeder__name", "feeder__household__memberships__user__email")
     list_select_related = ("pet", "feeder")
     raw_id_fields = ("pet", "feeder", "command")
-    readonly_fields = ("event_id",)
+    readonly_fields = ("event_id", "ordered_by")  # a record of who pressed "feed now", not to be edited
     date_hierarchy = "fed_at"
 
 
@@ -138,7 +138,7 @@ class FeedCommandAdmin(admin.ModelAdmin[FeedCommand]):
     raw_id_fields = ("feeder", "pet", "schedule")
     readonly_fields = (
         "status", "attempts", "deliveries", "created_at", "sent_at", "completed_at", "slot_at", "expires_at",
-        "grams_dispensed", "error",
+        "grams_dispensed", "error", "ordered_by",
     )  # fmt: skip
     date_hierarchy = "created_at"
     inlines = (CommandFeedingInline,)

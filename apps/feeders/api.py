@@ -163,9 +163,8 @@ def feeder_feed_now(request: HttpRequest, feeder_id: int, payload: FeedNowIn) ->
     user = owner(request)
     feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
     pet = None if payload.pet_id is None else _pet_ref(user, payload.pet_id)
-    return Status(
-        202, command_services.feed_command_create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER)
-    )
+    create = command_services.feed_command_create
+    return Status(202, create(feeder=feeder, pet=pet, grams=payload.grams, source=FeedSource.OWNER, ordered_by=user))
 
 
 @feeders.get("/{feeder_id}/pets", response=responses({200: FeederPetsOut}), summary="Pets that may eat here")

@@ -14,7 +14,7 @@ from django.db import transaction
 from apps.api.messages import Message, device_group
 from apps.api.messages.publish import group_event, group_events_now, group_push
 from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
-from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, VisitRecorded
+from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, Person, VisitRecorded
 from apps.households.groups import household_push
 
 COMMAND = "feeder.command"  # a FeedCommand to send: the socket reads and marks it first
@@ -72,9 +72,11 @@ def visit_recorded(visit: Visit, *, household_id: int) -> None:
 
 
 def fed_message(event: FeedEvent) -> FedRecorded:
+    who = event.ordered_by if event.ordered_by_id is not None else None  # no query for the unordered
     return FedRecorded(
-        feeder_id=event.feeder_id, pet_id=event.pet_id, grams=event.grams, source=event.source, fed_at=event.fed_at
-    )
+        feeder_id=event.feeder_id, pet_id=event.pet_id, grams=event.grams, source=event.source, fed_at=event.fed_at,
+        ordered_by=None if who is None else Person(id=who.pk, name=who.display_name),
+    )  # fmt: skip
 
 
 def fed_recorded(event: FeedEvent, *, household_id: int) -> None:

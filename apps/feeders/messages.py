@@ -167,5 +167,7 @@ def get_feeder_status(message: GetFeederStatus, context: Context) -> FeederStatu
 @registry.handler(FeederFeed, replies=CommandStatus, callers=OWNERS)
 def feeder_feed(message: FeederFeed, context: Context) -> CommandStatus:
     feeder, pet = _feeder_ref(context, message.feeder_id, Role.MEMBER), _pet_ref(context, message.pet_id)
-    command = command_services.feed_command_create(feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER)
+    command = command_services.feed_command_create(
+        feeder=feeder, pet=pet, grams=message.grams, source=FeedSource.OWNER, ordered_by=_user(context)
+    )
     return events.command_status(command)

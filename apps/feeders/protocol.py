@@ -14,7 +14,7 @@ import datetime as dt
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from apps.api.messages import Message
 from apps.api.types import QueryRowId, SafeText
@@ -178,6 +178,15 @@ class VisitRecorded(Message):
     seen_at: dt.datetime
 
 
+class Person(BaseModel):
+    """A member of the household, as the others read them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int
+    name: str
+
+
 class FedRecorded(Message):
     """Food was dispensed at one of my feeders."""
 
@@ -186,6 +195,9 @@ class FedRecorded(Message):
     grams: int
     source: str
     fed_at: dt.datetime
+    ordered_by: Person | None = Field(
+        None, description="Who ordered it (feed now, Home Assistant); null for a meal or the device's own."
+    )
 
 
 class CommandStatus(Message):

@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Any
 
 from ninja import Field, FilterSchema, Schema
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, PlainSerializer, WithJsonSchema, field_validator
 
 from apps.api.types import (
     AwareDatetime,
@@ -287,6 +287,18 @@ class VisitOut(OutSchema):
     seen_at: dt.datetime
 
 
+class PersonOut(OutSchema):
+    """A member of the household, as the others read them."""
+
+    id: int
+    name: str = Field(
+        validation_alias=AliasChoices("display_name", "name"), description="Their display name, else their address."
+    )
+
+
+ORDERED_BY = "Who ordered it (feed now, Home Assistant); null for a meal, the device's own, or a deleted account."
+
+
 class FeedEventOut(OutSchema):
     id: int
     feeder_id: int
@@ -296,6 +308,7 @@ class FeedEventOut(OutSchema):
     command_id: int | None
     event_id: str | None
     fed_at: dt.datetime
+    ordered_by: PersonOut | None = Field(description=ORDERED_BY)
 
 
 class FeedNowIn(Schema):
@@ -315,6 +328,7 @@ class CommandOut(OutSchema):
     grams_dispensed: int | None
     attempts: int
     error: str
+    ordered_by: PersonOut | None = Field(description=ORDERED_BY)
     created_at: dt.datetime
     sent_at: dt.datetime | None
     completed_at: dt.datetime | None

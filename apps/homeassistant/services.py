@@ -100,7 +100,10 @@ def home_assistant_feed(*, link: HomeAssistantLink, feeder_id: int, payload: byt
         # The enabler may be in other households too: only this household's rows answer its topics.
         if feeder.household_id != link.household_id or (pet is not None and pet.household_id != link.household_id):
             raise Http404
-        return feed_command_create(feeder=feeder, pet=pet, grams=press.grams, source=FeedSource.HOME_ASSISTANT)
+        # The member who turned the link on ordered it: their automation or their press, under their role.
+        return feed_command_create(
+            feeder=feeder, pet=pet, grams=press.grams, source=FeedSource.HOME_ASSISTANT, ordered_by=user
+        )
     except Http404 as exc:
         raise Refused("no such feeder or pet") from exc
     except Problem as exc:  # the allowance, a pet the feeder does not serve

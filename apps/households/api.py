@@ -6,6 +6,7 @@ No `from __future__ import annotations` here: ninja reads handler annotations at
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Status
 
 from apps.accounts.auth import owner
@@ -27,6 +28,7 @@ from apps.households.schemas import (
 
 router = Router()
 invitations = Router()  # /api/invitations: the ones addressed to me
+ACCEPT_PAGE = "web:invitation-accept"  # the page an invitation mail links: a person reads the mail
 NO_CONTENT = responses({204: None})
 
 
@@ -87,7 +89,7 @@ def invitation_list(request: HttpRequest, household_id: QueryRowId) -> Any:
 def invitation_create(request: HttpRequest, household_id: QueryRowId, payload: InvitationCreateIn) -> Status[Any]:
     invitation, code = services.invitation_create(
         user=owner(request), household_id=household_id, email=payload.email, role=Role(payload.role),
-        days=payload.expires_in_days,
+        days=payload.expires_in_days, accept_url=request.build_absolute_uri(reverse(ACCEPT_PAGE)),
     )  # fmt: skip
     return Status(201, {**InvitationOut.model_validate(invitation).model_dump(), "code": code})
 

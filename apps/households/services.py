@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -148,9 +149,14 @@ def invitation_create(
     email: str,
     role: Role,
     days: int = INVITATION_DAYS,
+    accept_url: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[Invitation, str]:
-    """An owner invites an address with a role; the code is mailed there and shown once to the owner."""
+    """An owner invites an address with a role; the code is mailed there and shown once to the owner.
+
+    `accept_url`: the absolute address of the accept page (the caller knows the site's); the mail
+    links it with the code filled in.
+    """
     household = membership_require(user=user, household_id=household_id, role=Role.OWNER).household
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     invitation = Invitation.objects.create(
@@ -158,10 +164,11 @@ def invitation_create(
         expires_at=(now or timezone.now()) + dt.timedelta(days=days),
     )  # fmt: skip
     shown = f"{code[:5]}-{code[5:]}"
-    subject = f"{settings.PRODUCT_NAME}: {user.name or user.email} invites you to {household.name}"
+    subject = f"{settings.PRODUCT_NAME}: {user.display_name} invites you to {household.name}"
+    link = f"Open {accept_url}?{urlencode({'code': shown})} to accept or decline, or enter" if accept_url else "Enter"
     text = (
-        f"{user.name or user.email} invites you to share {household.name} on {settings.PRODUCT_NAME} as a "
-        f"{role.label.lower()}.\n\nLog in with this address ({email}) and enter the code {shown} to join; "
+        f"{user.display_name} invites you to share {household.name} on {settings.PRODUCT_NAME} as a "
+        f"{role.label.lower()}.\n\nLog in with this address ({email}). {link} the code {shown} in the app; "
         f"it works once, until {when_text_for(invitation.expires_at, reader='UTC')}.\n\n"
         "Not for you? Ignore this mail, or decline with the same code."
     )

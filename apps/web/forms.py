@@ -1,8 +1,8 @@
 """The owner pages' forms. They check the shape of input; the rules stay in the services.
 
 Every choice of a related row (a pet's collar tag, a schedule's feeder) is
-limited to the acting owner's rows, so another owner's id is just an invalid
-choice, shown next to its field.
+limited to the rows of one of the acting user's households (the one the page
+shows), so another household's id is just an invalid choice, shown next to its field.
 """
 
 from __future__ import annotations
@@ -86,10 +86,11 @@ class WebForm(forms.Form):
 
 
 class OwnerForm(WebForm):
-    """A form whose choices are the owner's own rows; a choice of one is made already."""
+    """A form whose choices are the rows of `household` (every household of the owner's when None);
+    a choice of one is made already."""
 
-    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
-        self.owner = owner
+    def __init__(self, *args: Any, owner: User, household: int | None = None, **kwargs: Any) -> None:
+        self.owner, self.household = owner, household
         super().__init__(*args, **kwargs)
 
     def choose(self, name: str, rows: QuerySet[Any], *, only_one: bool = True) -> None:
@@ -124,7 +125,7 @@ class FeederPetsForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("pet_ids", pet_selectors.pet_list(user=self.owner), only_one=False)
+        self.choose("pet_ids", pet_selectors.pet_list(user=self.owner, household=self.household), only_one=False)
 
 
 class BeaconForm(WebForm):
@@ -156,7 +157,7 @@ class PetForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("beacon", device_selectors.beacon_list(user=self.owner))
+        self.choose("beacon", device_selectors.beacon_list(user=self.owner, household=self.household))
 
 
 class ScheduleFields(WebForm):
@@ -189,8 +190,8 @@ class ScheduleCreateForm(OwnerForm, ScheduleFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("pet", pet_selectors.pet_list(user=self.owner))
-        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner, household=self.household))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner, household=self.household))
 
 
 class FeedNowForm(OwnerForm):
@@ -202,8 +203,8 @@ class FeedNowForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
-        self.choose("pet", pet_selectors.pet_list(user=self.owner))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner, household=self.household))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner, household=self.household))
 
 
 class PhotoForm(WebForm):
@@ -227,8 +228,8 @@ class HistoryFilterForm(OwnerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.choose("pet", pet_selectors.pet_list(user=self.owner))
-        self.choose("feeder", device_selectors.feeder_list(user=self.owner))
+        self.choose("pet", pet_selectors.pet_list(user=self.owner, household=self.household))
+        self.choose("feeder", device_selectors.feeder_list(user=self.owner, household=self.household))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -56,6 +56,8 @@
   }
 
   function prepend(kind, m, item) {
+    // The page shows one household: its feeders are the ones named; the others' events are not for it.
+    if (!(m.feeder_id in names.feeders)) { return; }
     $all('[data-live-list="' + kind + '"]').forEach(function (list) {
       if (list.dataset.livePet && String(m.pet_id) !== list.dataset.livePet) { return; }
       if (list.dataset.liveFeeder && String(m.feeder_id) !== list.dataset.liveFeeder) { return; }
@@ -82,9 +84,14 @@
       li.append(when(m.fed_at), " ", text("strong", m.grams + " g"));
       if (m.pet_id !== null) { li.append(" for " + (names.pets[m.pet_id] || "a pet")); }
       li.append(" from " + (names.feeders[m.feeder_id] || "a feeder") + " ");
-      var badge = text("span", m.source);
+      var badge = text("span", m.source.replace("_", " "));
       badge.className = "badge";
       li.append(badge);
+      if (m.ordered_by) {
+        var by = text("span", "by " + m.ordered_by.name);
+        by.className = "ordered-by";
+        li.append(" ", by);
+      }
       return li;
     });
     if (m.pet_id !== null) { $all('[data-pet-gauge="' + m.pet_id + '"]').forEach(function (g) { gaugeAdd(g, m.grams); }); }
@@ -257,6 +264,9 @@
       });
     });
     $all("form[data-feed-now]").forEach(feedNow);
+    $all("form[data-household-switch] select").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); }); // the button, for no script
+    });
     $all("[data-pet-gauge]").forEach(function (gauge) { gaugeRenewAtEnd(gauge); });
     var path = document.body.dataset.liveSocket;
     if (path && "WebSocket" in window) { connect(path); }

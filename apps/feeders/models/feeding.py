@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -77,6 +78,11 @@ class FeedCommand(models.Model):
         null=True, blank=True, help_text="Open after this, it is expired (or missed, for a slot never sent)."
     )
     error = models.CharField(max_length=200, blank=True)
+    # Who pressed "feed now" (the pages, the API, Home Assistant through its owner's link); empty for a
+    # meal schedule's slot, and once that account is deleted. Indexed below for the ordered ones only.
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +105,10 @@ class FeedCommand(models.Model):
                 condition=models.Q(status__in=["pending", "sent"]),
                 name="feeders_command_open",
             ),
+            # For an account's deletion (SET_NULL): meals, most commands, are nobody's and cost no entry.
+            models.Index(
+                fields=["ordered_by"], condition=models.Q(ordered_by__isnull=False), name="feeders_command_ordered_by"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +128,10 @@ class FeedEvent(models.Model):
     # NULL, not "": events without an id are exempt from the uniqueness below.
     event_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     fed_at = models.DateTimeField()
+    # Its command's `ordered_by`, kept on the feeding itself: history outlives purged commands.
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ("-fed_at", "-id")
@@ -131,6 +145,10 @@ class FeedEvent(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["pet", "fed_at"], name="feeders_feedevent_pet_fed"),
             models.Index(fields=["feeder", "fed_at"], name="feeders_feedevent_feeder_fed"),
+            # As the command's: a device's own feedings, most of them, cost no entry.
+            models.Index(
+                fields=["ordered_by"], condition=models.Q(ordered_by__isnull=False), name="feeders_feedevent_ordered_by"
+            ),
         ]
 
     def __str__(self) -> str:

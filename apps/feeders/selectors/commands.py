@@ -11,7 +11,7 @@ from apps.households.selectors import member_of
 
 
 def command_list(*, user: User, feeder_id: int | None = None, status: str | None = None) -> QuerySet[FeedCommand]:
-    commands = FeedCommand.objects.filter(member_of(user, path="feeder__household"))
+    commands = FeedCommand.objects.filter(member_of(user, path="feeder__household")).select_related("ordered_by")
     if feeder_id is not None:
         commands = commands.filter(feeder_id=feeder_id)
     if status:
@@ -20,4 +20,5 @@ def command_list(*, user: User, feeder_id: int | None = None, status: str | None
 
 
 def command_get(*, user: User, command_id: int) -> FeedCommand:
-    return get_object_or_404(FeedCommand.objects.filter(member_of(user, path="feeder__household")), pk=command_id)
+    commands = FeedCommand.objects.filter(member_of(user, path="feeder__household")).select_related("ordered_by")
+    return get_object_or_404(commands, pk=command_id)

@@ -44,12 +44,15 @@ def _history(
     rows: QuerySet,  # type: ignore[type-arg]
     field: str,
     *,
+    household: int | None,
     pet: Pet | None,
     feeder: Feeder | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> QuerySet:  # type: ignore[type-arg]
-    """A user's history rows, narrowed to a pet, a feeder and [since, until) on `field`."""
+    """A user's history rows, narrowed to one of their households, a pet, a feeder and [since, until) on `field`."""
+    if household is not None:
+        rows = rows.filter(feeder__household_id=household)
     if pet is not None:
         rows = rows.filter(pet=pet)
     if feeder is not None:
@@ -64,25 +67,28 @@ def _history(
 def visit_list(
     *,
     user: User,
+    household: int | None = None,
     pet: Pet | None = None,
     feeder: Feeder | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[Visit]:
     visits = Visit.objects.filter(member_of(user, path="feeder__household"))
-    return _history(visits, "seen_at", pet=pet, feeder=feeder, since=since, until=until)
+    return _history(visits, "seen_at", household=household, pet=pet, feeder=feeder, since=since, until=until)
 
 
 def feed_event_list(
     *,
     user: User,
+    household: int | None = None,
     pet: Pet | None = None,
     feeder: Feeder | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[FeedEvent]:
-    events = FeedEvent.objects.filter(member_of(user, path="feeder__household"))
-    return _history(events, "fed_at", pet=pet, feeder=feeder, since=since, until=until)
+    # Who ordered each comes in the same statement: a page of history names them all.
+    events = FeedEvent.objects.filter(member_of(user, path="feeder__household")).select_related("ordered_by")
+    return _history(events, "fed_at", household=household, pet=pet, feeder=feeder, since=since, until=until)
 
 
 def pet_allowance_per_day(*, pet: Pet) -> int:

@@ -14,9 +14,16 @@ from apps.households.selectors import member_of, row_role_require
 
 
 def schedule_list(
-    *, user: User, pet_id: int | None = None, feeder_id: int | None = None, enabled: bool | None = None
+    *,
+    user: User,
+    household: int | None = None,
+    pet_id: int | None = None,
+    feeder_id: int | None = None,
+    enabled: bool | None = None,
 ) -> QuerySet[MealSchedule]:
     schedules = MealSchedule.objects.filter(member_of(user, path="pet__household"))
+    if household is not None:
+        schedules = schedules.filter(pet__household_id=household)
     if pet_id is not None:
         schedules = schedules.filter(pet_id=pet_id)
     if feeder_id is not None:

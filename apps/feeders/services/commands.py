@@ -43,9 +43,11 @@ def feed_command_create(
     grams: int,
     source: FeedSource = FeedSource.OWNER,  # an owner's order unless a meal schedule's
     pet: Pet | None = None,
+    ordered_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> FeedCommand:
-    """Order a feeder to dispense ("feed now").
+    """Order a feeder to dispense ("feed now"); `ordered_by`: the person who pressed it, kept on the
+    command and on its feeding.
 
     The command is a promise against the pet's allowance from now until it is
     answered: a second order while the feeder has not answered sees the first.
@@ -58,7 +60,9 @@ def feed_command_create(
         if pet is not None:
             feeder_access_check(feeder=feeder, pet=pet, field="pet_id")
             pet_allowance_hold(pet=pet, grams=grams, at=now)
-        command = FeedCommand.objects.create(feeder=feeder, pet=pet, grams=grams, source=source, expires_at=expires_at)
+        command = FeedCommand.objects.create(
+            feeder=feeder, pet=pet, grams=grams, source=source, expires_at=expires_at, ordered_by=ordered_by
+        )
         feed_command_deliver(command=command)
     return command
 
@@ -88,8 +92,8 @@ def feed_command_complete(
     """The device's CommandResult. Closing a closed command changes nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        # The pet comes along (a feeding needs it) but is not locked here: pet_feed locks it.
-        found = FeedCommand.objects.select_for_update(of=("self",)).select_related("pet")
+        # The pet and who ordered it come along (the feeding needs them) but are not locked: pet_feed locks the pet.
+        found = FeedCommand.objects.select_for_update(of=("self",)).select_related("pet", "ordered_by")
         command = found.filter(pk=command_id, feeder=feeder).first()
         if command is None:
             raise InvalidReference("command_id", "command")
@@ -114,8 +118,9 @@ def _record_command_feeding(command: FeedCommand, *, feeder: Feeder, at: dt.date
     grams, source, event_id = command.grams_dispensed or 0, FeedSource(command.source), f"command-{command.pk}"
     if command.pet is None:
         event = FeedEvent.objects.create(
-            feeder=feeder, grams=grams, source=source, command=command, event_id=event_id, fed_at=at
-        )
+            feeder=feeder, grams=grams, source=source, command=command, event_id=event_id, fed_at=at,
+            ordered_by=command.ordered_by,
+        )  # fmt: skip
         return event, ""
     try:
         # pet_feed's own savepoint undoes nothing but its lock when the allowance says no.

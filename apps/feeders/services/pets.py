@@ -95,9 +95,11 @@ def pet_feed(
             if repeated is not None:
                 return repeated
         locked = pet_allowance_hold(pet=pet, grams=grams, at=at, answering=command)
+        ordered_by = command.ordered_by if command is not None else None  # a device's own is nobody's
         return FeedEvent.objects.create(
-            pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at
-        )
+            pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at,
+            ordered_by=ordered_by,
+        )  # fmt: skip
 
 
 def feeder_may_feed(

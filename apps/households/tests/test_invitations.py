@@ -54,6 +54,7 @@ def test_the_invitee_gets_the_code_by_mail_and_joins_with_its_role(
     [mail] = outbox
     assert mail.to == ["bob@example.com"]
     assert created["code"] in mail.text
+    assert f"http://testserver/invitations/?code={created['code']}" in mail.text  # the accept page, for a person
     assert re.fullmatch(r"[A-Z2-9]{5}-[A-Z2-9]{5}", created["code"])
     as_bob = logged_in(bob)
     assert [i["household_name"] for i in as_bob.get("/api/invitations").json()] == ["Alice's household"]

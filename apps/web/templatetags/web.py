@@ -1,4 +1,5 @@
-"""Template helpers of the owner pages: the allowance gauge, times as the owner reads them, the navigation."""
+"""Template helpers of the owner pages: the allowance gauge, times as the owner reads them, the navigation,
+the household menu and whether the user's role there lets them change rows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.accounts.times import when_text, when_zone
 from apps.feeders.selectors.allowance import Allowance
+from apps.households.roles import Role
+from apps.web.current import current as current_household
 
 register = template.Library()
 
@@ -61,3 +64,24 @@ def when(value: dt.datetime | None, zone: str | None = None) -> SafeString | str
         format_html(' data-zone="{}"', named) if named else "",
         when_text(value, zone=zone),
     )
+
+
+@register.inclusion_tag("web/_household_switcher.html", takes_context=True)
+def household_switcher(context: template.Context) -> dict[str, Any]:
+    """The household the pages show, a menu of the user's others, and its members page."""
+    request = context["request"]
+    if not request.user.is_authenticated:  # an error page of the owner pages' layout, logged out
+        return {"menu": None}
+    # Back to the same page in the other household, if it is a list: a row's page belongs to the
+    # household it was in, and the answer to a post cannot be asked for again.
+    match = request.resolver_match
+    same_page = request.method == "GET" and match is not None and not match.kwargs
+    back = request.get_full_path() if same_page else ""
+    return {"request": request, "menu": current_household(request), "back": back}  # Django adds the CSRF token
+
+
+@register.simple_tag(takes_context=True)
+def may_change(context: template.Context, household_id: int | None = None) -> bool:
+    """Whether the user's role lets them change the rows of that household (the one the pages show by
+    default): a form is shown only to who may send it. The views' selectors refuse the others (403)."""
+    return current_household(context["request"]).may(Role.MEMBER, household_id)

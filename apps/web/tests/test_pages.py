@@ -16,7 +16,9 @@ from apps.accounts.models import User
 from apps.feeders.models import Beacon, CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
-from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
+from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory, owner_of
+from apps.households.roles import Role
+from apps.households.services import invitation_create
 from apps.web import urls as web_urls
 
 pytestmark = pytest.mark.django_db
@@ -104,8 +106,12 @@ def test_the_dashboard_shows_feeders_pets_and_the_latest_events(alice: User, hom
 def owned_paths(home: Home) -> list[str]:
     """Every page route that names a row, with alice's ids: taken from the URLconf, so a route
     added later is swept without touching this test."""
+    alice = owner_of(home.feeder)
+    household_id = home.feeder.household_id
+    invitation, _ = invitation_create(user=alice, household_id=household_id, email="dora@example.com", role=Role.VIEWER)
     ids = {"pet_id": home.pet.pk, "feeder_id": home.feeder.pk, "beacon_id": home.beacon.pk,
-           "schedule_id": home.schedule.pk}  # fmt: skip
+           "schedule_id": home.schedule.pk, "household_id": household_id, "user_id": alice.pk,
+           "invitation_id": invitation.pk}  # fmt: skip
     paths = []
     for pattern in web_urls.urlpatterns:
         names = list(pattern.pattern.converters)  # type: ignore[union-attr]

@@ -13,10 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.accounts.auth import owner
 from apps.api.problems import Problem
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.households.roles import Role
+from apps.households.selectors import membership_require
+from apps.web.current import current
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -75,9 +78,20 @@ def back_to(request: HttpRequest, default: str) -> str:
     return target if target and allowed else default
 
 
-def live_names(user: User) -> dict[str, dict[int, str]]:
-    """Names the page's script needs to show live events (they carry ids only)."""
+def live_names(user: User, household: int | None) -> dict[str, dict[int, str]]:
+    """Names the page's script needs to show live events (they carry ids only): those of the household
+    the page shows, so that it leaves out the events of the user's other households."""
     return {
-        "pets": dict(pet_selectors.pet_list(user=user).values_list("pk", "name")),
-        "feeders": dict(device_selectors.feeder_list(user=user).values_list("pk", "name")),
+        "pets": dict(pet_selectors.pet_list(user=user, household=household).values_list("pk", "name")),
+        "feeders": dict(device_selectors.feeder_list(user=user, household=household).values_list("pk", "name")),
     }
+
+
+def new_rows_allowed(request: HttpRequest) -> None:
+    """A page whose form adds a row to the current household: 403 for a viewer there, as its post is.
+
+    A user in no household may: their first row makes them one (household_for_write).
+    """
+    household_id = current(request).id
+    if household_id is not None:
+        membership_require(user=owner(request), household_id=household_id, role=Role.MEMBER)

@@ -12,22 +12,23 @@ from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.services import devices as device_services
 from apps.households.roles import Role
 from apps.households.services import household_for_write
+from apps.web.current import current
 from apps.web.forms import BeaconForm
 from apps.web.views.base import form_status, owner_page, role_for, service_call
 
 
 @owner_page
 def beacon_list(request: HttpRequest) -> HttpResponse:
-    user = owner(request)
+    user, household_id = owner(request), current(request).id
     form = BeaconForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         create = device_services.beacon_create
-        household = household_for_write(user=user, household_id=None)
+        household = household_for_write(user=user, household_id=household_id)
         beacon = service_call(form, lambda: create(household=household, **form.cleaned_data), field="mac")
         if beacon is not None:
             messages.success(request, f"{beacon.name} is added: choose it on a pet's page.")
             return redirect("web:beacons")
-    context = {"beacons": device_selectors.beacon_list(user=user), "form": form}
+    context = {"beacons": device_selectors.beacon_list(user=user, household=household_id), "form": form}
     return render(request, "web/beacon_list.html", context, status=form_status(form))
 
 

@@ -14,22 +14,23 @@ from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.services import commands as command_services
 from apps.households.roles import Role
-from apps.households.selectors import membership_require
+from apps.web.current import current
 from apps.web.forms import FeedNowForm
 from apps.web.views.base import RECENT, back_to, live_names, owner_page, service_call
 
 
 @owner_page
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user = owner(request)
-    pets = list(pet_selectors.pet_list(user=user))
+    user, household = owner(request), current(request).id
+    pets = list(pet_selectors.pet_list(user=user, household=household))
+    feed_events = pet_selectors.feed_event_list(user=user, household=household)
     context = {
-        "feeders": device_selectors.feeder_list(user=user),
+        "feeders": device_selectors.feeder_list(user=user, household=household),
         "pets": [(pet, allowance_selectors.pet_allowance(pet=pet)) for pet in pets],
-        "visits": pet_selectors.visit_list(user=user).select_related("pet", "feeder")[:RECENT],
-        "feedings": pet_selectors.feed_event_list(user=user).select_related("pet", "feeder")[:RECENT],
-        "feed_form": FeedNowForm(owner=user),
-        "live_names": live_names(user),
+        "visits": pet_selectors.visit_list(user=user, household=household).select_related("pet", "feeder")[:RECENT],
+        "feedings": feed_events.select_related("pet", "feeder")[:RECENT],
+        "feed_form": FeedNowForm(owner=user, household=household),
+        "live_names": live_names(user, household),
         "email_verified": user_email_verified(user=user),
     }
     return render(request, "web/dashboard.html", context)
@@ -38,15 +39,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @owner_page
 @require_POST
 def feed_now(request: HttpRequest) -> HttpResponse:
-    """The form's answer without JavaScript; with it, the page calls the REST API and follows the socket."""
+    """The form's answer without JavaScript; with it, the page calls the REST API and follows the socket.
+
+    Any feeder of the user's households is a valid choice (the form is on the pages of each); the
+    feeder's selector then asks for a member's role there (a viewer's post is a 403).
+    """
     user = owner(request)
     form = FeedNowForm(request.POST, owner=user)
     if form.is_valid():
         data = form.cleaned_data
-        membership_require(user=user, household_id=data["feeder"].household_id, role=Role.MEMBER)
+        feeder = device_selectors.feeder_get(user=user, feeder_id=data["feeder"].pk, role=Role.MEMBER)
         create = command_services.feed_command_create
         command = service_call(
-            form, lambda: create(feeder=data["feeder"], pet=data["pet"], grams=data["grams"]), field="grams"
+            form, lambda: create(feeder=feeder, pet=data["pet"], grams=data["grams"], ordered_by=user), field="grams"
         )
         if command is not None:
             messages.success(request, f"{command.grams} g ordered from {data['feeder'].name}: {command.status}.")

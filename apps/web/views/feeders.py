@@ -20,8 +20,9 @@ from apps.feeders.services import access as access_services
 from apps.feeders.services import devices as device_services
 from apps.households.roles import Role
 from apps.households.services import household_for_write
+from apps.web.current import current
 from apps.web.forms import FeederForm, FeederPetsForm, FeedNowForm
-from apps.web.views.base import RECENT, form_status, live_names, owner_page, role_for, service_call
+from apps.web.views.base import RECENT, form_status, live_names, new_rows_allowed, owner_page, role_for, service_call
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -30,18 +31,22 @@ if TYPE_CHECKING:
 
 @owner_page
 def feeder_list(request: HttpRequest) -> HttpResponse:
-    user = owner(request)
-    context = {"feeders": device_selectors.feeder_list(user=user), "live_names": live_names(user)}
+    user, household = owner(request), current(request).id
+    context = {
+        "feeders": device_selectors.feeder_list(user=user, household=household),
+        "live_names": live_names(user, household),
+    }
     return render(request, "web/feeder_list.html", context)
 
 
 @owner_page
 def feeder_create(request: HttpRequest) -> HttpResponse:
     user = owner(request)
+    new_rows_allowed(request)
     form = FeederForm(request.POST or None, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
         create = device_services.feeder_create
-        household = household_for_write(user=user, household_id=None)
+        household = household_for_write(user=user, household_id=current(request).id)
         feeder = service_call(form, lambda: create(household=household, **form.cleaned_data), field="mac")
         if feeder is not None:
             messages.success(request, f"{feeder.name} is added: pair its device next.")
@@ -70,7 +75,7 @@ def feeder_detail(request: HttpRequest, feeder_id: int) -> HttpResponse:
 
 def _pets_form(user: User, feeder: Feeder) -> FeederPetsForm:
     allowed = list(access_selectors.feeder_pets_allowed(feeder=feeder).values_list("pk", flat=True))
-    return FeederPetsForm(owner=user, initial={"pet_ids": allowed}, prefix="access")
+    return FeederPetsForm(owner=user, household=feeder.household_id, initial={"pet_ids": allowed}, prefix="access")
 
 
 @owner_page
@@ -78,7 +83,7 @@ def _pets_form(user: User, feeder: Feeder) -> FeederPetsForm:
 def feeder_pets(request: HttpRequest, feeder_id: int) -> HttpResponse:
     user = owner(request)
     feeder = device_selectors.feeder_get(user=user, feeder_id=feeder_id, role=Role.MEMBER)
-    form = FeederPetsForm(request.POST, owner=user, prefix="access")
+    form = FeederPetsForm(request.POST, owner=user, household=feeder.household_id, prefix="access")
     if form.is_valid():
         pets = list(form.cleaned_data["pet_ids"])
         if service_call(form, lambda: access_services.feeder_pets_set(feeder=feeder, pets=pets)) is not None:
@@ -94,8 +99,8 @@ def _feeder_context(user: User, feeder: Feeder, **extra: Any) -> dict[str, Any]:
         "feeder": feeder,
         "commands": command_selectors.command_list(user=user, feeder_id=feeder.pk).select_related("pet")[:RECENT],
         "visits": pet_selectors.visit_list(user=user, feeder=feeder).select_related("pet")[:RECENT],
-        "feed_form": FeedNowForm(owner=user, initial={"feeder": feeder}),
-        "live_names": live_names(user),
+        "feed_form": FeedNowForm(owner=user, household=feeder.household_id, initial={"feeder": feeder}),
+        "live_names": live_names(user, feeder.household_id),
         "email_verified": user_email_verified(user=user),
         **extra,
     }

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.auth import owner
 from apps.feeders.selectors import pets as pet_selectors
+from apps.web.current import current
 from apps.web.forms import HistoryFilterForm
 from apps.web.views.base import PAGE_SIZE, live_names, owner_page
 
@@ -23,8 +24,8 @@ def _day_start(day: dt.date | None) -> dt.datetime | None:
 
 @owner_page
 def history(request: HttpRequest) -> HttpResponse:
-    user = owner(request)
-    form = HistoryFilterForm(request.GET or None, owner=user)
+    user, household = owner(request), current(request).id
+    form = HistoryFilterForm(request.GET or None, owner=user, household=household)
     filters: dict[str, Any] = {}
     kind = "all"
     if form.is_valid():
@@ -37,15 +38,16 @@ def history(request: HttpRequest) -> HttpResponse:
     page = request.GET.get("page")
     visits = feedings = None
     if kind in ("all", "visits") and not form.errors:
-        visit_rows = pet_selectors.visit_list(user=user, **filters).select_related("pet", "feeder")
+        visit_rows = pet_selectors.visit_list(user=user, household=household, **filters).select_related("pet", "feeder")
         visits = Paginator(visit_rows, PAGE_SIZE).get_page(page)
     if kind in ("all", "feedings") and not form.errors:
-        feed_rows = pet_selectors.feed_event_list(user=user, **filters).select_related("pet", "feeder")
+        feed_rows = pet_selectors.feed_event_list(user=user, household=household, **filters)
+        feed_rows = feed_rows.select_related("pet", "feeder")
         feedings = Paginator(feed_rows, PAGE_SIZE).get_page(page)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form, "visits": visits, "feedings": feedings, "query": query.urlencode(),
-        "filtered": any(filters.values()), "live_names": live_names(user),
+        "filtered": any(filters.values()), "live_names": live_names(user, household),
     }  # fmt: skip
     return render(request, "web/history.html", context)

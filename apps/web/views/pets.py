@@ -21,8 +21,9 @@ from apps.feeders.services import photos as photo_services
 from apps.households.roles import Role
 from apps.households.services import household_for_write
 from apps.web import charts
+from apps.web.current import current
 from apps.web.forms import FeedNowForm, PetForm, PhotoForm
-from apps.web.views.base import RECENT, form_status, live_names, owner_page, role_for, service_call
+from apps.web.views.base import RECENT, form_status, live_names, new_rows_allowed, owner_page, role_for, service_call
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -34,17 +35,18 @@ def pet_list(request: HttpRequest) -> HttpResponse:
     user = owner(request)
     pets = [
         (pet, allowance_selectors.pet_allowance(pet=pet), _photo(user, pet))
-        for pet in pet_selectors.pet_list(user=user)
+        for pet in pet_selectors.pet_list(user=user, household=current(request).id)
     ]
     return render(request, "web/pet_list.html", {"pets": pets})
 
 
 @owner_page
 def pet_create(request: HttpRequest) -> HttpResponse:
-    user = owner(request)
-    form = PetForm(request.POST or None, owner=user, initial={"time_zone": user.time_zone})
+    user, household_id = owner(request), current(request).id
+    new_rows_allowed(request)
+    form = PetForm(request.POST or None, owner=user, household=household_id, initial={"time_zone": user.time_zone})
     if request.method == "POST" and form.is_valid():
-        household = household_for_write(user=user, household_id=None)
+        household = household_for_write(user=user, household_id=household_id)
         create = pet_services.pet_create
         pet = service_call(form, lambda: create(household=household, **form.cleaned_data), field="beacon")
         if pet is not None:
@@ -71,7 +73,7 @@ def _pet_initial(pet: Pet) -> dict[str, Any]:
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = owner(request)
     pet = pet_selectors.pet_get(user=user, pet_id=pet_id, role=role_for(request))
-    form = PetForm(request.POST or None, owner=user, initial=_pet_initial(pet))
+    form = PetForm(request.POST or None, owner=user, household=pet.household_id, initial=_pet_initial(pet))
     if request.method == "POST" and form.is_valid():
         data = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
         if service_call(form, lambda: pet_services.pet_update(pet=pet, data=data), field="beacon") is not None:
@@ -97,9 +99,9 @@ def _pet_context(user: User, pet: Pet, **forms_: Any) -> dict[str, Any]:
         "schedules": schedule_selectors.schedule_list(user=user, pet_id=pet.pk).select_related("feeder"),
         "photo": _photo(user, pet),
         "photo_form": forms_.get("photo_form") or PhotoForm(),
-        "form": forms_.get("form") or PetForm(owner=user, initial=_pet_initial(pet)),
-        "feed_form": FeedNowForm(owner=user, initial={"pet": pet}),
-        "live_names": live_names(user),
+        "form": forms_.get("form") or PetForm(owner=user, household=pet.household_id, initial=_pet_initial(pet)),
+        "feed_form": FeedNowForm(owner=user, household=pet.household_id, initial={"pet": pet}),
+        "live_names": live_names(user, pet.household_id),
     }
 
 

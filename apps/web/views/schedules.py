@@ -10,10 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.auth import owner
+from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import schedules as schedule_selectors
 from apps.feeders.services import schedules as schedule_services
 from apps.households.roles import Role
-from apps.households.selectors import membership_require
+from apps.web.current import current
 from apps.web.forms import ScheduleCreateForm, ScheduleFields
 from apps.web.views.base import form_status, owner_page, service_call
 
@@ -28,15 +29,21 @@ def _schedule_initial(schedule: MealSchedule) -> dict[str, Any]:
 
 
 def _schedules_page(request: HttpRequest, user: User, *, create: Any = None, edited: Any = None) -> HttpResponse:
-    """The editor: every schedule with its own form (the one just submitted keeps its errors)."""
+    """The editor: every schedule of the current household with its own form (the one just submitted
+    keeps its errors)."""
+    household = current(request).id
     rows = []
     for schedule in (
-        schedule_selectors.schedule_list(user=user).select_related("pet", "feeder").order_by("pet__name", "id")
+        schedule_selectors.schedule_list(user=user, household=household)
+        .select_related("pet", "feeder")
+        .order_by("pet__name", "id")
     ):
         form = edited if edited is not None and edited.schedule_id == schedule.pk else None
         form = form or ScheduleFields(initial=_schedule_initial(schedule), prefix=f"s{schedule.pk}")
         rows.append((schedule, form))
-    create = create or ScheduleCreateForm(owner=user, initial={"pet": request.GET.get("pet")}, prefix="new")
+    create = create or ScheduleCreateForm(
+        owner=user, household=household, initial={"pet": request.GET.get("pet")}, prefix="new"
+    )
     status = max(form_status(create), form_status(edited))
     return render(request, "web/schedules.html", {"rows": rows, "create": create}, status=status)
 
@@ -46,10 +53,10 @@ def schedules(request: HttpRequest) -> HttpResponse:
     user = owner(request)
     if request.method != "POST":
         return _schedules_page(request, user)
-    form = ScheduleCreateForm(request.POST, owner=user, prefix="new")
+    form = ScheduleCreateForm(request.POST, owner=user, household=current(request).id, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
-        membership_require(user=user, household_id=data["feeder"].household_id, role=Role.MEMBER)
+        device_selectors.feeder_get(user=user, feeder_id=data["feeder"].pk, role=Role.MEMBER)  # a viewer: 403
         create = schedule_services.schedule_create
         if service_call(form, lambda: create(time_zone=data["pet"].time_zone, **data), field="feeder") is not None:
             messages.success(request, f"Meals for {data['pet'].name} at {', '.join(data['times'])} are scheduled.")
