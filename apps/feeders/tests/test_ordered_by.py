@@ -1,5 +1,5 @@
 """Who ordered a feeding: each command and each feeding keeps the person who pressed "feed now" (the
-REST API, the FeederFeed message, Home Assistant through its owner's link); a meal and a device's own
+REST API, the FeederFeed message, Home Assistant as the member who turned its link on); a meal and a device's own
 feeding are nobody's. The REST output and the live FedRecorded name them."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from apps.feeders.services import meals as meal_services
 from apps.feeders.services.commands import feed_command_complete, feed_command_create
 from apps.feeders.services.pets import feeder_fed
 from apps.feeders.tests.factories import BeaconFactory, FeederFactory, PetFactory, ScheduleFactory
-from apps.homeassistant.services import home_assistant_feed
+from apps.homeassistant.services import home_assistant_feed, home_assistant_set
 from apps.households.roles import Role
 from apps.households.tests.factories import household_of, member_add
 
@@ -75,12 +75,13 @@ def test_the_feederfeed_message_keeps_who_sent_it(alice: User, kitchen: dict[str
     }
 
 
-def test_a_home_assistant_press_is_ordered_by_the_owner_whose_link_made_it(
-    alice: User, kitchen: dict[str, Any]
+def test_a_home_assistant_press_is_ordered_by_the_member_who_turned_the_link_on(
+    bob: User, kitchen: dict[str, Any]
 ) -> None:
-    command = home_assistant_feed(user=alice, feeder_id=kitchen["feeder"].pk, payload=b"12")
+    link = home_assistant_set(user=bob, household_id=kitchen["feeder"].household_id, enabled=True)
+    command = home_assistant_feed(link=link, feeder_id=kitchen["feeder"].pk, payload=b"12")
     command.refresh_from_db()
-    assert (command.source, command.ordered_by) == (FeedSource.HOME_ASSISTANT, alice)
+    assert (command.source, command.ordered_by) == (FeedSource.HOME_ASSISTANT, bob)
 
 
 def test_a_meal_and_a_devices_own_feeding_are_nobodys(kitchen: dict[str, Any]) -> None:
