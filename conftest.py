@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -30,6 +30,9 @@ from apps.accounts.tests.factories import PASSWORD, UserFactory
 from apps.infra.embedded_redis import EmbeddedRedis
 from apps.ops.readiness import critical_runs, shown_runs
 from catfeeder.testing import AsgiServer, CeleryWorker, process_env, redis_db_release
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SUITE_WORKERS = 4  # pytest-xdist workers for a whole-suite run: see pytest_xdist_auto_num_workers
 
@@ -123,6 +126,19 @@ def celery_worker(_celery_worker: CeleryWorker, transactional_db: None) -> Celer
     """A real Celery worker process on the same broker and database."""
     _celery_worker.check_alive()
     return _celery_worker
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, once per test module (Playwright's sync API)."""
+    from playwright.sync_api import sync_playwright
+
+    from apps.devreload.tests.harness import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
 
 
 # -- The cast: alice and bob own things; charlie owns nothing of theirs. ------

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket, expect, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD, UserFactory
-from apps.devreload.tests.harness import launch_chromium
 from apps.feeders import events
 from apps.feeders.models import FeedCommand, FeedEvent, MealSchedule
 from apps.feeders.tests.factories import FeederFactory, ScheduleFactory
@@ -55,14 +54,6 @@ def _web_server(_mail: tuple[SmtpServer, CeleryWorker, str], process_logs: Path)
 def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
     _web_server.check_alive()
     return _web_server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

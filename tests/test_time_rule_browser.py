@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
-from apps.devreload.tests.harness import launch_chromium
 from apps.feeders.models import Feeder, MealSchedule, Pet
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence
@@ -104,14 +103,6 @@ def _web_server(django_db_setup: None, process_logs: Path) -> Iterator[AsgiServe
 def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
     _web_server.check_alive()
     return _web_server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import PASSWORD
-from apps.devreload.tests.harness import launch_chromium
 from apps.homeassistant.models import HomeAssistantLink
 from apps.households.roles import Role
 from apps.households.tests.factories import household_of, member_add
@@ -40,14 +39,6 @@ def _web_server(django_db_setup: None, process_logs: Path) -> Iterator[AsgiServe
 def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
     _web_server.check_alive()
     return _web_server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def page_of(browser: Browser, server: AsgiServer, user: User) -> Page:
