@@ -272,7 +272,7 @@ class ScheduleOut(OutSchema):
     created_at: dt.datetime
 
 
-class ScheduleFilter(FilterSchema):
+class ScheduleFilter(InHousehold):
     pet_id: QueryRowId | None = None
     feeder_id: QueryRowId | None = None
     enabled: bool | None = None

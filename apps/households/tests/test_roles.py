@@ -8,7 +8,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.feeders.models import FeedCommand, Feeder, Pet
-from apps.feeders.tests.factories import FeederFactory, PetFactory
+from apps.feeders.tests.factories import FeederFactory, PetFactory, ScheduleFactory
 from apps.households.roles import Role
 from apps.households.tests.factories import household_of, member_add
 
@@ -93,6 +93,20 @@ def test_a_member_feeds_and_adds_rows_to_the_household_they_name(
     assert own.json()["household_id"] == bobs.pk
     assert {p["name"] for p in as_bob.get(f"/api/pets?household={alices.pk}").json()["items"]} == {"Tom", "Kit"}
     assert {p["name"] for p in as_bob.get("/api/pets").json()["items"]} == {"Tom", "Kit", "Rex"}
+
+
+def test_the_schedules_list_narrows_to_the_household_named(
+    alice: User, bob: User, charlie: User, kitchen: Feeder, tom: Pet
+) -> None:
+    household_of(bob)  # his own first: his default, where his rows below go
+    alices = household_of(alice)
+    member_add(alices, bob, Role.MEMBER)
+    theirs = ScheduleFactory(pet=tom, feeder=kitchen)
+    his = ScheduleFactory(pet=PetFactory(owner=bob), feeder=FeederFactory(owner=bob))
+    as_bob = logged_in(bob)
+    assert [s["id"] for s in as_bob.get(f"/api/schedules?household={alices.pk}").json()["items"]] == [theirs.pk]
+    assert {s["id"] for s in as_bob.get("/api/schedules").json()["items"]} == {theirs.pk, his.pk}
+    assert logged_in(charlie).get(f"/api/schedules?household={alices.pk}").json()["items"] == []
 
 
 def test_a_member_may_not_manage_the_household(alice: User, bob: User, charlie: User) -> None:
