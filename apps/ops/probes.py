@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any
 
-import redis
+import redis.asyncio as aioredis
 from celery import current_app as app
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
@@ -32,7 +32,7 @@ from apps.ops.health import Check, Component, Outcome, Status, check_register
 BROKER_CONNECT_TIMEOUT = 1.5  # seconds
 WORKER_PING_TIMEOUT = 1.0  # seconds each for ping and for the active-tasks inspection
 LAYER_TIMEOUT = 2.0  # seconds for the channel-layer round trip
-SHARD_TIMEOUT = 0.4  # seconds to connect to a channel-layer server, then again for its PING's answer
+SHARD_TIMEOUT = 1.0  # seconds to connect to each channel-layer server (all at once), then for its PING's answer
 MAIL_TIMEOUT = 3.0  # seconds for the SMTP connection
 MQTT_TIMEOUT = 1.5  # seconds for the MQTT connection, then again for the broker's answer
 STORAGE_TIMEOUT = 2.5  # seconds for the canary's write, read back and delete together
@@ -178,16 +178,23 @@ def channel_shards_silent() -> list[str]:
     urls = [url.strip() for url in getattr(settings, "CHANNEL_REDIS_URLS", [])]
     if len(urls) < 2:
         return []
-    silent = []
-    for number, url in enumerate(urls, start=1):
-        client = redis.Redis.from_url(url, socket_connect_timeout=SHARD_TIMEOUT, socket_timeout=SHARD_TIMEOUT)
+
+    async def ping(url: str) -> None:
+        client = aioredis.Redis.from_url(url, socket_connect_timeout=SHARD_TIMEOUT, socket_timeout=SHARD_TIMEOUT)
         try:
-            client.ping()
-        except (redis.RedisError, OSError) as exc:
-            silent.append(f"server {number} of {len(urls)} ({type(exc).__name__})")
+            await client.ping()
         finally:
-            client.close()
-    return silent
+            await client.aclose()
+
+    async def ping_all() -> list[BaseException | None]:
+        return await asyncio.gather(*(ping(url) for url in urls), return_exceptions=True)
+
+    answers = asyncio.run(ping_all())
+    return [
+        f"server {number} of {len(urls)} ({type(answer).__name__})"
+        for number, answer in enumerate(answers, start=1)
+        if answer is not None
+    ]
 
 
 def channels_default_alias() -> str:

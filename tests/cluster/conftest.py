@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from django.conf import settings
@@ -24,6 +24,18 @@ FEEDERS = int(os.environ.get("CLUSTER_FEEDERS", "60"))
 # the PostgreSQL leg: the cluster brings its own services, so the leg changes nothing for it).
 FULL = os.environ.get("CATFEEDER_CLUSTER") == "full"
 ONLINE_WITHIN = 60 + FEEDERS  # seconds for the whole cast to pair and say hello, on a loaded machine
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed scenario's report ends with every host's log: CI keeps nothing else of the topology."""
+    report = yield
+    built = getattr(item, "funcargs", {}).get("cluster")
+    if report.failed and call.when == "call" and isinstance(built, Cluster):
+        report.sections.append(("the topology's logs", built.describe()))
+    return report
 
 
 @pytest.fixture(scope="session")
