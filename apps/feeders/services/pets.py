@@ -15,6 +15,7 @@ from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, Fe
 from apps.feeders.selectors.access import pet_may_use_feeder
 from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
+from apps.feeders.services.device_clock import device_time_correct
 from apps.feeders.services.rows import fields_apply, row_save
 from apps.households.models import Household
 
@@ -77,6 +78,8 @@ def pet_feed(
     event_id: str | None = None,
     command: FeedCommand | None = None,
     at: dt.datetime | None = None,
+    offline: bool = False,
+    clock_untrusted: bool = False,
 ) -> FeedEvent:
     """Record food given to a pet, within its allowance; never capped silently.
 
@@ -96,8 +99,9 @@ def pet_feed(
                 return repeated
         locked = pet_allowance_hold(pet=pet, grams=grams, at=at, answering=command)
         return FeedEvent.objects.create(
-            pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at
-        )
+            pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at,
+            offline=offline, clock_untrusted=clock_untrusted,
+        )  # fmt: skip
 
 
 def feeder_may_feed(
@@ -118,15 +122,23 @@ def feeder_may_feed(
 
 
 def feeder_fed(
-    *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, now: dt.datetime | None = None
-) -> FeedEvent:
-    """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op)."""
+    *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, fed_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> FeedEvent:  # fmt: skip
+    """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op).
+
+    `fed_at` is the device's own time of a feeding it queued offline: corrected by its clock's offset.
+    """
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     if pet is None:
         raise InvalidReference("beacon_mac", "collar tag")
+    when = device_time_correct(feeder=feeder, reported=fed_at, now=now or timezone.now())
     with transaction.atomic():
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
-        event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=now)
+        event = pet_feed(
+            pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=when.at,
+            offline=fed_at is not None, clock_untrusted=not when.trusted,
+        )  # fmt: skip
         if not repeat:
             events.fed_recorded(event, household_id=feeder.household_id)
     return event
