@@ -25,23 +25,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
+import datetime as dt
 import random
 import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
 from apps.accounts.services import user_get_or_create_verified
+from apps.feeders.management.device_link import WAIT, Device, Link, Say, answer
+from apps.feeders.management.local_schedule import LocalSchedule, OfflinePlan
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import normalize_mac
 from apps.feeders.selectors import devices as device_selectors
@@ -56,20 +56,7 @@ if TYPE_CHECKING:
     from apps.feeders.models import Feeder
     from apps.households.models import Household
 
-Say = Callable[["Device", str, str], None]  # (device, event, detail): one console line
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
-WAIT = 10.0  # seconds for a reply
-
-
-@dataclass
-class Device:
-    n: int
-    mac: str
-    beacon_mac: str | None  # None: no collar tag comes to this bowl
-    code: str
-    token: str | None = None
-    feeder_id: int | None = None  # told in Welcome
-    done: set[int] = field(default_factory=set)  # command ids already dispensed: repeats are no-ops
 
 
 def mac(prefix: str, n: int) -> str:
@@ -100,55 +87,6 @@ def _sim_feeder(owner: User, household: Household, n: int) -> Feeder:
     return feeder or device_services.feeder_create(household=household, name=f"Sim {n}", mac=feeder_mac)
 
 
-class Link:
-    """One device socket: requests with ids, replies matched to them, pushes handed on."""
-
-    def __init__(self, ws: ClientConnection, device: Device, stats: Counter[str], say: Say) -> None:
-        self.ws, self.device, self.stats, self.say = ws, device, stats, say
-        self.ids = itertools.count(1)
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-
-    async def call(self, type: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"{self.device.n}-{next(self.ids)}"
-        self.waiting[request_id] = asyncio.get_running_loop().create_future()
-        await self.ws.send(json.dumps({"type": type, "id": request_id, **fields}))
-        reply = await asyncio.wait_for(self.waiting[request_id], WAIT)
-        if reply["type"] == "Error":
-            self.stats[f"error {reply['code']}"] += 1
-        return reply
-
-    async def read(self) -> None:
-        async for text in self.ws:
-            frame = json.loads(text)
-            future = self.waiting.pop(frame.get("id"), None)
-            if future is not None:
-                future.set_result(frame)
-            elif frame["type"] == "FeedNow":
-                asyncio.ensure_future(self.dispense(frame))
-            elif frame["type"] == "ConfigUpdate" and frame.get("device_token"):
-                self.device.token = frame["device_token"]
-
-    async def dispense(self, order: dict[str, Any]) -> None:
-        command_id, grams = order["command_id"], order["grams"]
-        pet = f"pet {order['pet_id']}" if order.get("pet_id") else "no pet named"
-        if command_id in self.device.done:
-            self.say(self.device, "FeedNow", f"command {command_id} again: already dispensed, answering again")
-        else:
-            self.say(self.device, "FeedNow", f"command {command_id}: {grams} g, {pet}")
-            self.device.done.add(command_id)
-            self.stats["commands"] += 1
-            self.say(self.device, "dispensed", f"{grams} g for command {command_id}")
-        reply = await self.call("CommandResult", command_id=command_id, status="done", grams_dispensed=grams)
-        self.say(self.device, "result", f"command {command_id} done, {grams} g: {_answer(reply)}")
-
-
-def _answer(reply: dict[str, Any]) -> str:
-    """The server's reply in a few words: Ack, or the error's code and message."""
-    if reply["type"] == "Error":
-        return f"refused, {reply.get('code')}: {reply.get('message', '')}"
-    return "acknowledged" if reply["type"] == "Ack" else reply["type"]
-
-
 @dataclass(frozen=True)
 class Appetite:
     grams: int  # asked for at a visit; 0: the cat never eats at a visit
@@ -157,22 +95,39 @@ class Appetite:
 
 def _decision(reply: dict[str, Any]) -> str:
     if reply["type"] != "FeedDecision":
-        return _answer(reply)
+        return answer(reply)
     verdict = f"may eat {reply['grams']} g" if reply["allowed"] else f"refused, {reply.get('reason')}"
     return f"{verdict} (eaten {reply['eaten_grams']} g, {reply['remaining_grams']} g left in the period)"
 
 
 class Simulation:
     def __init__(
-        self, url: str, heartbeat: float, visit_every: float, stop: asyncio.Event, *, appetite: Appetite, say: Say
-    ) -> None:
+        self, url: str, heartbeat: float, visit_every: float, stop: asyncio.Event, *, appetite: Appetite, say: Say,
+        plan: OfflinePlan | None = None,
+    ) -> None:  # fmt: skip
         self.url, self.heartbeat, self.visit_every, self.stop = url, heartbeat, visit_every, stop
         self.appetite, self.say = appetite, say
+        self.plan = plan or OfflinePlan([])
+        self.started = time.monotonic()
         self.stats: Counter[str] = Counter()
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
     async def run(self, device: Device) -> None:
+        timer = asyncio.ensure_future(self.local_timer(device)) if device.local is not None else None
+        try:
+            await self.connected(device)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def connected(self, device: Device) -> None:
         backoff = 0.5
         while not self.stop.is_set():
+            if self.plan.offline(self.elapsed()):
+                await self.offline(device)
+                continue
             try:
                 headers = {"Authorization": f"Bearer {device.token}"} if device.token else None
                 async with connect(f"{self.url}/ws/device/", additional_headers=headers, compression=None) as ws:
@@ -199,14 +154,77 @@ class Simulation:
                 device.token = paired["token"]
                 self.stats["paired"] += 1
                 self.say(device, "paired", f"with code {device.code}: device token received")
-            welcome = await link.call("Hello", firmware="sim-1.0", ip=f"10.0.{device.n // 250}.{device.n % 250 + 2}")
+            capabilities = ["local_schedule"] if device.local is not None else []
+            welcome = await link.call(
+                "Hello", firmware="sim-1.0", ip=f"10.0.{device.n // 250}.{device.n % 250 + 2}",
+                capabilities=capabilities, device_time=dt.datetime.now(dt.UTC).isoformat(),
+            )  # fmt: skip
             if welcome["type"] != "Welcome":
                 raise SystemExit(f"feeder {device.mac} was not welcomed: {welcome}")
             device.feeder_id = welcome["feeder_id"]
             self.say(device, "online", f"feeder {device.feeder_id}, heartbeat every {welcome['heartbeat_interval']} s")
-            await asyncio.gather(self.beat(link), self.visits(link))
+            await self.upload(link)
+            device.link = link
+            await asyncio.gather(self.beat(link), self.visits(link), self.cut(link))
         finally:
+            device.link = None
             reader.cancel()
+
+    async def upload(self, link: Link) -> None:
+        """What the device did offline, in order, before anything else (a heartbeat means: all sent)."""
+        local = link.device.local
+        while local is not None and local.queue:
+            message, fields = local.queue[0]
+            reply = await link.call(message, **fields)
+            if reply["type"] == "Error" and reply.get("code") == "dependency_unavailable":
+                raise ConnectionError("the server could not record it: again after reconnecting")
+            local.queue.pop(0)  # recorded, or refused for good (its schedule was deleted meanwhile)
+            self.stats["uploaded"] += 1
+            what = fields.get("slot") or fields.get("beacon_mac")
+            self.say(link.device, "uploaded", f"{message} {what}: {answer(reply)}")
+        link.flushed.set()
+
+    async def cut(self, link: Link) -> None:
+        """The offline plan: the link goes down at its next --offline-at."""
+        wait = self.plan.cut_in(self.elapsed())
+        if wait is None:
+            return
+        await self.pause(wait)
+        if not self.stop.is_set():
+            self.say(link.device, "offline", "link cut (--offline-at): serving meals on its own")
+            await link.ws.close()
+            raise ConnectionError("link cut by the plan")  # the session ends now, not at its next heartbeat
+
+    async def offline(self, device: Device) -> None:
+        """Link down: the cat still comes (visits queued with their time); meals are the local timer's."""
+        back = self.elapsed() + self.plan.back_in(self.elapsed())
+        while not self.stop.is_set() and self.elapsed() < back:
+            await self.pause(min(self.visit_every * random.uniform(0.5, 1.5), back - self.elapsed()))  # noqa: S311
+            if device.local is not None and device.beacon_mac and self.elapsed() < back:
+                seen = {"beacon_mac": device.beacon_mac, "seen_at": dt.datetime.now(dt.UTC).isoformat()}
+                device.local.queue.append(("Visit", seen))
+        if not self.stop.is_set():
+            self.say(device, "online", "link back (--online-at): reconnecting")
+
+    async def local_timer(self, device: Device) -> None:
+        """Each second: a slot whose grace is over without a FeedNow is served here (sent, or queued offline)."""
+        local = device.local
+        assert local is not None  # noqa: S101 - started only for such a device
+        while not self.stop.is_set():
+            for key, grams in local.due(dt.datetime.now(dt.UTC)):
+                local.served.add(key)
+                self.stats["meals served offline"] += 1
+                now = dt.datetime.now(dt.UTC).isoformat()
+                fed = {"slot": key, "grams": grams, "event_id": uuid.uuid4().hex, "fed_at": now, "local": True}
+                link = device.link
+                self.say(device, "dispensed", f"{grams} g for slot {key}, on its own" + ("" if link else ", queued"))
+                try:
+                    if link is None:
+                        raise ConnectionError("offline")
+                    self.say(device, "result", f"slot {key}: {answer(await link.call('Fed', **fed))}")
+                except Exception:  # noqa: BLE001 - the link went down meanwhile: sent when it is back
+                    local.queue.append(("Fed", fed))
+            await self.pause(1.0)
 
     async def beat(self, link: Link) -> None:
         level = 100
@@ -238,7 +256,7 @@ class Simulation:
         if decision.get("allowed"):
             fed = await link.call("Fed", beacon_mac=beacon_mac, grams=decision["grams"], event_id=uuid.uuid4().hex)
             self.stats["feedings"] += fed["type"] == "Ack"
-            self.say(device, "dispensed", f"{decision['grams']} g for collar {beacon_mac}: {_answer(fed)}")
+            self.say(device, "dispensed", f"{decision['grams']} g for collar {beacon_mac}: {answer(fed)}")
 
     async def not_eating(self, device: Device, beacon_mac: str) -> str | None:
         """Why the cat does not ask to eat at this visit; None when it does."""
@@ -286,10 +304,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--collar", help="With --code: the collar tag MAC seen at the bowl (default: none, no visits)."
         )
+        # The link plan: down at each --offline-at, up at its --online-at (seconds from the start).
+        parser.add_argument("--offline-at", type=float, action="append", default=[], help="Seconds: cut the link.")
+        parser.add_argument("--online-at", type=float, action="append", default=[], help="Seconds: link back.")
+        parser.add_argument(
+            "--no-local-schedule", action="store_true", help="Do not keep the schedule: every meal is a FeedNow."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["eat_grams"] <= MAX_PORTION_GRAMS or not 0 <= options["eat_chance"] <= 1:
             raise CommandError(f"--eat-grams is 0..{MAX_PORTION_GRAMS} and --eat-chance 0..1.")
+        try:
+            options["plan"] = OfflinePlan.of(options["offline_at"], options["online_at"])
+        except ValueError as exc:
+            raise CommandError(f"--offline-at/--online-at: {exc}") from exc
         if options["code"]:
             devices = [self.owners_device(options)]
             self.stdout.write(f"simulate_feeders: the feeder {devices[0].mac}, pairing -> {options['url']}")
@@ -326,8 +354,11 @@ class Command(BaseCommand):
         appetite = Appetite(grams=options["eat_grams"], chance=options["eat_chance"])
         say = self.quiet if options["quiet"] else self.say
         simulation = Simulation(
-            options["url"].rstrip("/"), options["heartbeat"], options["visit_every"], stop, appetite=appetite, say=say
-        )
+            options["url"].rstrip("/"), options["heartbeat"], options["visit_every"], stop, appetite=appetite, say=say,
+            plan=options["plan"],
+        )  # fmt: skip
+        for device in devices:  # meals before the start are not the simulator's to serve
+            device.local = None if options["no_local_schedule"] else LocalSchedule(since=dt.datetime.now(dt.UTC))
         tasks = [asyncio.ensure_future(simulation.run(device)) for device in devices]
         await stop.wait()
         await asyncio.wait(tasks, timeout=WAIT)
