@@ -145,7 +145,7 @@ def fed(message: Fed, context: Context) -> Ack:
     elif message.beacon_mac is not None:
         pet_services.feeder_fed(
             feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id,
-            fed_at=message.fed_at,
+            fed_at=message.fed_at, offline=message.local,
         )  # fmt: skip
     return Ack()
 

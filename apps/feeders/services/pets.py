@@ -123,11 +123,12 @@ def feeder_may_feed(
 
 def feeder_fed(
     *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, fed_at: dt.datetime | None = None,
-    now: dt.datetime | None = None,
+    offline: bool = False, now: dt.datetime | None = None,
 ) -> FeedEvent:  # fmt: skip
     """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op).
 
-    `fed_at` is the device's own time of a feeding it queued offline: corrected by its clock's offset.
+    `fed_at` is the device's own time of a feeding it reports late: corrected by its clock's offset.
+    `offline`: it dispensed on its own, without asking (`Fed{local: true}`).
     """
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     if pet is None:
@@ -137,7 +138,7 @@ def feeder_fed(
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
         event = pet_feed(
             pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=when.at,
-            offline=fed_at is not None, clock_untrusted=not when.trusted,
+            offline=offline, clock_untrusted=not when.trusted,
         )  # fmt: skip
         if not repeat:
             events.fed_recorded(event, household_id=feeder.household_id)

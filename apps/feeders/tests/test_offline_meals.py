@@ -13,15 +13,16 @@ from django.test import TestCase
 
 from apps.api.messages import device_group
 from apps.feeders.errors import InvalidReference
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
 from apps.feeders.selectors.allowance import pet_allowance
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import meals as meal_services
 from apps.feeders.services import offline as offline_services
+from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
 from apps.feeders.services import schedules as schedule_services
 from apps.feeders.services.alerts import meal_missed_alert
-from apps.feeders.tests.factories import PetFactory, ScheduleFactory
+from apps.feeders.tests.factories import BeaconFactory, PetFactory, ScheduleFactory, owner_of
 from apps.notifications.models import Alert, AlertKind
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +176,23 @@ def test_a_time_at_the_ends_of_the_calendar_is_recorded_as_untrusted_not_an_erro
     Feeder.objects.filter(pk=meal.feeder_id).update(clock_offset=offset)
     served(meal, fed_at=reported, now=SLOT + dt.timedelta(hours=2))
     assert FeedEvent.objects.get().clock_untrusted
+
+
+def test_visits_and_feedings_queued_offline_are_recorded_at_their_corrected_time() -> None:
+    meal = local_meal()
+    beacon = BeaconFactory(owner=owner_of(meal.pet))
+    Pet.objects.filter(pk=meal.pet_id).update(beacon=beacon)
+    Feeder.objects.filter(pk=meal.feeder_id).update(clock_offset=30.0)  # its clock is 30 s ahead
+    meal.feeder.refresh_from_db()
+    now = SLOT + dt.timedelta(hours=1)
+    visit = presence_services.visit_record(
+        feeder=meal.feeder, beacon_mac=beacon.mac, seen_at=SLOT + dt.timedelta(seconds=30), now=now
+    )
+    fed = pet_services.feeder_fed(
+        feeder=meal.feeder, beacon_mac=beacon.mac, grams=5, event_id="snack", fed_at=SLOT + dt.timedelta(seconds=40),
+        offline=True, now=now,
+    )  # fmt: skip
+    assert (visit.seen_at, fed.fed_at, fed.offline) == (SLOT, SLOT + dt.timedelta(seconds=10), True)
 
 
 def test_a_heartbeat_measures_the_clock_again(settings: object) -> None:
