@@ -46,6 +46,7 @@ from apps.feeders.services import devices as device_services
 from apps.feeders.services import offline as offline_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
+from apps.feeders.services import schedule_sync as sync_services
 from apps.households.roles import Role
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def hello(message: Hello, context: Context) -> Welcome:
         feeder=_feeder_held(context), firmware=message.firmware, ip=message.ip, capabilities=message.capabilities,
         device_time=message.device_time,
     )  # fmt: skip
-    if feeder.local_schedule and (sync := offline_services.feeder_schedule_sync(feeder_id=feeder.pk)):
+    if feeder.local_schedule and (sync := sync_services.feeder_schedule_sync(feeder_id=feeder.pk)):
         context.push(sync)  # after Welcome, on this socket
     return Welcome(
         feeder_id=feeder.pk,

@@ -29,8 +29,6 @@ from apps.accounts.models import User
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
-from apps.feeders.protocol import ScheduleSync
-from apps.feeders.selectors.schedules import feeder_schedule
 from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
 from apps.feeders.services.device_clock import device_time_correct
 from apps.feeders.services.pets import pet_feed
@@ -38,23 +36,6 @@ from apps.feeders.slots import SlotRef, slot_instant, slot_parse
 from apps.households.selectors import household_readers
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
-
-
-def feeder_schedule_changed(*, feeder_id: int) -> None:
-    """A schedule of the feeder was added, changed or removed: a new version, pushed after commit to a
-    feeder that keeps its schedule. Call it inside the transaction that made the change."""
-    with transaction.atomic():
-        # The row lock orders concurrent edits: each reads the schedules after the previous committed.
-        Feeder.objects.filter(pk=feeder_id).update(schedule_version=models.F("schedule_version") + 1)
-        found = feeder_schedule(feeder_id=feeder_id)
-        if found is not None:
-            events.schedule_to_device(feeder_id, events.schedule_sync(*found))
-
-
-def feeder_schedule_sync(*, feeder_id: int) -> ScheduleSync | None:
-    """What a feeder that keeps its schedule gets after Welcome; None for one that does not."""
-    found = feeder_schedule(feeder_id=feeder_id)
-    return None if found is None else events.schedule_sync(*found)
 
 
 def feeder_schedule_ack(*, feeder: Feeder, version: int, now: dt.datetime | None = None) -> None:

@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
-from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
+from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, Visit
 from apps.feeders.selectors.access import pet_may_use_feeder
 from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.device_clock import device_time_correct
 from apps.feeders.services.rows import fields_apply, row_save
+from apps.feeders.services.schedule_sync import feeder_schedule_changed
 from apps.households.models import Household
 
 PET_FIELDS = frozenset(
@@ -48,8 +49,13 @@ def pet_update(*, pet: Pet, data: dict[str, Any]) -> Pet:
 
 
 def pet_delete(*, pet: Pet) -> None:
-    pet.delete()
-    events.catalog_changed(pet.household_id)
+    with transaction.atomic():
+        # Its schedules go with it: a feeder that keeps its schedule must not serve them on its own.
+        feeder_ids = set(MealSchedule.objects.filter(pet=pet).values_list("feeder_id", flat=True))
+        pet.delete()
+        for feeder_id in sorted(feeder_ids):
+            feeder_schedule_changed(feeder_id=feeder_id)
+        events.catalog_changed(pet.household_id)
 
 
 def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: FeedCommand | None = None) -> Pet:

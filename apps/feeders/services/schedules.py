@@ -14,8 +14,8 @@ from apps.feeders.clock import next_slot
 from apps.feeders.errors import InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, MealSchedule, Pet
 from apps.feeders.services.access import feeder_access_check, feeder_lock
-from apps.feeders.services.offline import feeder_schedule_changed
 from apps.feeders.services.rows import fields_apply
+from apps.feeders.services.schedule_sync import feeder_schedule_changed
 from apps.infra.db import lock_or_404
 
 SCHEDULE_FIELDS = frozenset({"times", "days_of_week", "grams", "time_zone", "enabled"})

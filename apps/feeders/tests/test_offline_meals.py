@@ -20,6 +20,7 @@ from apps.feeders.services import meals as meal_services
 from apps.feeders.services import offline as offline_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
+from apps.feeders.services import schedule_sync as sync_services
 from apps.feeders.services import schedules as schedule_services
 from apps.feeders.services.alerts import meal_missed_alert
 from apps.feeders.tests.factories import BeaconFactory, PetFactory, ScheduleFactory, owner_of
@@ -272,13 +273,13 @@ def test_each_schedule_change_is_a_new_version_of_the_feeders_schedule() -> None
     meal = local_meal(times=["18:00", "07:30"])
     before = Feeder.objects.get(pk=meal.feeder_id).schedule_version
     schedule_services.schedule_update(schedule=meal, data={"grams": 25})
-    sync = offline_services.feeder_schedule_sync(feeder_id=meal.feeder_id)
+    sync = sync_services.feeder_schedule_sync(feeder_id=meal.feeder_id)
     assert sync is not None
     assert sync.version == before + 1
     meals = [(m.key, m.time, m.grams) for m in sync.meals]
     assert meals == [(f"{meal.pk}.0", "07:30", 25), (f"{meal.pk}.1", "18:00", 25)]
     Feeder.objects.filter(pk=meal.feeder_id).update(local_schedule=False)
-    assert offline_services.feeder_schedule_sync(feeder_id=meal.feeder_id) is None
+    assert sync_services.feeder_schedule_sync(feeder_id=meal.feeder_id) is None
 
 
 def test_a_slot_refused_over_the_allowance_is_told_to_the_feeder_so_it_does_not_serve_it_itself() -> None:
@@ -295,3 +296,12 @@ def test_a_slot_refused_over_the_allowance_is_told_to_the_feeder_so_it_does_not_
     assert FeedCommand.objects.get().status == CommandStatus.FAILED
     pushed = json.loads(str(event["text"]))
     assert pushed == {"type": "SlotSkip", "slot": KEY.format(meal.pk), "reason": "allowance_exceeded"}
+
+
+def test_a_deleted_pets_meals_leave_the_feeders_schedule_in_a_new_version() -> None:
+    meal = local_meal()
+    before = Feeder.objects.get(pk=meal.feeder_id).schedule_version
+    pet_services.pet_delete(pet=meal.pet)
+    sync = sync_services.feeder_schedule_sync(feeder_id=meal.feeder_id)
+    assert sync is not None
+    assert (sync.version, sync.meals) == (before + 1, [])

@@ -31,6 +31,7 @@ from apps.feeders.services import commands as command_services
 from apps.feeders.services import meals as meal_services
 from apps.feeders.services import offline as offline_services
 from apps.feeders.services import presence as presence_services
+from apps.feeders.services import schedule_sync as sync_services
 from apps.feeders.services import schedules as schedule_services
 from apps.feeders.tests.factories import FeederFactory, PetFactory
 
@@ -97,7 +98,7 @@ class OfflineMeals(RuleBasedStateMachine):
         self.take_sync()
 
     def take_sync(self) -> None:
-        sync = offline_services.feeder_schedule_sync(feeder_id=self.feeder.pk)
+        sync = sync_services.feeder_schedule_sync(feeder_id=self.feeder.pk)
         if sync is not None and (self.device.sync is None or sync.version >= self.device.sync.version):
             self.device.sync = sync
 
