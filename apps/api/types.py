@@ -86,6 +86,21 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 # An instant with its offset, given back in UTC: every datetime a request gives.
 AwareDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
+
+
+def _iso_parsed(value: Any) -> Any:
+    text = _iso_text(value)
+    if isinstance(text, dt.datetime):
+        return text
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("an ISO 8601 date-time, e.g. 2026-11-21T08:00:00Z") from None
+
+
+# The same for a typed message: messages are validated strictly, which takes no text for a
+# datetime, and JSON has no other way to carry one.
+MessageDatetime = Annotated[dt.datetime, BeforeValidator(_iso_parsed), AfterValidator(_aware)]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 
 # Characters that no text column takes: PostgreSQL refuses NUL in text, and a

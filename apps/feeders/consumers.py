@@ -128,7 +128,8 @@ class DeviceSocket(MessageSocket):
             await super().on_event(event)
 
     async def send_feed_now(self, command: FeedCommand, *, again: bool = False) -> None:
-        await self.send_frame(FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id), again=again)
+        feed_now = FeedNow(command_id=command.pk, grams=command.grams, pet_id=command.pet_id, slot=command.slot_key)
+        await self.send_frame(feed_now, again=again)
 
     async def send_frame(self, feed_now: FeedNow, *, again: bool = False) -> None:
         if again or feed_now.command_id not in self.sent_commands:

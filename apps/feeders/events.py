@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from apps.api.messages import Message, device_group
-from apps.api.messages.publish import group_event, group_events_now, group_push
-from apps.feeders.models import FeedCommand, Feeder, FeedEvent, Visit
-from apps.feeders.protocol import CommandStatus, ConfigUpdate, FedRecorded, FeederStatus, Person, VisitRecorded
+from apps.api.messages.publish import group_event, group_events_now, group_push, group_pushes
+from apps.feeders.models import FeedCommand, Feeder, FeedEvent, MealSchedule, Visit
+from apps.feeders.protocol import (
+    CommandStatus,
+    ConfigUpdate,
+    FedRecorded,
+    FeederStatus,
+    Person,
+    ScheduledMeal,
+    ScheduleSync,
+    SlotSkip,
+    VisitRecorded,
+)
+from apps.feeders.slots import meal_key
 from apps.households.groups import household_push
 
 COMMAND = "feeder.command"  # a FeedCommand to send: the socket reads and marks it first
@@ -75,7 +87,7 @@ def fed_message(event: FeedEvent) -> FedRecorded:
     who = event.ordered_by if event.ordered_by_id is not None else None  # no query for the unordered
     return FedRecorded(
         feeder_id=event.feeder_id, pet_id=event.pet_id, grams=event.grams, source=event.source, fed_at=event.fed_at,
-        ordered_by=None if who is None else Person(id=who.pk, name=who.display_name),
+        ordered_by=None if who is None else Person(id=who.pk, name=who.display_name), offline=event.offline,
     )  # fmt: skip
 
 
@@ -108,7 +120,7 @@ def commands_to_device_now(commands: list[FeedCommand], *, resend: bool = False)
     """
     pairs = []
     for c in commands:
-        feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id}
+        feed_now = {"command_id": c.pk, "grams": c.grams, "pet_id": c.pet_id, "slot": c.slot_key}
         event = {"type": COMMAND, "command_id": c.pk, "resend": resend, "feed_now": feed_now}
         pairs.append((device_group(c.feeder_id), event))
         pairs.append(household_push(c.feeder.household_id, command_status(c)))
@@ -121,3 +133,36 @@ def tokens_revoked(feeder_id: int, token_ids: list[int]) -> None:
 
 def config_to_device(feeder_id: int, config: ConfigUpdate) -> None:
     group_push(device_group(feeder_id), config)
+
+
+def schedule_sync(version: int, schedules: list[MealSchedule]) -> ScheduleSync:
+    """A feeder's whole schedule, one entry per meal of the day (its key names its slots)."""
+    meals = [
+        ScheduledMeal(
+            key=meal_key(schedule.pk, n),
+            time=time,
+            days=list(schedule.days_of_week),
+            grams=schedule.grams,
+            pet_id=schedule.pet_id,
+            time_zone=schedule.time_zone,
+        )  # fmt: skip
+        for schedule in schedules
+        for n, time in enumerate(sorted(schedule.times))
+    ]
+    return ScheduleSync(version=version, meals=meals, local_grace=settings.MEAL_LOCAL_GRACE)
+
+
+def schedule_to_device(feeder_id: int, sync: ScheduleSync) -> None:
+    """After commit: two edits committed in one order may arrive in the other; the device keeps the higher version."""
+    group_push(device_group(feeder_id), sync)
+
+
+def slots_skipped(commands: list[FeedCommand]) -> None:
+    """After commit: slots refused over the allowance, told to their feeders so that none serves them itself."""
+    pushes: list[tuple[str, Message]] = [
+        (device_group(c.feeder_id), SlotSkip(slot=c.slot_key, reason="allowance_exceeded"))
+        for c in commands
+        if c.slot_key is not None
+    ]
+    if pushes:
+        group_pushes(pushes)

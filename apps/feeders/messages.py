@@ -32,6 +32,9 @@ from apps.feeders.protocol import (
     MayFeed,
     Pair,
     Paired,
+    ScheduleAck,
+    ScheduleSync,
+    SlotSkip,
     Visit,
     VisitRecorded,
     Welcome,
@@ -40,14 +43,16 @@ from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
 from apps.feeders.services import commands as command_services
 from apps.feeders.services import devices as device_services
+from apps.feeders.services import offline as offline_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
+from apps.feeders.services import schedule_sync as sync_services
 from apps.households.roles import Role
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
-for to_device in (FeedNow, ConfigUpdate):
+for to_device in (FeedNow, ConfigUpdate, ScheduleSync, SlotSkip):
     registry.push(to_device, routes=("device",))
 for to_owner in (FeederStatus, VisitRecorded, FedRecorded, CommandStatus):
     registry.push(to_owner, routes=("app",))
@@ -84,7 +89,12 @@ def pair(message: Pair, context: Context) -> Paired:
 # -- devices -----------------------------------------------------------------------------------
 @registry.handler(Hello, replies=Welcome, callers=DEVICES)
 def hello(message: Hello, context: Context) -> Welcome:
-    feeder = presence_services.feeder_hello(feeder=_feeder_held(context), firmware=message.firmware, ip=message.ip)
+    feeder = presence_services.feeder_hello(
+        feeder=_feeder_held(context), firmware=message.firmware, ip=message.ip, capabilities=message.capabilities,
+        device_time=message.device_time,
+    )  # fmt: skip
+    if feeder.local_schedule and (sync := sync_services.feeder_schedule_sync(feeder_id=feeder.pk)):
+        context.push(sync)  # after Welcome, on this socket
     return Welcome(
         feeder_id=feeder.pk,
         heartbeat_interval=settings.FEEDER_HEARTBEAT_INTERVAL,
@@ -101,14 +111,15 @@ def heartbeat(message: Heartbeat, context: Context) -> Ack:
             "unauthenticated", "This device token is no longer valid.", status=401, close=CLOSE_UNAUTHENTICATED
         )
     presence_services.feeder_heartbeat(
-        feeder=_feeder(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm
-    )
+        feeder=_feeder(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm,
+        device_time=message.device_time,
+    )  # fmt: skip
     return Ack()
 
 
 @registry.handler(Visit, replies=Ack, callers=DEVICES)
 def visit(message: Visit, context: Context) -> Ack:
-    presence_services.visit_record(feeder=_feeder(context), beacon_mac=message.beacon_mac)
+    presence_services.visit_record(feeder=_feeder(context), beacon_mac=message.beacon_mac, seen_at=message.seen_at)
     return Ack()
 
 
@@ -127,9 +138,22 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
 
 @registry.handler(Fed, replies=Ack, callers=DEVICES)
 def fed(message: Fed, context: Context) -> Ack:
-    pet_services.feeder_fed(
-        feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id
-    )
+    if message.slot is not None:  # a scheduled meal served on the device's own
+        offline_services.feeder_slot_fed(
+            feeder=_feeder(context), slot=message.slot, grams=message.grams, event_id=message.event_id,
+            fed_at=message.fed_at,
+        )  # fmt: skip
+    elif message.beacon_mac is not None:
+        pet_services.feeder_fed(
+            feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id,
+            fed_at=message.fed_at, offline=message.local,
+        )  # fmt: skip
+    return Ack()
+
+
+@registry.handler(ScheduleAck, replies=Ack, callers=DEVICES)
+def schedule_ack(message: ScheduleAck, context: Context) -> Ack:
+    offline_services.feeder_schedule_ack(feeder=_feeder(context), version=message.version)
     return Ack()
 
 

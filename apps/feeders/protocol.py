@@ -1,7 +1,7 @@
 """The feeder protocol's messages (handlers are in messages.py).
 
-Device -> server: Pair, Hello, Heartbeat, Visit, MayFeed, Fed, CommandResult.
-Server -> device: FeedNow, ConfigUpdate.
+Device -> server: Pair, Hello, Heartbeat, Visit, MayFeed, Fed, CommandResult, ScheduleAck.
+Server -> device: FeedNow, ConfigUpdate, ScheduleSync, SlotSkip.
 Owner -> server: GetFeederStatus, FeederFeed.
 Server -> owner: FeederStatus, VisitRecorded, FedRecorded, CommandStatus.
 
@@ -14,13 +14,14 @@ import datetime as dt
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from apps.api.messages import Message
-from apps.api.types import QueryRowId, SafeText
+from apps.api.types import MessageDatetime, QueryRowId, SafeText
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import MAC_INPUT_RE, normalize_mac
 from apps.feeders.selectors.allowance import Refusal
+from apps.feeders.slots import SLOT_PATTERN
 
 MacAddress = Annotated[
     str, Field(pattern=MAC_INPUT_RE.pattern, examples=["AA:BB:CC:DD:EE:FF"]), AfterValidator(normalize_mac)
@@ -28,6 +29,12 @@ MacAddress = Annotated[
 Grams = Annotated[int, Field(ge=1, le=MAX_PORTION_GRAMS)]
 Id = QueryRowId  # lax: a typed message may come in a query string
 EventId = Annotated[SafeText, Field(min_length=1, max_length=64)]
+SlotKey = Annotated[str, Field(pattern=SLOT_PATTERN, max_length=40, examples=["12.0@2026-12-07"])]
+Capability = Annotated[SafeText, Field(min_length=1, max_length=32, examples=["local_schedule"])]
+DeviceTime = Annotated[
+    MessageDatetime | None,
+    Field(description="The device's own clock when it sent this (the server measures its offset from it)."),
+]
 
 
 def _ip(value: str) -> str:
@@ -58,6 +65,13 @@ class Hello(Message):
 
     firmware: SafeText = Field(min_length=1, max_length=32)
     ip: IpAddress | None = None
+    capabilities: list[Capability] = Field(
+        default_factory=list,
+        max_length=16,
+        description='What the device can do beyond the base protocol: "local_schedule" (it keeps its meal '
+        "schedule and serves it when it cannot reach the server). Unknown ones are ignored.",
+    )
+    device_time: DeviceTime = None
 
 
 class Welcome(Message):
@@ -73,6 +87,7 @@ class Heartbeat(Message):
 
     food_level_percent: int | None = Field(None, ge=0, le=100)
     signal_dbm: int | None = Field(None, ge=-127, le=0)
+    device_time: DeviceTime = None
 
 
 class Ack(Message):
@@ -80,9 +95,10 @@ class Ack(Message):
 
 
 class Visit(Message):
-    """A collar tag came to the bowl."""
+    """A collar tag came to the bowl (`seen_at`: when, by the device's clock, for one queued offline)."""
 
     beacon_mac: MacAddress
+    seen_at: MessageDatetime | None = None
 
 
 class MayFeed(Message):
@@ -111,11 +127,34 @@ class FeedDecision(Message):
 
 
 class Fed(Message):
-    """Food was dispensed. `event_id` is the device's own: a repeat changes nothing."""
+    """Food was dispensed. `event_id` is the device's own: a repeat changes nothing.
 
-    beacon_mac: MacAddress
+    A scheduled meal the device served on its own names its `slot` (with `local: true`) instead of a
+    collar tag: the server records it once per slot, whoever served it, and never sends that slot.
+    """
+
+    beacon_mac: MacAddress | None = None
     grams: Grams
     event_id: EventId
+    slot: SlotKey | None = Field(None, description="The slot key of the scheduled meal served (see ScheduleSync).")
+    fed_at: MessageDatetime | None = Field(None, description="When, by the device's clock (default: now).")
+    local: bool = Field(False, description="Served on the device's own, without an order from the server.")
+
+    @model_validator(mode="after")
+    def _names_what_was_fed(self) -> Fed:
+        if (self.beacon_mac is None) == (self.slot is None):
+            raise ValueError("give either beacon_mac (a pet at the bowl) or slot (a scheduled meal)")
+        if self.slot is not None and not self.local:
+            raise ValueError(
+                "a slot is reported only when served locally (local: true); a FeedNow gets a CommandResult"
+            )
+        return self
+
+
+class ScheduleAck(Message):
+    """The device holds this ScheduleSync version, and has sent everything it queued before it."""
+
+    version: int = Field(ge=0, le=2**63 - 1)
 
 
 class CommandResult(Message):
@@ -134,6 +173,33 @@ class FeedNow(Message):
     command_id: int
     grams: int
     pet_id: int | None
+    slot: str | None = Field(None, description="A scheduled meal's slot key: served already, it is not served again.")
+
+
+class SlotSkip(Message):
+    """Do not serve this slot on your own: the server decided against it (it would exceed the pet's allowance)."""
+
+    slot: str = Field(examples=["12.0@2026-12-07"])
+    reason: Literal["allowance_exceeded"]
+
+
+class ScheduledMeal(Message):
+    """One meal of a schedule: `time` on `days` in `time_zone`; its slot on a day is `<key>@<local date>`."""
+
+    key: str = Field(examples=["12.0"])
+    time: str = Field(examples=["07:30"], description="Local time of day, HH:MM.")
+    days: list[int] = Field(description="ISO days of the week, 1 = Monday … 7 = Sunday.")
+    grams: int
+    pet_id: int
+    time_zone: str
+
+
+class ScheduleSync(Message):
+    """The feeder's whole meal schedule, sent after Welcome and after every change (an older version is stale)."""
+
+    version: int
+    meals: list[ScheduledMeal]
+    local_grace: int = Field(description="Seconds after a slot without a FeedNow before the device serves it itself.")
 
 
 class ConfigUpdate(Message):
@@ -198,6 +264,7 @@ class FedRecorded(Message):
     ordered_by: Person | None = Field(
         None, description="Who ordered it (feed now, Home Assistant); null for a meal or the device's own."
     )
+    offline: bool = Field(False, description="Dispensed by the feeder on its own while it could not reach us.")
 
 
 class CommandStatus(Message):

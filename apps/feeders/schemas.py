@@ -309,6 +309,8 @@ class FeedEventOut(OutSchema):
     event_id: str | None
     fed_at: dt.datetime
     ordered_by: PersonOut | None = Field(description=ORDERED_BY)
+    offline: bool = Field(description="Dispensed by the feeder on its own, as scheduled, while it was offline.")
+    clock_untrusted: bool = Field(description="The device's clock was off: fed_at is the meal's scheduled time.")
 
 
 class FeedNowIn(Schema):
@@ -325,6 +327,8 @@ class CommandOut(OutSchema):
     status: CommandStatus
     schedule_id: int | None
     slot_at: dt.datetime | None
+    slot_key: str | None = Field(description="A scheduled meal's slot, as the feeder names it too.")
+    local: bool = Field(description="Served by the feeder on its own, without an order from the server.")
     grams_dispensed: int | None
     attempts: int
     error: str

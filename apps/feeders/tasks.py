@@ -14,7 +14,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from apps.feeders.models import PetPhoto
-from apps.feeders.services import commands, meals, photos
+from apps.feeders.services import commands, meals, offline, photos
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def meal_slots_dispatch_task(wake: bool = True, at: str | None = None) -> str:
 @shared_task(ignore_result=True, expires=60, name="apps.tasks.tasks.feed_commands_reconcile_task")
 def feed_commands_reconcile_task() -> str:
     result = commands.feed_commands_reconcile()
+    # Slots a feeder serving its schedule alone has reported past (or not for too long): missed now.
+    result.missed += offline.slots_unreported_settle()
     summary = f"{result.resent} sent again, {result.expired} expired, {result.missed} missed"
     if result.resent or result.expired or result.missed:
         logger.info("feed commands: %s", summary)

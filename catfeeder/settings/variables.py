@@ -196,6 +196,12 @@ VARIABLES: tuple[Variable, ...] = (
              MEALS),
     Variable("MEAL_MISSED_GRACE", "int", 900, "seconds a slot may be late: later, it is missed (the owner is "
              "told); also how long a scheduled command stays valid", MEALS),
+    Variable("MEAL_LOCAL_GRACE", "int", 60, "seconds after a slot without a `FeedNow` before a feeder that keeps "
+             "its schedule serves the meal on its own (told to devices in `ScheduleSync`)", MEALS),
+    Variable("MEAL_LOCAL_REPORT_WAIT", "int", 86400, "seconds a slot never sent to an offline feeder that keeps "
+             "its schedule waits for the feeder to report it before it counts as missed", MEALS),
+    Variable("FEEDER_CLOCK_MAX_OFFSET", "int", 300, "seconds a device's clock may be off the server's: further "
+             "out, the times it reports are recorded as untrusted", MEALS),
     Variable("COMMAND_RESEND_AFTER", "int", 30, "seconds a sent command waits for the device's result before it "
              "is sent again", MEALS),
     Variable("COMMAND_EXPIRE_AFTER", "int", 600, "seconds a \"feed now\" command stays valid", MEALS),

@@ -92,6 +92,11 @@
         by.className = "ordered-by";
         li.append(" ", by);
       }
+      if (m.offline) {  // served by the feeder on its own while it could not reach us
+        var offline = text("span", "fed offline");
+        offline.className = "badge";
+        li.append(" ", offline);
+      }
       return li;
     });
     if (m.pet_id !== null) { $all('[data-pet-gauge="' + m.pet_id + '"]').forEach(function (g) { gaugeAdd(g, m.grams); }); }

@@ -33,6 +33,18 @@ class Feeder(models.Model):
     is_online = models.BooleanField(default=False)
     # The socket that made the feeder online: a late disconnect of an older one must not take it offline.
     connection_id = models.CharField(max_length=32, blank=True, editable=False)
+    # Announced in Hello: the device keeps its meal schedule (ScheduleSync) and serves a slot on its
+    # own when it has not heard from the server by then (docs/protocol.md, "Meals offline").
+    local_schedule = models.BooleanField(default=False, editable=False)
+    schedule_version = models.PositiveBigIntegerField(default=0, editable=False)
+    schedule_acked_version = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # A ScheduleAck or a heartbeat: the device has uploaded everything it did before this moment,
+    # so a slot it has not reported by then was not served by it either.
+    reported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    clock_offset = models.FloatField(
+        null=True, blank=True, editable=False, help_text="Seconds the device's clock is ahead of the server's."
+    )
+    local_meals_untold = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,6 +27,10 @@ class CommandStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
     MISSED = "missed", "Missed"
+    # Never sent to a feeder that serves its schedule on its own: it may have fed the pet while
+    # offline and not told us yet. Closed (no promise on the allowance); settled as done when the
+    # feeder reports the slot, as missed once it has reported without it (meals.py, offline.py).
+    UNREPORTED = "unreported", "Not reported yet"
 
 
 OPEN_COMMAND = (CommandStatus.PENDING, CommandStatus.SENT)  # not answered yet: its food is still to come
@@ -69,6 +73,9 @@ class FeedCommand(models.Model):
         MealSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="commands"
     )
     slot_at = models.DateTimeField(null=True, blank=True, help_text="The schedule slot this command serves (UTC).")
+    # "<schedule>.<n-th meal of the day>@<local date>": the slot's name on the device too (slots.py).
+    slot_key = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001 - NULL: exempt from uniqueness
+    local = models.BooleanField(default=False, help_text="Served by the feeder on its own, without the server.")
     grams_dispensed = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Times it was sent to the device.")
     # Counted before each delivery task runs, so a task that keeps killing its worker
@@ -96,6 +103,13 @@ class FeedCommand(models.Model):
                 condition=models.Q(schedule__isnull=False),
                 name="feeders_command_one_per_slot",
             ),
+            # One command per slot key too: a meal moved by an edit keeps its key, and a slot the
+            # feeder served on its own (a row written at its upload) is never dispatched again.
+            models.UniqueConstraint(
+                fields=["schedule", "slot_key"],
+                condition=models.Q(schedule__isnull=False, slot_key__isnull=False),
+                name="feeders_command_one_per_slot_key",
+            ),
         ]
         indexes: ClassVar = [
             models.Index(fields=["feeder", "status"], name="feeders_command_feeder_status"),
@@ -108,6 +122,10 @@ class FeedCommand(models.Model):
             # For an account's deletion (SET_NULL): meals, most commands, are nobody's and cost no entry.
             models.Index(
                 fields=["ordered_by"], condition=models.Q(ordered_by__isnull=False), name="feeders_command_ordered_by"
+            ),
+            # Slots waiting for an offline feeder's report: few, whatever the history holds.
+            models.Index(
+                fields=["expires_at"], condition=models.Q(status="unreported"), name="feeders_command_unreported"
             ),
         ]
 
@@ -131,6 +149,10 @@ class FeedEvent(models.Model):
     # Its command's `ordered_by`, kept on the feeding itself: history outlives purged commands.
     ordered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    offline = models.BooleanField(default=False, help_text="Dispensed by the feeder on its own while offline.")
+    clock_untrusted = models.BooleanField(
+        default=False, help_text="The device's clock was too far out: fed_at is the slot's time, not the device's."
     )
 
     class Meta:

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
-from apps.feeders.models import MealSchedule
+from apps.feeders.models import Feeder, MealSchedule
 from apps.households.roles import Role
 from apps.households.selectors import member_of, row_role_require
 
@@ -58,3 +58,12 @@ def schedule_feeds_collar(*, feeder_id: int, beacon_mac: str) -> bool:
     return MealSchedule.objects.filter(
         enabled=True, pet__beacon__mac=beacon_mac, pet__household__feeders__id=feeder_id
     ).exists()
+
+
+def feeder_schedule(*, feeder_id: int) -> tuple[int, list[MealSchedule]] | None:
+    """A feeder's schedule version and enabled meal schedules, if it keeps its schedule (else None)."""
+    version = Feeder.objects.filter(pk=feeder_id, local_schedule=True).values_list("schedule_version", flat=True)
+    found = version.first()
+    if found is None:
+        return None
+    return found, list(MealSchedule.objects.filter(feeder_id=feeder_id, enabled=True).order_by("pk"))

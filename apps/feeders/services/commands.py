@@ -138,7 +138,7 @@ DELIVERY_CHUNK = 50  # commands per delivery task: fewer broker round trips, a s
 
 DELIVERY_FIELDS = (
     "feeder__is_online", "feeder__household_id", "pet_id", "grams", "status", "attempts", "deliveries",
-    "grams_dispensed", "error",
+    "grams_dispensed", "error", "slot_key",
 )  # fmt: skip
 
 
@@ -261,6 +261,10 @@ def feed_commands_expire(*, commands: QuerySet[FeedCommand], now: dt.datetime) -
             never_sent = command.status == CommandStatus.PENDING and command.schedule_id is not None
             command.status = CommandStatus.MISSED if never_sent else CommandStatus.EXPIRED
             command.error = "the feeder was offline" if never_sent else "no answer from the feeder in time"
+            if never_sent and command.feeder.local_schedule:
+                # It may have served the slot on its own: missed only once it reports without it (offline.py).
+                command.status, never_sent = CommandStatus.UNREPORTED, False
+                command.error = "the feeder was offline; it may have served the meal on its own"
             command.completed_at = now
             command.save(update_fields=["status", "error", "completed_at"])
             events.command_changed(command, household_id=command.feeder.household_id)

@@ -18,18 +18,21 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.feeders.models import CommandStatus, FeedCommand, FeedSource, MealSchedule, Pet
+from apps.feeders import events
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedSource, MealSchedule, Pet
 from apps.feeders.selectors.allowance import Allowance, pets_allowances
 from apps.feeders.selectors.schedules import schedule_next_due
 from apps.feeders.services.alerts import allowance_alert, meal_missed_alert
 from apps.feeders.services.commands import feed_commands_enqueue
 from apps.feeders.services.schedules import schedule_next_run
+from apps.feeders.slots import slot_key_at
 
 MAX_ROUNDS = 100  # batches per tick; a backlog past that waits for the next tick
 # A wake tick writes its slots' commands up to this long before they fall due, and sends them on
@@ -125,6 +128,8 @@ def _dispatch_batch(
 def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: DispatchResult) -> list[FeedCommand]:
     grace = dt.timedelta(seconds=settings.MEAL_MISSED_GRACE)
     allowances = _allowances_held(due)
+    late = [s.feeder_id for s in due if s.next_run_at is not None and now - s.next_run_at > grace]
+    serve_alone = _local_schedule_feeders(late)
     commands = []
     for schedule in due:
         slot = schedule.next_run_at
@@ -135,8 +140,14 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
         command = FeedCommand(
             feeder_id=schedule.feeder_id, pet_id=schedule.pet_id, grams=schedule.grams, source=FeedSource.SCHEDULE,
             schedule=schedule, slot_at=slot, expires_at=slot + grace,
+            # The slot's name on the feeder too: a slot it served on its own has a row with this
+            # key already, and this one is skipped as a conflict (_insert).
+            slot_key=slot_key_at(schedule.pk, slot, times=schedule.times, tz=ZoneInfo(schedule.time_zone)),
         )  # fmt: skip
-        if now - slot > grace:
+        if now - slot > grace and schedule.feeder_id in serve_alone:
+            # Beat (or the whole server) was down: the feeder has served it on its own, or will say it did not.
+            command.status, command.error = CommandStatus.UNREPORTED, "the server was down at the slot's time"
+        elif now - slot > grace:
             command.status, command.error = CommandStatus.MISSED, "later than the grace period"
             result.missed += 1
         else:
@@ -149,6 +160,13 @@ def _commands_for(due: list[MealSchedule], *, now: dt.datetime, result: Dispatch
                 result.pending += 1
         commands.append(command)
     return commands
+
+
+def _local_schedule_feeders(feeder_ids: list[int]) -> set[int]:
+    """Which of these feeders serve their schedule on their own (one query, only when a slot is late)."""
+    if not feeder_ids:
+        return set()
+    return set(Feeder.objects.filter(pk__in=feeder_ids, local_schedule=True).values_list("pk", flat=True))
 
 
 def _allowances_held(due: list[MealSchedule]) -> dict[int, Allowance]:
@@ -182,15 +200,17 @@ def _insert(commands: list[FeedCommand]) -> list[int]:
         return _created_ids(commands)
     # bulk_create with ignore_conflicts returns no ids and adapts every value on its own (a third
     # of a tick at 1,000): ten arrays in one INSERT … RETURNING give the ids in the same statement.
-    columns = ("feeder_id", "pet_id", "grams", "source", "status", "schedule_id", "slot_at", "expires_at", "error")
-    types = ("bigint", "bigint", "integer", "text", "text", "bigint", "timestamptz", "timestamptz", "text")
+    columns = (
+        "feeder_id", "pet_id", "grams", "source", "status", "schedule_id", "slot_at", "expires_at", "error", "slot_key",
+    )  # fmt: skip
+    types = ("bigint", "bigint", "integer", "text", "text", "bigint", "timestamptz", "timestamptz", "text", "text")
     arrays = [[getattr(c, column) for c in commands] for column in columns]
     for text in (3, 4):  # choices as their values: psycopg would write an Enum's name
         arrays[text] = [str(value) for value in arrays[text]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {FeedCommand._meta.db_table} ({', '.join(columns)}, attempts, deliveries, created_at) "  # noqa: S608 - the model's own names
-            f"SELECT *, 0, 0, %s FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
+            f"INSERT INTO {FeedCommand._meta.db_table} ({', '.join(columns)}, attempts, deliveries, local, created_at) "  # noqa: S608 - the model's own names
+            f"SELECT *, 0, 0, false, %s FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
             "ON CONFLICT DO NOTHING RETURNING id, status",
             [timezone.now(), *arrays],
         )
@@ -208,8 +228,12 @@ def _created_ids(commands: list[FeedCommand]) -> list[int]:
 
 
 def _alerts_for(commands: list[FeedCommand], *, now: dt.datetime) -> None:
+    refused = [c for c in commands if c.status == CommandStatus.FAILED]
     for command in commands:
         if command.status == CommandStatus.MISSED:
             meal_missed_alert(command, now=now)
         elif command.status == CommandStatus.FAILED:
             allowance_alert(command, now=now)
+    # A feeder that keeps its schedule would serve a refused slot itself once no FeedNow came.
+    serve_alone = _local_schedule_feeders([c.feeder_id for c in refused])
+    events.slots_skipped([c for c in refused if c.feeder_id in serve_alone])

@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
-from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, Pet, Visit
+from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, Visit
 from apps.feeders.selectors.access import pet_may_use_feeder
 from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
+from apps.feeders.services.device_clock import device_time_correct
 from apps.feeders.services.rows import fields_apply, row_save
+from apps.feeders.services.schedule_sync import feeder_schedule_changed
 from apps.households.models import Household
 
 PET_FIELDS = frozenset(
@@ -47,8 +49,13 @@ def pet_update(*, pet: Pet, data: dict[str, Any]) -> Pet:
 
 
 def pet_delete(*, pet: Pet) -> None:
-    pet.delete()
-    events.catalog_changed(pet.household_id)
+    with transaction.atomic():
+        # Its schedules go with it: a feeder that keeps its schedule must not serve them on its own.
+        feeder_ids = set(MealSchedule.objects.filter(pet=pet).values_list("feeder_id", flat=True))
+        pet.delete()
+        for feeder_id in sorted(feeder_ids):
+            feeder_schedule_changed(feeder_id=feeder_id)
+        events.catalog_changed(pet.household_id)
 
 
 def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: FeedCommand | None = None) -> Pet:
@@ -77,6 +84,8 @@ def pet_feed(
     event_id: str | None = None,
     command: FeedCommand | None = None,
     at: dt.datetime | None = None,
+    offline: bool = False,
+    clock_untrusted: bool = False,
 ) -> FeedEvent:
     """Record food given to a pet, within its allowance; never capped silently.
 
@@ -98,7 +107,7 @@ def pet_feed(
         ordered_by = command.ordered_by if command is not None else None  # a device's own is nobody's
         return FeedEvent.objects.create(
             pet=locked, feeder=feeder, grams=grams, source=source, event_id=event_id, command=command, fed_at=at,
-            ordered_by=ordered_by,
+            ordered_by=ordered_by, offline=offline, clock_untrusted=clock_untrusted,
         )  # fmt: skip
 
 
@@ -120,15 +129,24 @@ def feeder_may_feed(
 
 
 def feeder_fed(
-    *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, now: dt.datetime | None = None
-) -> FeedEvent:
-    """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op)."""
+    *, feeder: Feeder, beacon_mac: str, grams: int, event_id: str, fed_at: dt.datetime | None = None,
+    offline: bool = False, now: dt.datetime | None = None,
+) -> FeedEvent:  # fmt: skip
+    """The device dispensed food for the pet wearing the tag (a repeated event id is a no-op).
+
+    `fed_at` is the device's own time of a feeding it reports late: corrected by its clock's offset.
+    `offline`: it dispensed on its own, without asking (`Fed{local: true}`).
+    """
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     if pet is None:
         raise InvalidReference("beacon_mac", "collar tag")
+    when = device_time_correct(feeder=feeder, reported=fed_at, now=now or timezone.now())
     with transaction.atomic():
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
-        event = pet_feed(pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=now)
+        event = pet_feed(
+            pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=when.at,
+            offline=offline, clock_untrusted=not when.trusted,
+        )  # fmt: skip
         if not repeat:
             events.fed_recorded(event, household_id=feeder.household_id)
     return event

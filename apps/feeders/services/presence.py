@@ -14,8 +14,12 @@ from apps.feeders import events
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, Visit
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.commands import feed_command_send, feeder_commands_expire
+from apps.feeders.services.device_clock import clock_offset, device_time_correct
+from apps.feeders.services.offline import local_meals_tell
 from apps.infra.batch import Batch
 from apps.infra.db import lock_or_404, write_transaction
+
+LOCAL_SCHEDULE = "local_schedule"  # the capability of a feeder that serves its schedule offline (offline.py)
 
 
 def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> list[FeedCommand]:
@@ -66,9 +70,15 @@ def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
             events.feeder_changed(feeder)
 
 
-def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datetime | None = None) -> Feeder:
+def feeder_hello(
+    *, feeder: Feeder, firmware: str, ip: str | None, capabilities: Sequence[str] = (),
+    device_time: dt.datetime | None = None, now: dt.datetime | None = None,
+) -> Feeder:  # fmt: skip
+    """What the device runs, what it can do (unknown capabilities are ignored) and how far off its clock is."""
     now = now or timezone.now()
     feeder.firmware_version, feeder.last_ip, feeder.last_seen_at, feeder.updated_at = firmware, ip, now, now
+    feeder.local_schedule = LOCAL_SCHEDULE in capabilities
+    feeder.clock_offset = clock_offset(device_time=device_time, now=now)  # None: not measured on this connection
     _hellos.submit(feeder)
     return feeder
 
@@ -76,7 +86,8 @@ def feeder_hello(*, feeder: Feeder, firmware: str, ip: str | None, now: dt.datet
 def _write_hellos(feeders: Sequence[Feeder]) -> list[None | BaseException]:
     present = set(Feeder.objects.filter(pk__in=[f.pk for f in feeders]).values_list("pk", flat=True))
     found = {feeder.pk: feeder for feeder in feeders if feeder.pk in present}
-    _feeders_update(list(found.values()), ["firmware_version", "last_ip", "last_seen_at", "updated_at"])
+    fields = ["firmware_version", "last_ip", "last_seen_at", "updated_at", "local_schedule", "clock_offset"]
+    _feeders_update(list(found.values()), fields)
     events.feeders_changed(list(found.values()))
     # Not present: its owner removed it while the device was connected.
     return [None if feeder.pk in present else Http404("No Feeder matches the given query.") for feeder in feeders]
@@ -106,24 +117,37 @@ def _feeders_update(feeders: list[Feeder], fields: list[str]) -> None:
 
 
 def feeder_heartbeat(
-    *, feeder: Feeder, food_level_percent: int | None, signal_dbm: int | None, now: dt.datetime | None = None
-) -> Feeder:
+    *, feeder: Feeder, food_level_percent: int | None, signal_dbm: int | None, device_time: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Feeder:  # fmt: skip
+    """A heartbeat also says the device has uploaded all it queued (it beats only once its queue is empty)."""
+    now = now or timezone.now()
+    fields = ["food_level_percent", "signal_dbm", "last_seen_at", "reported_at", "updated_at"]
     with transaction.atomic():
         changed = food_level_percent != feeder.food_level_percent
         feeder.food_level_percent, feeder.signal_dbm = food_level_percent, signal_dbm
-        feeder.last_seen_at = now or timezone.now()
+        feeder.last_seen_at = feeder.reported_at = now
+        if device_time is not None:
+            feeder.clock_offset = clock_offset(device_time=device_time, now=now)
+            fields.append("clock_offset")
         lock_or_404(feeder)
-        feeder.save(update_fields=["food_level_percent", "signal_dbm", "last_seen_at", "updated_at"])
+        feeder.save(update_fields=fields)
         if changed:
             events.feeder_changed(feeder)
+        if feeder.local_schedule:
+            local_meals_tell(feeder=feeder, now=now)
     return feeder
 
 
-def visit_record(*, feeder: Feeder, beacon_mac: str, now: dt.datetime | None = None) -> Visit:
-    """A tag seen at the bowl; a tag of nobody we know is recorded without a pet."""
+def visit_record(
+    *, feeder: Feeder, beacon_mac: str, seen_at: dt.datetime | None = None, now: dt.datetime | None = None
+) -> Visit:
+    """A tag seen at the bowl; a tag of nobody we know is recorded without a pet. `seen_at`: the device's
+    time of a visit it queued offline, corrected by its clock's offset."""
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
+    when = device_time_correct(feeder=feeder, reported=seen_at, now=now or timezone.now())
     with transaction.atomic():
-        visit = Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon_mac, seen_at=now or timezone.now())
+        visit = Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon_mac, seen_at=when.at)
         events.visit_recorded(visit, household_id=feeder.household_id)
     return visit
 

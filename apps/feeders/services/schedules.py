@@ -15,6 +15,7 @@ from apps.feeders.errors import InvalidReference
 from apps.feeders.models import OPEN_COMMAND, CommandStatus, FeedCommand, Feeder, MealSchedule, Pet
 from apps.feeders.services.access import feeder_access_check, feeder_lock
 from apps.feeders.services.rows import fields_apply
+from apps.feeders.services.schedule_sync import feeder_schedule_changed
 from apps.infra.db import lock_or_404
 
 SCHEDULE_FIELDS = frozenset({"times", "days_of_week", "grams", "time_zone", "enabled"})
@@ -49,6 +50,7 @@ def schedule_create(
         feeder_lock(feeder=feeder)  # the pet is not being taken off the list meanwhile
         feeder_access_check(feeder=feeder, pet=pet, field="pet_id")
         schedule.save()
+        feeder_schedule_changed(feeder_id=feeder.pk)
         events.catalog_changed(pet.household_id)
     return schedule
 
@@ -62,6 +64,7 @@ def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.dat
         schedule.save(update_fields=[*fields, "next_run_at"])
         if not schedule.enabled:
             schedule_commands_cancel(schedule=schedule, now=now)
+        feeder_schedule_changed(feeder_id=schedule.feeder_id)
         events.catalog_changed(schedule.pet.household_id)
     return schedule
 
@@ -69,7 +72,9 @@ def schedule_update(*, schedule: MealSchedule, data: dict[str, Any], now: dt.dat
 def schedule_delete(*, schedule: MealSchedule) -> None:
     with transaction.atomic():
         schedule_commands_cancel(schedule=schedule)
+        feeder_id = schedule.feeder_id
         schedule.delete()
+        feeder_schedule_changed(feeder_id=feeder_id)
         events.catalog_changed(schedule.pet.household_id)
 
 

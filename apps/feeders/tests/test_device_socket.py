@@ -189,6 +189,7 @@ def test_feed_now_from_rest_reaches_the_online_device_and_its_result_completes_i
             "command_id": command_id,
             "grams": 20,
             "pet_id": alices.pet.pk,
+            "slot": None,  # a "feed now", not a scheduled meal
         }
         assert app.expect("CommandStatus", status="sent")["command_id"] == command_id
 

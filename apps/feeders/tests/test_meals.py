@@ -215,7 +215,9 @@ def test_a_dispatcher_tick_delivers_to_online_feeders_itself_with_no_queued_task
     event = async_to_sync(feeder_socket)()
     command = FeedCommand.objects.get(schedule=meal)
     assert (command.status, command.deliveries, command.attempts) == (CommandStatus.SENT, 1, 1)
-    assert event["feed_now"] == {"command_id": command.pk, "grams": command.grams, "pet_id": command.pet_id}
+    assert event["feed_now"] == {
+        "command_id": command.pk, "grams": command.grams, "pet_id": command.pet_id, "slot": command.slot_key,
+    }  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: the batches are handed over as each one commits

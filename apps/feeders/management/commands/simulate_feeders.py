@@ -19,34 +19,32 @@ Each event is one line on the console (`--quiet`: only the first and last):
 
 At a visit the cat eats `--eat-grams` with the chance `--eat-chance`, unless a
 meal schedule feeds it: then its food comes at meal times only.
+
+The feeders keep their meal schedule (`local_schedule`; not with `--no-local-schedule`):
+`--offline-at 60 --online-at 180` cuts their link in between, and they serve the meals due
+meanwhile on their own and upload them when it is back. The device's side is in
+apps/feeders/management/ (device_link, local_schedule, simulation).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
-import json
-import random
+import datetime as dt
 import signal
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
-from websockets.asyncio.client import ClientConnection, connect
 
 from apps.accounts.services import user_get_or_create_verified
+from apps.feeders.management.device_link import WAIT, Device
+from apps.feeders.management.local_schedule import LocalSchedule, OfflinePlan
+from apps.feeders.management.simulation import Appetite, Simulation
 from apps.feeders.models.feeding import MAX_PORTION_GRAMS
 from apps.feeders.models.fields import normalize_mac
 from apps.feeders.selectors import devices as device_selectors
 from apps.feeders.selectors import pets as pet_selectors
-from apps.feeders.selectors.schedules import schedule_feeds_collar
 from apps.feeders.services import devices as device_services
 from apps.feeders.services import pets as pet_services
 from apps.households.services import household_for_write
@@ -56,20 +54,7 @@ if TYPE_CHECKING:
     from apps.feeders.models import Feeder
     from apps.households.models import Household
 
-Say = Callable[["Device", str, str], None]  # (device, event, detail): one console line
 MAC_PREFIX = "5E"  # locally administered: never a real vendor's
-WAIT = 10.0  # seconds for a reply
-
-
-@dataclass
-class Device:
-    n: int
-    mac: str
-    beacon_mac: str | None  # None: no collar tag comes to this bowl
-    code: str
-    token: str | None = None
-    feeder_id: int | None = None  # told in Welcome
-    done: set[int] = field(default_factory=set)  # command ids already dispensed: repeats are no-ops
 
 
 def mac(prefix: str, n: int) -> str:
@@ -100,171 +85,6 @@ def _sim_feeder(owner: User, household: Household, n: int) -> Feeder:
     return feeder or device_services.feeder_create(household=household, name=f"Sim {n}", mac=feeder_mac)
 
 
-class Link:
-    """One device socket: requests with ids, replies matched to them, pushes handed on."""
-
-    def __init__(self, ws: ClientConnection, device: Device, stats: Counter[str], say: Say) -> None:
-        self.ws, self.device, self.stats, self.say = ws, device, stats, say
-        self.ids = itertools.count(1)
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-
-    async def call(self, type: str, **fields: Any) -> dict[str, Any]:
-        request_id = f"{self.device.n}-{next(self.ids)}"
-        self.waiting[request_id] = asyncio.get_running_loop().create_future()
-        await self.ws.send(json.dumps({"type": type, "id": request_id, **fields}))
-        reply = await asyncio.wait_for(self.waiting[request_id], WAIT)
-        if reply["type"] == "Error":
-            self.stats[f"error {reply['code']}"] += 1
-        return reply
-
-    async def read(self) -> None:
-        async for text in self.ws:
-            frame = json.loads(text)
-            future = self.waiting.pop(frame.get("id"), None)
-            if future is not None:
-                future.set_result(frame)
-            elif frame["type"] == "FeedNow":
-                asyncio.ensure_future(self.dispense(frame))
-            elif frame["type"] == "ConfigUpdate" and frame.get("device_token"):
-                self.device.token = frame["device_token"]
-
-    async def dispense(self, order: dict[str, Any]) -> None:
-        command_id, grams = order["command_id"], order["grams"]
-        pet = f"pet {order['pet_id']}" if order.get("pet_id") else "no pet named"
-        if command_id in self.device.done:
-            self.say(self.device, "FeedNow", f"command {command_id} again: already dispensed, answering again")
-        else:
-            self.say(self.device, "FeedNow", f"command {command_id}: {grams} g, {pet}")
-            self.device.done.add(command_id)
-            self.stats["commands"] += 1
-            self.say(self.device, "dispensed", f"{grams} g for command {command_id}")
-        reply = await self.call("CommandResult", command_id=command_id, status="done", grams_dispensed=grams)
-        self.say(self.device, "result", f"command {command_id} done, {grams} g: {_answer(reply)}")
-
-
-def _answer(reply: dict[str, Any]) -> str:
-    """The server's reply in a few words: Ack, or the error's code and message."""
-    if reply["type"] == "Error":
-        return f"refused, {reply.get('code')}: {reply.get('message', '')}"
-    return "acknowledged" if reply["type"] == "Ack" else reply["type"]
-
-
-@dataclass(frozen=True)
-class Appetite:
-    grams: int  # asked for at a visit; 0: the cat never eats at a visit
-    chance: float  # of eating at a visit, 0..1
-
-
-def _decision(reply: dict[str, Any]) -> str:
-    if reply["type"] != "FeedDecision":
-        return _answer(reply)
-    verdict = f"may eat {reply['grams']} g" if reply["allowed"] else f"refused, {reply.get('reason')}"
-    return f"{verdict} (eaten {reply['eaten_grams']} g, {reply['remaining_grams']} g left in the period)"
-
-
-class Simulation:
-    def __init__(
-        self, url: str, heartbeat: float, visit_every: float, stop: asyncio.Event, *, appetite: Appetite, say: Say
-    ) -> None:
-        self.url, self.heartbeat, self.visit_every, self.stop = url, heartbeat, visit_every, stop
-        self.appetite, self.say = appetite, say
-        self.stats: Counter[str] = Counter()
-
-    async def run(self, device: Device) -> None:
-        backoff = 0.5
-        while not self.stop.is_set():
-            try:
-                headers = {"Authorization": f"Bearer {device.token}"} if device.token else None
-                async with connect(f"{self.url}/ws/device/", additional_headers=headers, compression=None) as ws:
-                    backoff = 0.5
-                    await self.session(Link(ws, device, self.stats, self.say))
-            # Any failed handshake (a refusal, or a connection closed before the answer, as under a
-            # connect storm) and anything unforeseen: a device says so and tries again, never stops.
-            except Exception as exc:  # noqa: BLE001
-                self.stats[f"disconnect {type(exc).__name__}"] += 1
-                delay = backoff * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not crypto
-                if not self.stop.is_set():
-                    self.say(device, "reconnect", f"{type(exc).__name__} {exc}".strip() + f"; again in {delay:.1f} s")
-                await asyncio.sleep(delay)
-                backoff = min(backoff * 2, 30)
-
-    async def session(self, link: Link) -> None:
-        reader = asyncio.ensure_future(link.read())
-        try:
-            device = link.device
-            if device.token is None:
-                paired = await link.call("Pair", code=device.code, mac=device.mac)
-                if paired["type"] != "Paired":
-                    raise SystemExit(f"feeder {device.mac} could not pair: {paired}")
-                device.token = paired["token"]
-                self.stats["paired"] += 1
-                self.say(device, "paired", f"with code {device.code}: device token received")
-            welcome = await link.call("Hello", firmware="sim-1.0", ip=f"10.0.{device.n // 250}.{device.n % 250 + 2}")
-            if welcome["type"] != "Welcome":
-                raise SystemExit(f"feeder {device.mac} was not welcomed: {welcome}")
-            device.feeder_id = welcome["feeder_id"]
-            self.say(device, "online", f"feeder {device.feeder_id}, heartbeat every {welcome['heartbeat_interval']} s")
-            await asyncio.gather(self.beat(link), self.visits(link))
-        finally:
-            reader.cancel()
-
-    async def beat(self, link: Link) -> None:
-        level = 100
-        while not self.stop.is_set():
-            level = max(level - random.randint(0, 2), 0)  # noqa: S311
-            await link.call("Heartbeat", food_level_percent=level, signal_dbm=random.randint(-80, -40))  # noqa: S311
-            self.stats["heartbeats"] += 1
-            await self.pause(self.heartbeat)
-
-    async def visits(self, link: Link) -> None:
-        if link.device.beacon_mac is None:
-            return
-        while not self.stop.is_set():
-            await self.pause(self.visit_every * random.uniform(0.5, 1.5))  # noqa: S311
-            if self.stop.is_set():
-                return
-            await self.visit(link, link.device.beacon_mac)
-
-    async def visit(self, link: Link, beacon_mac: str) -> None:
-        device = link.device
-        await link.call("Visit", beacon_mac=beacon_mac)
-        self.stats["visits"] += 1
-        not_eating = await self.not_eating(device, beacon_mac)
-        self.say(device, "visit", f"collar {beacon_mac}" + ("" if not_eating is None else f"; {not_eating}"))
-        if not_eating is not None:
-            return
-        decision = await link.call("MayFeed", beacon_mac=beacon_mac, grams=self.appetite.grams)
-        self.say(device, "decision", _decision(decision))
-        if decision.get("allowed"):
-            fed = await link.call("Fed", beacon_mac=beacon_mac, grams=decision["grams"], event_id=uuid.uuid4().hex)
-            self.stats["feedings"] += fed["type"] == "Ack"
-            self.say(device, "dispensed", f"{decision['grams']} g for collar {beacon_mac}: {_answer(fed)}")
-
-    async def not_eating(self, device: Device, beacon_mac: str) -> str | None:
-        """Why the cat does not ask to eat at this visit; None when it does."""
-        if not self.appetite.grams:
-            return "not eating (--eat-grams 0)"
-        if await self.fed_by_schedule(device, beacon_mac):
-            return "a meal schedule feeds this pet: not eating between meals"
-        if random.random() >= self.appetite.chance:  # noqa: S311
-            return "not hungry"
-        return None
-
-    @staticmethod
-    async def fed_by_schedule(device: Device, beacon_mac: str) -> bool:
-        # Asked at every visit: an owner may add or pause a schedule while the simulation runs.
-        if device.feeder_id is None:
-            return False
-        try:
-            return await sync_to_async(schedule_feeds_collar)(feeder_id=device.feeder_id, beacon_mac=beacon_mac)
-        except DatabaseError:  # not the server's database, or it is down: the device keeps going
-            return False
-
-    async def pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), seconds)
-
-
 class Command(BaseCommand):
     help = "Run N simulated feeders over real WebSockets (pairing, heartbeats, visits, feeding)."
 
@@ -286,10 +106,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--collar", help="With --code: the collar tag MAC seen at the bowl (default: none, no visits)."
         )
+        # The link plan: down at each --offline-at, up at its --online-at (seconds from the start).
+        parser.add_argument("--offline-at", type=float, action="append", default=[], help="Seconds: cut the link.")
+        parser.add_argument("--online-at", type=float, action="append", default=[], help="Seconds: link back.")
+        parser.add_argument(
+            "--no-local-schedule", action="store_true", help="Do not keep the schedule: every meal is a FeedNow."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["eat_grams"] <= MAX_PORTION_GRAMS or not 0 <= options["eat_chance"] <= 1:
             raise CommandError(f"--eat-grams is 0..{MAX_PORTION_GRAMS} and --eat-chance 0..1.")
+        try:
+            options["plan"] = OfflinePlan.of(options["offline_at"], options["online_at"])
+        except ValueError as exc:
+            raise CommandError(f"--offline-at/--online-at: {exc}") from exc
         if options["code"]:
             devices = [self.owners_device(options)]
             self.stdout.write(f"simulate_feeders: the feeder {devices[0].mac}, pairing -> {options['url']}")
@@ -326,8 +156,11 @@ class Command(BaseCommand):
         appetite = Appetite(grams=options["eat_grams"], chance=options["eat_chance"])
         say = self.quiet if options["quiet"] else self.say
         simulation = Simulation(
-            options["url"].rstrip("/"), options["heartbeat"], options["visit_every"], stop, appetite=appetite, say=say
-        )
+            options["url"].rstrip("/"), options["heartbeat"], options["visit_every"], stop, appetite=appetite, say=say,
+            plan=options["plan"],
+        )  # fmt: skip
+        for device in devices:  # meals before the start are not the simulator's to serve
+            device.local = None if options["no_local_schedule"] else LocalSchedule(since=dt.datetime.now(dt.UTC))
         tasks = [asyncio.ensure_future(simulation.run(device)) for device in devices]
         await stop.wait()
         await asyncio.wait(tasks, timeout=WAIT)
