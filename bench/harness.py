@@ -76,6 +76,14 @@ def web_servers(
     return socks, servers
 
 
+def web_workers_default() -> int:
+    """How many web processes `serve` starts unless told: WEB_WORKERS, else its documented default."""
+    from catfeeder.settings.catalog import CATALOG
+
+    default = next(variable.default for variable in CATALOG if variable.name == "WEB_WORKERS")
+    return int(os.environ.get("WEB_WORKERS", default))
+
+
 def web_servers_stop(listening: list[socket.socket], servers: Servers) -> None:
     """SIGTERM every server, wait for each, then close the sockets they served."""
     for server in servers:

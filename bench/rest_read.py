@@ -46,6 +46,7 @@ from bench.harness import (  # noqa: E402
     owner_create,
     web_servers,
     web_servers_stop,
+    web_workers_default,
     wrk,
 )
 
@@ -76,14 +77,6 @@ class Gunicorn:
 # The best of --tune on this 2-core machine (median of two alternating rounds; see the README's Benchmarks).
 BEST = {"drf": Gunicorn(2), "ninja": Gunicorn(2, "gthread", 4)}
 CANDIDATES = [Gunicorn(n) for n in (2, 3, 4, 5)] + [Gunicorn(n, "gthread", 4) for n in (2, 3, 4)]
-
-
-def web_workers_default() -> int:
-    """How many web processes `serve` starts unless told: WEB_WORKERS, else its documented default."""
-    from catfeeder.settings.catalog import CATALOG
-
-    default = next(variable.default for variable in CATALOG if variable.name == "WEB_WORKERS")
-    return int(os.environ.get("WEB_WORKERS", default))
 
 
 def prepare_data() -> str:
