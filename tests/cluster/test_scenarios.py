@@ -64,6 +64,14 @@ def heard_live(page: LivePage, ids: list[int]) -> None:
                what="the owner's live page told of every command done", interval=0.5)  # fmt: skip
 
 
+def held_on(agent: Agent, host: str) -> int:
+    """The sockets `host` holds, once its instances have counted any: a scenario may run first, just
+    after the feeders came online and before the instances' next heartbeat reports their sockets."""
+    wait_until(lambda: agent("sockets").get(host, 0) > 0, timeout=60, what=f"sockets counted on {host}", interval=1)
+    held: int = agent("sockets")[host]
+    return held
+
+
 def all_on(agent: Agent, host: str) -> None:
     """Every feeder's socket on `host` (its count may include the live page's)."""
     wait_until(lambda: agent("sockets").get(host, 0) >= FEEDERS, timeout=90, what=f"every feeder on {host}", interval=1)
@@ -98,8 +106,7 @@ def test_meals_and_feed_now_reach_feeders_on_both_hosts_exactly_once(
 def test_draining_web1_moves_its_feeders_to_web2_and_no_meal_is_lost_or_doubled(
     cluster: Cluster, agent: Agent, feeders: Feeders, live_page: LivePage
 ) -> None:
-    on_web1 = agent("sockets")["web1"]
-    assert on_web1 > 0
+    assert held_on(agent, "web1") > 0
     ups = cluster.balancer_says("web1", "UP")
     assert agent("drain", host="web1") >= 1
     # Out of the pool on its readiness, its sockets closed with 1001: its feeders come back through the
@@ -113,7 +120,7 @@ def test_draining_web1_moves_its_feeders_to_web2_and_no_meal_is_lost_or_doubled(
 def test_kill_9_of_web2_moves_its_feeders_to_web1_and_no_meal_is_lost_or_doubled(
     cluster: Cluster, agent: Agent, feeders: Feeders, live_page: LivePage
 ) -> None:
-    assert agent("sockets").get("web2", 0) > 0
+    assert held_on(agent, "web2") > 0
     ups = cluster.balancer_says("web2", "UP")
     cluster.kill("web2")
     all_on(agent, "web1")
