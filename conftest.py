@@ -128,6 +128,13 @@ def celery_worker(_celery_worker: CeleryWorker, transactional_db: None) -> Celer
     return _celery_worker
 
 
+@pytest.fixture
+def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
+    """The module's own live server (its `_web_server` fixture, set up once), checked alive for each test."""
+    _web_server.check_alive()
+    return _web_server
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, once per test module (Playwright's sync API)."""

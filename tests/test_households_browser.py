@@ -51,12 +51,6 @@ def _web_server(_mail: tuple[SmtpServer, CeleryWorker, str], process_logs: Path)
 
 
 @pytest.fixture
-def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
-    _web_server.check_alive()
-    return _web_server
-
-
-@pytest.fixture
 def person(browser: Browser) -> Iterator[Callable[[], Page]]:
     """A page in a browser context of its own (its own cookies: one person each)."""
     contexts = []

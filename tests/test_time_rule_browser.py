@@ -100,12 +100,6 @@ def _web_server(django_db_setup: None, process_logs: Path) -> Iterator[AsgiServe
 
 
 @pytest.fixture
-def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
-    _web_server.check_alive()
-    return _web_server
-
-
-@pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(timezone_id=BROWSER_ZONE, locale="en-US")
     context.set_default_timeout(TIMEOUT)

@@ -62,12 +62,6 @@ def _web_server(_mail: tuple[SmtpServer, CeleryWorker, str], process_logs: Path)
     server.stop()
 
 
-@pytest.fixture
-def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
-    _web_server.check_alive()
-    return _web_server
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

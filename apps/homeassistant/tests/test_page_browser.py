@@ -35,12 +35,6 @@ def _web_server(django_db_setup: None, process_logs: Path) -> Iterator[AsgiServe
     server.stop()
 
 
-@pytest.fixture
-def server(_web_server: AsgiServer, transactional_db: None) -> AsgiServer:
-    _web_server.check_alive()
-    return _web_server
-
-
 def page_of(browser: Browser, server: AsgiServer, user: User) -> Page:
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
