@@ -7,6 +7,12 @@ holder on every tick, at least every few seconds); a beat that does not hold
 it sends nothing and asks again shortly, so it takes over within
 BEAT_LOCK_TTL seconds of the holder's death. The jobs stay safe without it
 (the dispatcher's rows decide), so the lock keeps duplicates off the broker.
+
+It also makes SIGTERM stop beat for sure: celery's handler closes the
+scheduler and then raises SystemExit wherever the main thread happens to be.
+When that is a finalizer (a garbage-collected connection pool's __del__),
+Python prints "Exception ignored" and beat would tick on, holding the lock,
+until its supervisor kills it. A closed scheduler ends the loop itself.
 """
 
 from __future__ import annotations
@@ -42,11 +48,12 @@ class BeatLock:
         self.ttl = ttl
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.held = False
+        self.client = redis_client()  # one pool for the process's life, not one per tick
 
     def hold(self) -> bool:
         """Take or renew the lock; False when another beat holds it or Redis cannot be reached."""
         try:
-            held = bool(redis_client().eval(TAKE_OR_RENEW, 1, LOCK_KEY, self.token, self.ttl * 1000))
+            held = bool(self.client.eval(TAKE_OR_RENEW, 1, LOCK_KEY, self.token, self.ttl * 1000))
         except redis.RedisError as exc:
             logger.warning("beat lock: Redis unreachable (%s); sending nothing", exc)
             held = False
@@ -60,7 +67,7 @@ class BeatLock:
     def release(self) -> None:
         if self.held:
             with contextlib.suppress(redis.RedisError):  # it expires on its own
-                redis_client().eval(RELEASE, 1, LOCK_KEY, self.token)
+                self.client.eval(RELEASE, 1, LOCK_KEY, self.token)
             self.held = False
 
 
@@ -74,13 +81,17 @@ def _announce() -> None:
 class LockedDatabaseScheduler(DatabaseScheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.lock = BeatLock(ttl=settings.BEAT_LOCK_TTL)
+        self.closed = False
         super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
+        if self.closed:  # stopping: beat's loop ends on SystemExit (see the module's docstring)
+            raise SystemExit
         if not self.lock.hold():
             return float(min(self.max_interval, settings.BEAT_LOCK_TTL / 3))
         return float(super().tick(*args, **kwargs))
 
     def close(self) -> None:
+        self.closed = True
         super().close()
         self.lock.release()

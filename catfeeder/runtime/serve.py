@@ -24,6 +24,7 @@ WEB_DRAIN = 8  # seconds uvicorn lets in-flight requests finish after SIGTERM
 WORKER_STOP = 10  # seconds a worker may take to finish its running task
 PING_PATIENCE = 60.0  # seconds serve waits for the first worker pong
 BRIDGE_STOP = 5  # seconds the Home Assistant bridge may take to say "offline" and disconnect
+BEAT_STOP = 8  # seconds: a tick (up to beat's 5 s max interval) and the schedule's last save
 # What each --role runs. "all" is the whole group on one host (make run); the others split it
 # over hosts that share PostgreSQL and Redis (docs/deploy.md). The bridge is a role of its own:
 # it must run once per deployment (two would obey each press twice) and has no lock to stand by on.
@@ -224,7 +225,8 @@ class ServeCommand(BaseCommand):
             worker = [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(options["concurrency"])]
             specs.append(ChildSpec("worker", worker, stop_stage=1, stop_timeout=WORKER_STOP))
         if "beat" in parts:
-            specs.append(ChildSpec("beat", [*celery, "beat", "--loglevel", "INFO"], stop_stage=1, stop_timeout=5))
+            beat = [*celery, "beat", "--loglevel", "INFO"]
+            specs.append(ChildSpec("beat", beat, stop_stage=1, stop_timeout=BEAT_STOP))
         for n, (web, fd) in enumerate(zip(webs, fds, strict=True), start=1):
             name = "web" if count == 1 else f"web{n}"
             specs.append(ChildSpec(name, web, stop_stage=1, stop_timeout=WEB_DRAIN + 2, pass_fds=(fd,)))
