@@ -27,6 +27,7 @@ from apps.feeders.services.access import feeder_access_check
 from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
 from apps.feeders.services.pets import pet_allowance_hold, pet_feed
 from apps.households.selectors import household_readers
+from apps.infra.db import write_transaction
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_open
 
@@ -74,7 +75,7 @@ def feed_command_deliver(*, command: FeedCommand) -> None:
 
 def feed_command_send(*, feeder: Feeder, command_id: int, now: dt.datetime | None = None) -> FeedCommand | None:
     """Mark an open command of `feeder` sent (once more); None if it is closed or not the feeder's."""
-    with transaction.atomic():
+    with write_transaction():
         sent = FeedCommand.objects.filter(pk=command_id, feeder=feeder, status__in=OPEN_COMMAND).update(
             status=CommandStatus.SENT, attempts=models.F("attempts") + 1, sent_at=now or timezone.now()
         )
@@ -91,7 +92,7 @@ def feed_command_complete(
 ) -> FeedCommand:  # fmt: skip
     """The device's CommandResult. Closing a closed command changes nothing."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         # The pet and who ordered it come along (the feeding needs them) but are not locked: pet_feed locks the pet.
         found = FeedCommand.objects.select_for_update(of=("self",)).select_related("pet", "ordered_by")
         command = found.filter(pk=command_id, feeder=feeder).first()

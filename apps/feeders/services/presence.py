@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.http import Http404
 from django.utils import timezone
 
@@ -61,7 +61,7 @@ _online: Batch[Feeder, list[int]] = Batch(_write_online)
 
 def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
     """The socket closed: offline, unless a newer socket of the same feeder is open."""
-    with transaction.atomic():
+    with write_transaction():
         gone = Feeder.objects.filter(pk=feeder.pk, connection_id=connection_id).update(
             is_online=False, connection_id=""
         )
@@ -123,7 +123,7 @@ def feeder_heartbeat(
     """A heartbeat also says the device has uploaded all it queued (it beats only once its queue is empty)."""
     now = now or timezone.now()
     fields = ["food_level_percent", "signal_dbm", "last_seen_at", "reported_at", "updated_at"]
-    with transaction.atomic():
+    with write_transaction():
         changed = food_level_percent != feeder.food_level_percent
         feeder.food_level_percent, feeder.signal_dbm = food_level_percent, signal_dbm
         feeder.last_seen_at = feeder.reported_at = now
@@ -146,7 +146,7 @@ def visit_record(
     time of a visit it queued offline, corrected by its clock's offset."""
     pet = pet_for_beacon(feeder=feeder, beacon_mac=beacon_mac)
     when = device_time_correct(feeder=feeder, reported=seen_at, now=now or timezone.now())
-    with transaction.atomic():
+    with write_transaction():
         visit = Visit.objects.create(feeder=feeder, pet=pet, beacon_mac=beacon_mac, seen_at=when.at)
         events.visit_recorded(visit, household_id=feeder.household_id)
     return visit
@@ -160,7 +160,7 @@ def feeders_offline_detect(*, now: dt.datetime | None = None) -> int:
     """
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.FEEDER_OFFLINE_AFTER)
     stale = list(Feeder.objects.filter(is_online=True, last_seen_at__lt=cutoff))
-    with transaction.atomic():
+    with write_transaction():
         for feeder in stale:
             Feeder.objects.filter(pk=feeder.pk, connection_id=feeder.connection_id).update(
                 is_online=False, connection_id=""
