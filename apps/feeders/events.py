@@ -101,9 +101,16 @@ def command_changed(command: FeedCommand, *, household_id: int) -> None:
 
 def command_completed(command: FeedCommand, *, fed: FeedEvent | None, household_id: int) -> None:
     """A device's result: its CommandStatus and the feeding it recorded, in one send after commit."""
-    messages: list[Message] = [command_status(command)]
-    if fed is not None:
-        messages.append(fed_message(fed))
+    commands_completed([(command, fed)], household_id=household_id)
+
+
+def commands_completed(results: list[tuple[FeedCommand, FeedEvent | None]], *, household_id: int) -> None:
+    """command_completed of many results, in one send after commit."""
+    messages: list[Message] = []
+    for command, fed in results:
+        messages.append(command_status(command))
+        if fed is not None:
+            messages.append(fed_message(fed))
     _after_commit([household_push(household_id, message) for message in messages])
 
 

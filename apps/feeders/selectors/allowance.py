@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -42,17 +43,18 @@ def _period(pet: Pet, now: dt.datetime) -> Period:
 
 def pet_allowance(*, pet: Pet, now: dt.datetime | None = None, answering: FeedCommand | None = None) -> Allowance:
     """What the pet has eaten in its current period, what open commands will give, and what is left."""
-    return pets_allowances(pets=[pet], at={pet.pk: now or timezone.now()}, answering=answering)[pet.pk]
+    answered = () if answering is None else (answering.pk,)
+    return pets_allowances(pets=[pet], at={pet.pk: now or timezone.now()}, answering=answered)[pet.pk]
 
 
 def pets_allowances(
-    *, pets: list[Pet], at: dict[int, dt.datetime], answering: FeedCommand | None = None
+    *, pets: list[Pet], at: dict[int, dt.datetime], answering: Collection[int] = ()
 ) -> dict[int, Allowance]:
     """The allowance of many pets, each at its own instant, in two queries (the dispatcher's batch).
 
     Each gram counts once: as eaten when its FeedEvent exists, as promised while
-    its command is open without one. `answering` is the command whose own
-    feeding is being checked: it is not a promise against itself. An open
+    its command is open without one. `answering` are the ids of the commands whose
+    own feedings are being checked: none is a promise against itself. An open
     command counts whatever its period: what it gives is recorded when it is
     answered, which is now or later.
     """
@@ -70,12 +72,12 @@ def pets_allowances(
     return {pet.pk: _allowance(pet, periods[pet.pk], eaten[pet.pk], promised.get(pet.pk, 0)) for pet in pets}
 
 
-def _promised(pet_ids: list[int], *, answering: FeedCommand | None) -> dict[int, int]:
+def _promised(pet_ids: list[int], *, answering: Collection[int]) -> dict[int, int]:
     open_commands = FeedCommand.objects.filter(
         pet_id__in=pet_ids, status__in=OPEN_COMMAND, feed_events__isnull=True
     ).order_by()
-    if answering is not None:
-        open_commands = open_commands.exclude(pk=answering.pk)
+    if answering:
+        open_commands = open_commands.exclude(pk__in=answering)
     rows = open_commands.values("pet_id").annotate(grams=Sum("grams")).values_list("pet_id", "grams")
     return {pet_id: grams or 0 for pet_id, grams in rows}
 

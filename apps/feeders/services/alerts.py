@@ -8,6 +8,7 @@ incidents and mails their owners, and knows nothing of feeders.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Q, Value
@@ -21,7 +22,7 @@ from apps.feeders.selectors.allowance import pet_allowance
 from apps.households.selectors import household_readers
 from apps.notifications.models import AlertKind
 from apps.notifications.selectors import alerts_open
-from apps.notifications.services import alert_close, alert_open
+from apps.notifications.services import alert_close, alert_open, alerts_close
 
 
 def meal_missed_alert(command: FeedCommand, *, now: dt.datetime) -> None:
@@ -64,7 +65,12 @@ def allowance_alert(command: FeedCommand, *, now: dt.datetime) -> None:
 def schedule_fed(*, command: FeedCommand, now: dt.datetime) -> None:
     """A scheduled meal was served: a missed-meal incident of its schedule is over."""
     if command.schedule_id is not None:
-        alert_close(kind=AlertKind.MEAL_MISSED, key=f"schedule:{command.schedule_id}", now=now)
+        schedules_fed(schedule_ids=[command.schedule_id], now=now)
+
+
+def schedules_fed(*, schedule_ids: Collection[int], now: dt.datetime) -> None:
+    """schedule_fed of many scheduled meals at once."""
+    alerts_close(kind=AlertKind.MEAL_MISSED, keys=[f"schedule:{pk}" for pk in schedule_ids], now=now)
 
 
 LOW_FOOD_HYSTERESIS = 10  # percentage points over ALERT_LOW_FOOD_PERCENT that end a low-food incident

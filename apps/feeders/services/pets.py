@@ -13,12 +13,13 @@ from apps.feeders import events
 from apps.feeders.errors import AllowanceExceeded, InvalidReference
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet, Visit
 from apps.feeders.selectors.access import pet_may_use_feeder
-from apps.feeders.selectors.allowance import FeedDecision, pet_allowance, pet_may_feed
+from apps.feeders.selectors.allowance import Allowance, FeedDecision, pet_allowance, pet_may_feed
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.device_clock import device_time_correct
 from apps.feeders.services.rows import fields_apply, row_save
 from apps.feeders.services.schedule_sync import feeder_schedule_changed
 from apps.households.models import Household
+from apps.infra.db import write_transaction
 
 PET_FIELDS = frozenset(
     {"name", "beacon", "breed", "birth_date", "weight_grams", "microchip_id", "allowance_grams",
@@ -67,12 +68,20 @@ def pet_allowance_hold(*, pet: Pet, grams: int, at: dt.datetime, answering: Feed
     """
     locked = Pet.objects.select_for_update().get(pk=pet.pk)
     allowance = pet_allowance(pet=locked, now=at, answering=answering)
-    if not allowance.allows(grams):
-        raise AllowanceExceeded(
-            pet_name=locked.name, grams=grams, eaten=allowance.eaten_grams, promised=allowance.promised_grams,
-            allowance=allowance.allowance_grams, period_end=allowance.period_end, zone=locked.time_zone,
-        )  # fmt: skip
+    refusal = allowance_refusal(pet=locked, grams=grams, allowance=allowance)
+    if refusal is not None:
+        raise refusal
     return locked
+
+
+def allowance_refusal(*, pet: Pet, grams: int, allowance: Allowance) -> AllowanceExceeded | None:
+    """Why `grams` may not be fed against `allowance`, or None when they may."""
+    if allowance.allows(grams):
+        return None
+    return AllowanceExceeded(
+        pet_name=pet.name, grams=grams, eaten=allowance.eaten_grams, promised=allowance.promised_grams,
+        allowance=allowance.allowance_grams, period_end=allowance.period_end, zone=pet.time_zone,
+    )  # fmt: skip
 
 
 def pet_feed(
@@ -97,7 +106,7 @@ def pet_feed(
     if feeder.household_id != pet.household_id:
         raise InvalidReference("feeder_id", "feeder")
     at = at or timezone.now()
-    with transaction.atomic():
+    with write_transaction():
         Pet.objects.select_for_update().get(pk=pet.pk)  # a repeated event, too, waits for the first
         if event_id is not None:
             repeated = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).first()
@@ -141,7 +150,7 @@ def feeder_fed(
     if pet is None:
         raise InvalidReference("beacon_mac", "collar tag")
     when = device_time_correct(feeder=feeder, reported=fed_at, now=now or timezone.now())
-    with transaction.atomic():
+    with write_transaction():
         repeat = FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists()
         event = pet_feed(
             pet=pet, feeder=feeder, grams=grams, source=FeedSource.DEVICE, event_id=event_id, at=when.at,
