@@ -65,7 +65,8 @@ def _feeder(context: Context) -> Feeder:
 
 def _feeder_held(context: Context) -> Feeder:
     """The feeder row the socket read at sign-in, else read now. Only for a handler whose write
-    checks the row is still there (the Hello batch does): the row is as old as the connection."""
+    checks the row is still there (the Hello batch does): the row is as old as the connection,
+    but for what this socket's Hello and Heartbeat wrote on it (the clock's offset among them)."""
     held = context.held
     if isinstance(held, Feeder) and held.pk == context.caller.id:
         return held
@@ -110,8 +111,8 @@ def heartbeat(message: Heartbeat, context: Context) -> Ack:
         raise MessageError(
             "unauthenticated", "This device token is no longer valid.", status=401, close=CLOSE_UNAUTHENTICATED
         )
-    presence_services.feeder_heartbeat(
-        feeder=_feeder(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm,
+    presence_services.feeder_heartbeat(  # locks the row: 404 once removed
+        feeder=_feeder_held(context), food_level_percent=message.food_level_percent, signal_dbm=message.signal_dbm,
         device_time=message.device_time,
     )  # fmt: skip
     return Ack()
@@ -139,8 +140,8 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
 @registry.handler(Fed, replies=Ack, callers=DEVICES)
 def fed(message: Fed, context: Context) -> Ack:
     if message.slot is not None:  # a scheduled meal served on the device's own
-        offline_services.feeder_slot_fed(
-            feeder=_feeder(context), slot=message.slot, grams=message.grams, event_id=message.event_id,
+        offline_services.feeder_slot_fed(  # a removed feeder's schedules went with it: InvalidReference
+            feeder=_feeder_held(context), slot=message.slot, grams=message.grams, event_id=message.event_id,
             fed_at=message.fed_at,
         )  # fmt: skip
     elif message.beacon_mac is not None:

@@ -19,21 +19,21 @@ after MEAL_LOCAL_REPORT_WAIT. A slot marked missed that the feeder reports later
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.feeders import events
-from apps.feeders.errors import AllowanceExceeded, InvalidReference
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, FeedSource, MealSchedule, Pet
-from apps.feeders.services.alerts import meal_missed_alert, schedule_fed
-from apps.feeders.services.device_clock import device_time_correct
-from apps.feeders.services.pets import pet_feed
-from apps.feeders.slots import SlotRef, slot_instant, slot_parse
+from apps.feeders.errors import InvalidReference
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder
+from apps.feeders.services.alerts import meal_missed_alert
+from apps.feeders.services.slots_fed import SlotFed, slots_fed_write
+from apps.feeders.slots import slot_parse
 from apps.households.selectors import household_readers
+from apps.infra.batch import Batch
+from apps.infra.db import write_transaction
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
 
@@ -41,13 +41,14 @@ from apps.notifications.services import alert_close, alert_open
 def feeder_schedule_ack(*, feeder: Feeder, version: int, now: dt.datetime | None = None) -> None:
     """The device holds `version` and has uploaded everything it queued before: tell the owner what it fed."""
     now = now or timezone.now()
-    Feeder.objects.filter(pk=feeder.pk).update(schedule_acked_version=version, reported_at=now)
-    local_meals_tell(feeder=feeder, now=now)
+    with write_transaction():
+        Feeder.objects.filter(pk=feeder.pk).update(schedule_acked_version=version, reported_at=now)
+        local_meals_tell(feeder=feeder, now=now)
 
 
 def local_meals_tell(*, feeder: Feeder, now: dt.datetime) -> int:
     """The notice "feeder was offline, it fed N meals on its own", once per reconnection that brought any."""
-    with transaction.atomic():
+    with write_transaction():
         row = Feeder.objects.select_for_update().filter(pk=feeder.pk, local_meals_untold__gt=0).first()
         if row is None:
             return 0
@@ -71,60 +72,20 @@ def local_meals_tell(*, feeder: Feeder, now: dt.datetime) -> int:
 def feeder_slot_fed(
     *, feeder: Feeder, slot: str, grams: int, event_id: str, fed_at: dt.datetime | None, now: dt.datetime | None = None
 ) -> FeedCommand:
-    """The device served a scheduled meal on its own: its slot is done, once, whoever reports it how often."""
-    now = now or timezone.now()
+    """The device served a scheduled meal on its own: its slot is done, once, whoever reports it how often.
+
+    Recorded with the uploads of other threads that arrive meanwhile (slots_fed.py has the rules).
+    """
     ref = slot_parse(slot)
-    schedules = MealSchedule.objects.select_related("pet").filter(feeder=feeder)
-    schedule = None if ref is None else schedules.filter(pk=ref.schedule_id).first()
-    if ref is None or schedule is None:
+    if ref is None:
         raise InvalidReference("slot", "meal slot")
-    slot_at = slot_instant(ref, times=schedule.times, tz=ZoneInfo(schedule.time_zone))
-    when = device_time_correct(feeder=feeder, reported=fed_at, now=now, fallback=slot_at)
-    with transaction.atomic():
-        command = _slot_command(schedule, ref, slot_at=slot_at or when.at)
-        if command.status == CommandStatus.DONE or FeedEvent.objects.filter(feeder=feeder, event_id=event_id).exists():
-            return command  # served by a FeedNow, or this upload came before
-        command.status, command.local, command.grams_dispensed = CommandStatus.DONE, True, grams
-        command.completed_at, command.error = now, ""
-        fed = None
-        try:
-            fed = pet_feed(
-                pet=schedule.pet, feeder=feeder, grams=grams, source=FeedSource.SCHEDULE, event_id=event_id,
-                command=command, at=when.at, offline=True, clock_untrusted=not when.trusted,
-            )  # fmt: skip
-        except AllowanceExceeded as exc:  # dispensed already: done, but over the allowance it is not counted
-            command.error = exc.detail[:200]
-        command.save(update_fields=["status", "local", "grams_dispensed", "completed_at", "error"])
-        Feeder.objects.filter(pk=feeder.pk).update(local_meals_untold=models.F("local_meals_untold") + 1)
-        events.command_completed(command, fed=fed, household_id=feeder.household_id)
-        schedule_fed(command=command, now=now)  # a "missed" said of this schedule is over
-    return command
+    return _slots_fed.submit(
+        SlotFed(feeder=feeder, ref=ref, grams=grams, event_id=event_id, fed_at=fed_at, now=now or timezone.now())
+    )
 
 
-def _slot_command(schedule: MealSchedule, ref: SlotRef, *, slot_at: dt.datetime) -> FeedCommand:
-    """The slot's row, locked; written now if the dispatcher never got to it (so it never will)."""
-    # Locked in the order feed_command_complete locks (command, then pet in pet_feed); a new row
-    # takes the pet lock first, which the dispatcher takes before it writes: one of the two waits.
-    same_slot = models.Q(slot_key=ref.key) | models.Q(slot_at=slot_at)
-    found = FeedCommand.objects.select_for_update(of=("self",)).filter(same_slot, schedule=schedule)
-    command = found.first()
-    if command is not None:
-        return command
-    Pet.objects.select_for_update().get(pk=schedule.pet_id)
-    command = found.first()  # written by a dispatcher we waited for
-    if command is not None:
-        return command
-    command = FeedCommand(
-        feeder_id=schedule.feeder_id, pet_id=schedule.pet_id, grams=schedule.grams, source=FeedSource.SCHEDULE,
-        schedule=schedule, slot_at=slot_at, slot_key=ref.key, status=CommandStatus.UNREPORTED,
-        expires_at=slot_at + dt.timedelta(seconds=settings.MEAL_MISSED_GRACE),
-    )  # fmt: skip
-    try:
-        with transaction.atomic():
-            command.save()
-    except IntegrityError:  # SQLite's other writer, or a key the schedule's edit gave another instant
-        return found.get()
-    return command
+# A fleet back from an outage uploads its queues at once: recorded a batch at a time.
+_slots_fed: Batch[SlotFed, FeedCommand] = Batch(slots_fed_write)
 
 
 def slots_unreported_settle(*, now: dt.datetime | None = None) -> int:
@@ -132,7 +93,7 @@ def slots_unreported_settle(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     give_up = now - dt.timedelta(seconds=settings.MEAL_LOCAL_REPORT_WAIT)
     settled = 0
-    with transaction.atomic():
+    with write_transaction():
         stale = (
             FeedCommand.objects.select_for_update(of=("self",))
             .select_related("feeder", "pet", "schedule")
