@@ -90,14 +90,20 @@ async def feeder(url: str, token: str, uploads: list[dict[str, Any]], errors: di
             async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=WAIT) as ws:
                 now = dt.datetime.now(dt.UTC).isoformat()
                 hello = {"firmware": "bench", "capabilities": ["local_schedule"], "device_time": now}
+                beat = 30.0
                 for n, (kind, fields) in enumerate([("Hello", hello), *[("Fed", u) for u in uploads]]):
                     await ws.send(json.dumps({"type": kind, "id": str(n), **fields}))
                     while (reply := json.loads(await asyncio.wait_for(ws.recv(), WAIT))).get("id") != str(n):
                         pass  # pushes (FeedNow, ScheduleSync): answered by no one here
                     if reply["type"] == "Error":
                         errors[reply["code"]] = errors.get(reply["code"], 0) + 1
+                    beat = float(reply.get("heartbeat_interval", beat))  # in Welcome
                 await ws.send(json.dumps({"type": "ScheduleAck", "id": "ack", "version": 0}))
-                await asyncio.sleep(WAIT)  # stay online until the run ends (cancelled)
+                # Online until the run ends (cancelled), beating as a device does: a run slower than the
+                # server's silence timeout would otherwise see its feeders closed as silent.
+                for n in range(int(300 / beat) + 1):
+                    await asyncio.sleep(beat)
+                    await ws.send(json.dumps({"type": "Heartbeat", "id": f"beat{n}"}))
                 return
         except (OSError, TimeoutError) as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
@@ -105,7 +111,7 @@ async def feeder(url: str, token: str, uploads: list[dict[str, Any]], errors: di
 
 
 async def storm(
-    url: str, fleet: list[tuple[str, list[dict[str, Any]]]], pids: list[int], expected: int
+    url: str, fleet: list[tuple[str, list[dict[str, Any]]]], pids: list[int], expected: int, *, progress: bool
 ) -> dict[str, Any]:
     from asgiref.sync import sync_to_async
 
@@ -120,6 +126,8 @@ async def storm(
     recorded = online = 0
     while time.monotonic() - started < 300:
         recorded, online = await sync_to_async(counts)()
+        if progress and int((time.monotonic() - started) * 10) % 20 == 0:  # every 2 s
+            print(f"  {time.monotonic() - started:5.1f} s: recorded {recorded}, online {online}", flush=True)
         if recorded >= expected and online >= len(fleet):
             break
         await asyncio.sleep(0.1)
@@ -135,6 +143,7 @@ def main() -> None:
     parser.add_argument("--feeders", type=int, default=1000)
     parser.add_argument("--events", type=int, default=5, help="uploads queued per feeder")
     parser.add_argument("--workers", type=int, default=1, help="web processes on the one socket")
+    parser.add_argument("--progress", action="store_true", help="print the counts every 2 s")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -153,7 +162,8 @@ def main() -> None:
         try:
             wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health/live"), timeout=30, what="our server")
             url = f"ws://127.0.0.1:{port}/ws/device/"
-            result = asyncio.run(storm(url, fleet, [server.pid for server in web], args.feeders * args.events))
+            pids, expected = [server.pid for server in web], args.feeders * args.events
+            result = asyncio.run(storm(url, fleet, pids, expected, progress=args.progress))
         finally:
             web_servers_stop(listening, web)
         report(args, result, doubled())
