@@ -154,7 +154,7 @@ def fed(message: Fed, context: Context) -> Ack:
 
 @registry.handler(ScheduleAck, replies=Ack, callers=DEVICES)
 def schedule_ack(message: ScheduleAck, context: Context) -> Ack:
-    offline_services.feeder_schedule_ack(feeder=_feeder(context), version=message.version)
+    offline_services.feeder_schedule_ack(feeder=_feeder_held(context), version=message.version)
     return Ack()
 
 

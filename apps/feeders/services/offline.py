@@ -19,6 +19,8 @@ after MEAL_LOCAL_REPORT_WAIT. A slot marked missed that the feeder reports later
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -33,40 +35,67 @@ from apps.feeders.services.slots_fed import SlotFed, slots_fed_write
 from apps.feeders.slots import slot_parse
 from apps.households.selectors import household_readers
 from apps.infra.batch import Batch
-from apps.infra.db import write_transaction
+from apps.infra.db import rows_update, write_transaction
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
 
 
 def feeder_schedule_ack(*, feeder: Feeder, version: int, now: dt.datetime | None = None) -> None:
-    """The device holds `version` and has uploaded everything it queued before: tell the owner what it fed."""
-    now = now or timezone.now()
-    with write_transaction():
-        Feeder.objects.filter(pk=feeder.pk).update(schedule_acked_version=version, reported_at=now)
-        local_meals_tell(feeder=feeder, now=now)
+    """The device holds `version` and has uploaded everything it queued before: tell the owner what it fed.
+
+    Written with the acknowledgements of other threads that arrive meanwhile (a fleet back from an outage).
+    """
+    _acks.submit(ScheduleAcked(feeder=feeder, version=version, now=now or timezone.now()))
+
+
+@dataclass(frozen=True)
+class ScheduleAcked:
+    feeder: Feeder
+    version: int
+    now: dt.datetime
+
+
+def _write_acks(acks: Sequence[ScheduleAcked]) -> list[None | BaseException]:
+    latest = {ack.feeder.pk: ack for ack in acks}  # a device that acknowledged twice holds the last
+    for ack in latest.values():
+        ack.feeder.schedule_acked_version, ack.feeder.reported_at = ack.version, ack.now
+    rows_update([ack.feeder for ack in latest.values()], ["schedule_acked_version", "reported_at"])
+    feeders_local_meals_tell(feeder_ids=list(latest), now=acks[-1].now)
+    return [None] * len(acks)
+
+
+_acks: Batch[ScheduleAcked, None] = Batch(_write_acks)
 
 
 def local_meals_tell(*, feeder: Feeder, now: dt.datetime) -> int:
     """The notice "feeder was offline, it fed N meals on its own", once per reconnection that brought any."""
+    return feeders_local_meals_tell(feeder_ids=[feeder.pk], now=now).get(feeder.pk, 0)
+
+
+def feeders_local_meals_tell(*, feeder_ids: Collection[int], now: dt.datetime) -> dict[int, int]:
+    """local_meals_tell of many feeders: the meals told of, by feeder."""
     with write_transaction():
-        row = Feeder.objects.select_for_update().filter(pk=feeder.pk, local_meals_untold__gt=0).first()
-        if row is None:
-            return 0
-        told, row.local_meals_untold = row.local_meals_untold, 0
-        row.save(update_fields=["local_meals_untold"])
-        meals, name = ("1 meal" if told == 1 else f"{told} meals"), row.name
+        rows = list(Feeder.objects.select_for_update().filter(pk__in=feeder_ids, local_meals_untold__gt=0))
+        if rows:
+            Feeder.objects.filter(pk__in=[row.pk for row in rows]).update(local_meals_untold=0)
+        for row in rows:
+            _local_meals_notice(row, told=row.local_meals_untold, now=now)
+    return {row.pk: row.local_meals_untold for row in rows}
 
-        def detail(reader: User) -> str:
-            return (f"Your feeder {name} could not reach the server for a while. It fed {meals} on its own, "
-                    "as scheduled; they are in the history, marked as fed offline.")  # fmt: skip
 
-        # A notice, not an incident: the feeder-offline kind (the owner's switch for it counts), closed at once.
-        key = f"feeder:{row.pk}:local:{now.isoformat()}"
-        readers = household_readers(household_id=row.household_id)
-        subject = f"{name} was offline and fed {meals} on its own"
-        alert_open(readers=readers, kind=AlertKind.FEEDER_OFFLINE, key=key, subject=subject, detail=detail, now=now)
-        alert_close(kind=AlertKind.FEEDER_OFFLINE, key=key, now=now)
-    return told
+def _local_meals_notice(row: Feeder, *, told: int, now: dt.datetime) -> None:
+    meals, name = ("1 meal" if told == 1 else f"{told} meals"), row.name
+
+    def detail(reader: User) -> str:
+        return (f"Your feeder {name} could not reach the server for a while. It fed {meals} on its own, "
+                "as scheduled; they are in the history, marked as fed offline.")  # fmt: skip
+
+    # A notice, not an incident: the feeder-offline kind (the owner's switch for it counts), closed at once.
+    key = f"feeder:{row.pk}:local:{now.isoformat()}"
+    readers = household_readers(household_id=row.household_id)
+    subject = f"{name} was offline and fed {meals} on its own"
+    alert_open(readers=readers, kind=AlertKind.FEEDER_OFFLINE, key=key, subject=subject, detail=detail, now=now)
+    alert_close(kind=AlertKind.FEEDER_OFFLINE, key=key, now=now)
 
 
 def feeder_slot_fed(
