@@ -228,6 +228,7 @@ def _created_ids(commands: list[FeedCommand]) -> list[int]:
 
 
 def _alerts_for(commands: list[FeedCommand], *, now: dt.datetime) -> None:
+    commands = _written(commands)
     refused = [c for c in commands if c.status == CommandStatus.FAILED]
     for command in commands:
         if command.status == CommandStatus.MISSED:
@@ -237,3 +238,16 @@ def _alerts_for(commands: list[FeedCommand], *, now: dt.datetime) -> None:
     # A feeder that keeps its schedule would serve a refused slot itself once no FeedNow came.
     serve_alone = _local_schedule_feeders([c.feeder_id for c in refused])
     events.slots_skipped([c for c in refused if c.feeder_id in serve_alone])
+
+
+def _written(commands: list[FeedCommand]) -> list[FeedCommand]:
+    """The missed and refused commands of the batch that _insert wrote: a slot with a row already
+    (the feeder served it on its own before this tick) was skipped, and is not missed or refused."""
+    told = [c for c in commands if c.status in (CommandStatus.MISSED, CommandStatus.FAILED)]
+    if not told:
+        return []
+    rows = FeedCommand.objects.filter(
+        schedule_id__in={c.schedule_id for c in told}, slot_at__in={c.slot_at for c in told}
+    ).values_list("schedule_id", "slot_at", "status")
+    stored: dict[tuple[int | None, dt.datetime | None], str] = {(sid, at): status for sid, at, status in rows}
+    return [c for c in told if stored.get((c.schedule_id, c.slot_at)) == c.status]

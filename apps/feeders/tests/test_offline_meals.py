@@ -240,6 +240,25 @@ def test_a_slot_refused_over_the_allowance_is_told_to_the_feeder_so_it_does_not_
     assert pushed == {"type": "SlotSkip", "slot": KEY.format(meal.pk), "reason": "allowance_exceeded"}
 
 
+def test_a_slot_the_feeder_served_before_a_late_dispatcher_came_is_neither_refused_nor_skipped() -> None:
+    meal = local_meal(allowance=30, grams=20)
+    served(meal, fed_at=SLOT + dt.timedelta(seconds=5), now=SLOT + dt.timedelta(seconds=6))  # beat was late
+
+    async def feeder_socket() -> list[object]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(device_group(meal.feeder_id), channel)
+        await sync_to_async(dispatch)(SLOT + dt.timedelta(seconds=8))  # in the grace: 20 of 30 g eaten would refuse it
+        try:
+            return [await asyncio.wait_for(layer.receive(channel), 1)]
+        except TimeoutError:
+            return []
+
+    assert async_to_sync(feeder_socket)() == []  # no SlotSkip for a slot it served
+    assert FeedCommand.objects.get().status == CommandStatus.DONE
+    assert not Alert.objects.filter(kind=AlertKind.ALLOWANCE_REACHED).exists()
+
+
 def test_a_deleted_pets_meals_leave_the_feeders_schedule_in_a_new_version() -> None:
     meal = local_meal()
     before = Feeder.objects.get(pk=meal.feeder_id).schedule_version
