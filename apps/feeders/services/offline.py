@@ -75,12 +75,15 @@ def local_meals_tell(*, feeder: Feeder, now: dt.datetime) -> int:
 def feeders_local_meals_tell(*, feeder_ids: Collection[int], now: dt.datetime) -> dict[int, int]:
     """local_meals_tell of many feeders: the meals told of, by feeder."""
     with write_transaction():
-        rows = list(Feeder.objects.select_for_update().filter(pk__in=feeder_ids, local_meals_untold__gt=0))
+        # In id order, as the pets are locked: two batches sharing feeders never wait on each other in a circle.
+        untold = Feeder.objects.select_for_update().filter(pk__in=feeder_ids, local_meals_untold__gt=0)
+        rows = list(untold.order_by("pk"))
+        told = {row.pk: row.local_meals_untold for row in rows}
         if rows:
-            Feeder.objects.filter(pk__in=[row.pk for row in rows]).update(local_meals_untold=0)
+            Feeder.objects.filter(pk__in=told).update(local_meals_untold=0)
         for row in rows:
-            _local_meals_notice(row, told=row.local_meals_untold, now=now)
-    return {row.pk: row.local_meals_untold for row in rows}
+            _local_meals_notice(row, told=told[row.pk], now=now)
+    return told
 
 
 def _local_meals_notice(row: Feeder, *, told: int, now: dt.datetime) -> None:

@@ -64,14 +64,17 @@ class Upload:
 
 def slots_fed_write(batch: Sequence[SlotFed]) -> list[Result]:
     """Record each upload; per upload, its slot's command or the error to raise in its thread."""
-    results: list[Result] = [InvalidReference("slot", "meal slot")] * len(batch)
-    schedules = MealSchedule.objects.select_related("pet").in_bulk({fed.ref.schedule_id for fed in batch})
+    results: list[Result | None] = [None] * len(batch)
+    # The pets are read below, locked: the schedule's own join would read them twice.
+    schedules = MealSchedule.objects.in_bulk({fed.ref.schedule_id for fed in batch})
     rounds: list[list[Upload]] = []
     per_pet: Counter[int] = Counter()
     for index, fed in enumerate(batch):
         schedule = schedules.get(fed.ref.schedule_id)
         if schedule is None or schedule.feeder_id != fed.feeder.pk:
-            continue  # not this feeder's: the error above
+            # An exception of its own: each is raised in its upload's thread, with its own traceback.
+            results[index] = InvalidReference("slot", "meal slot")
+            continue
         slot_at = slot_instant(fed.ref, times=schedule.times, tz=ZoneInfo(schedule.time_zone))
         when = device_time_correct(feeder=fed.feeder, reported=fed.fed_at, now=fed.now, fallback=slot_at)
         turn = per_pet[schedule.pet_id]
@@ -82,7 +85,7 @@ def slots_fed_write(batch: Sequence[SlotFed]) -> list[Result]:
     for uploads in rounds:
         for upload, command in zip(uploads, _round_write(uploads), strict=True):
             results[upload.index] = command
-    return results
+    return [result for result in results if result is not None]  # every upload has one by now
 
 
 def _round_write(uploads: list[Upload]) -> list[FeedCommand]:
