@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import TestCase
 
 from apps.feeders.errors import InvalidReference
@@ -76,6 +76,8 @@ def test_uploads_from_many_threads_at_once_are_each_recorded_once() -> None:
             )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+        finally:
+            connection.close()  # this thread's own: the test database is dropped at the end
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(2 * len(meals))]
     for thread in threads:
