@@ -71,11 +71,14 @@ def slots_fed_write(batch: Sequence[SlotFed]) -> list[Result]:
     per_pet: Counter[int] = Counter()
     for index, fed in enumerate(batch):
         schedule = schedules.get(fed.ref.schedule_id)
-        if schedule is None or schedule.feeder_id != fed.feeder.pk:
+        try:
+            if schedule is None or schedule.feeder_id != fed.feeder.pk:
+                raise LookupError
+            slot_at = slot_instant(fed.ref, times=schedule.times, tz=ZoneInfo(schedule.time_zone))
+        except (LookupError, OverflowError):  # not this feeder's, or a day whose meal falls outside the calendar
             # An exception of its own: each is raised in its upload's thread, with its own traceback.
             results[index] = InvalidReference("slot", "meal slot")
             continue
-        slot_at = slot_instant(fed.ref, times=schedule.times, tz=ZoneInfo(schedule.time_zone))
         when = device_time_correct(feeder=fed.feeder, reported=fed.fed_at, now=fed.now, fallback=slot_at)
         turn = per_pet[schedule.pet_id]
         per_pet[schedule.pet_id] += 1

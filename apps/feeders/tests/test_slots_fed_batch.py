@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test import TestCase
 
 from apps.feeders.errors import InvalidReference
-from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent
+from apps.feeders.models import CommandStatus, FeedCommand, Feeder, FeedEvent, MealSchedule
 from apps.feeders.services import offline as offline_services
 from apps.feeders.services.slots_fed import SlotFed, slots_fed_write
 from apps.feeders.slots import slot_parse
@@ -89,3 +89,14 @@ def test_uploads_from_many_threads_at_once_are_each_recorded_once() -> None:
     assert FeedEvent.objects.count() == len(meals)
     assert set(Feeder.objects.values_list("local_meals_untold", flat=True)) == {1}
     assert set(FeedEvent.objects.values_list("fed_at", flat=True)) == {NOW}  # no clock time: the upload's
+
+
+def test_a_slot_whose_meal_falls_outside_the_calendar_is_an_invalid_reference_and_writes_nothing() -> None:
+    meal = local_meal(times=["07:30"])
+    MealSchedule.objects.filter(pk=meal.pk).update(time_zone="Asia/Tokyo")  # year 1's 07:30 there is year 0 in UTC
+    with pytest.raises(InvalidReference):
+        offline_services.feeder_slot_fed(
+            feeder=meal.feeder, slot=f"{meal.pk}.0@0001-01-01", grams=20, event_id="e", fed_at=None, now=NOW
+        )
+    assert not FeedCommand.objects.exists()
+    assert not FeedEvent.objects.exists()
