@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 
 from apps.api.messages import ANYONE, DEVICES, OWNERS, Caller, CallerKind, Context, MessageError, registry
-from apps.api.messages.dispatch import Error
+from apps.api.messages.dispatch import Error, run_plain
 from apps.api.messages.socket import CLOSE_UNAUTHENTICATED
 from apps.feeders import events
 from apps.feeders.errors import InvalidReference
-from apps.feeders.models import Feeder, FeedSource, Pet
+from apps.feeders.models import FeedCommand, Feeder, FeedSource, Pet
 from apps.feeders.principals import caller_feeder, caller_owner
 from apps.feeders.protocol import (
     Ack,
@@ -47,7 +48,10 @@ from apps.feeders.services import offline as offline_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
 from apps.feeders.services import schedule_sync as sync_services
+from apps.feeders.services.offline import ScheduleAcked
+from apps.feeders.services.slots_fed import SlotFed
 from apps.households.roles import Role
+from apps.infra.aio import Gather
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -71,6 +75,14 @@ def _feeder_held(context: Context) -> Feeder:
     if isinstance(held, Feeder) and held.pk == context.caller.id:
         return held
     return _feeder(context)
+
+
+async def _feeder_held_now(context: Context) -> Feeder:
+    """_feeder_held, for an async handler."""
+    held = context.held
+    if isinstance(held, Feeder) and held.pk == context.caller.id:
+        return held
+    return await run_plain(_feeder, context)
 
 
 def _user(context: Context) -> User:
@@ -137,24 +149,53 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
     )  # fmt: skip
 
 
+async def _slots_fed_record(uploads: list[SlotFed]) -> list[FeedCommand | BaseException]:
+    return await run_plain(offline_services.slots_fed_record, uploads)
+
+
+# A fleet back from an outage uploads its queues at once: the uploads that arrive together on this
+# process are recorded by one call in one thread, not each in a thread of its own.
+_slots_fed: Gather[SlotFed, FeedCommand | BaseException] = Gather(_slots_fed_record)
+
+
 @registry.handler(Fed, replies=Ack, callers=DEVICES)
-def fed(message: Fed, context: Context) -> Ack:
+async def fed(message: Fed, context: Context) -> Ack:
     if message.slot is not None:  # a scheduled meal served on the device's own
-        offline_services.feeder_slot_fed(  # a removed feeder's schedules went with it: InvalidReference
-            feeder=_feeder_held(context), slot=message.slot, grams=message.grams, event_id=message.event_id,
+        upload = offline_services.slot_fed(
+            feeder=await _feeder_held_now(context),
+            slot=message.slot,
+            grams=message.grams,
+            event_id=message.event_id,
             fed_at=message.fed_at,
-        )  # fmt: skip
+        )
+        recorded = await _slots_fed.submit(upload)  # a removed feeder's schedules went with it: InvalidReference
+        if isinstance(recorded, BaseException):
+            raise recorded
     elif message.beacon_mac is not None:
-        pet_services.feeder_fed(
-            feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id,
-            fed_at=message.fed_at, offline=message.local,
-        )  # fmt: skip
+        await run_plain(_fed_by_tag, message, context)
     return Ack()
 
 
+def _fed_by_tag(message: Fed, context: Context) -> None:
+    pet_services.feeder_fed(
+        feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id,
+        fed_at=message.fed_at, offline=message.local,
+    )  # fmt: skip
+
+
+async def _schedule_acks_record(acks: list[ScheduleAcked]) -> list[None | BaseException]:
+    return await run_plain(offline_services.schedule_acks_record, acks)
+
+
+_schedule_acks: Gather[ScheduleAcked, None | BaseException] = Gather(_schedule_acks_record)
+
+
 @registry.handler(ScheduleAck, replies=Ack, callers=DEVICES)
-def schedule_ack(message: ScheduleAck, context: Context) -> Ack:
-    offline_services.feeder_schedule_ack(feeder=_feeder_held(context), version=message.version)
+async def schedule_ack(message: ScheduleAck, context: Context) -> Ack:
+    ack = ScheduleAcked(feeder=await _feeder_held_now(context), version=message.version, now=timezone.now())
+    recorded = await _schedule_acks.submit(ack)  # with the others that arrive meanwhile (a fleet back at once)
+    if isinstance(recorded, BaseException):
+        raise recorded
     return Ack()
 
 

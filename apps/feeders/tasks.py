@@ -81,3 +81,10 @@ def feed_commands_reconcile_task() -> str:
     if result.resent or result.expired or result.missed:
         logger.info("feed commands: %s", summary)
     return summary
+
+
+# Acknowledged late: a worker killed here runs it again, and the counters it zeroes tell nobody twice.
+@shared_task(ignore_result=True, acks_late=True, name=offline.LOCAL_MEALS_TELL_TASK)
+def local_meals_tell_task(feeder_ids: list[int], at: str) -> None:
+    """Tell the owners of feeders that acknowledged their schedule what each fed on its own."""
+    offline.feeders_local_meals_tell(feeder_ids=feeder_ids, now=dt.datetime.fromisoformat(at))

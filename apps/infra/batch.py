@@ -89,26 +89,29 @@ class Batch(Generic[T, R]):
                     self.leading = False
 
     def write_all(self, batch: list[Slot[T, R]]) -> None:
-        try:
-            with write_transaction():
-                results = self.write([slot.item for slot in batch])
-        except Exception:  # noqa: BLE001 - the batch failed as a whole: each on its own tells whose fault
-            for slot in batch:
-                self.write_one(slot)
-            return
-        for slot, result in zip(batch, results, strict=True):
+        for slot, result in zip(batch, write_together(self.write, [slot.item for slot in batch]), strict=True):
             if isinstance(result, BaseException):
                 slot.error = result
             else:
                 slot.result = result
 
-    def write_one(self, slot: Slot[T, R]) -> None:
-        try:
-            with write_transaction():
-                [result] = self.write([slot.item])
-        except Exception as exc:  # noqa: BLE001 - raised in the slot's own thread
-            result = exc
-        if isinstance(result, BaseException):
-            slot.error = result
-        else:
-            slot.result = result
+
+def write_together(
+    write: Callable[[Sequence[T]], list[R | BaseException]], items: Sequence[T]
+) -> list[R | BaseException]:
+    """`write(items)` in one transaction; if that fails as a whole, each item again in one of its own,
+    so that one bad item fails only itself. One result per item: a value or the exception it raised."""
+    try:
+        with write_transaction():
+            return write(items)
+    except Exception:  # noqa: BLE001 - the batch failed as a whole: each on its own tells whose fault
+        return [_write_one(write, item) for item in items]
+
+
+def _write_one(write: Callable[[Sequence[T]], list[R | BaseException]], item: T) -> R | BaseException:
+    try:
+        with write_transaction():
+            [result] = write([item])
+    except Exception as exc:  # noqa: BLE001 - the item's own failure
+        return exc
+    return result

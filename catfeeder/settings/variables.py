@@ -209,7 +209,7 @@ VARIABLES: tuple[Variable, ...] = (
              "owner is told", MEALS),
     Variable("COMMAND_RECONCILE_INTERVAL", "int", 10, "seconds between reconciler runs (resends, expiry, missed "
              "slots)", MEALS),
-    Variable("FEED_COMMAND_QUEUE", "str", "", "Celery queue of the delivery tasks", MEALS,
+    Variable("FEED_COMMAND_QUEUE", "str", "", "Celery queue of the delivery tasks and the offline-meal notices", MEALS,
              shown="the default queue"),
     Variable("RETENTION_DAYS", "int", 365, "visits, feedings and closed commands older than this are deleted",
              MEALS),

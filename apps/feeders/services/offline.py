@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -34,18 +35,20 @@ from apps.feeders.services.alerts import meal_missed_alert
 from apps.feeders.services.slots_fed import SlotFed, slots_fed_write
 from apps.feeders.slots import slot_parse
 from apps.households.selectors import household_readers
-from apps.infra.batch import Batch
+from apps.infra.batch import write_together
 from apps.infra.db import rows_update, write_transaction
+from apps.notifications.mail import BROKER_RETRY_POLICY
 from apps.notifications.models import AlertKind
 from apps.notifications.services import alert_close, alert_open
 
+LOCAL_MEALS_TELL_TASK = "apps.feeders.tasks.local_meals_tell_task"
+
 
 def feeder_schedule_ack(*, feeder: Feeder, version: int, now: dt.datetime | None = None) -> None:
-    """The device holds `version` and has uploaded everything it queued before: tell the owner what it fed.
-
-    Written with the acknowledgements of other threads that arrive meanwhile (a fleet back from an outage).
-    """
-    _acks.submit(ScheduleAcked(feeder=feeder, version=version, now=now or timezone.now()))
+    """The device holds `version` and has uploaded everything it queued before: its owners are told what it fed."""
+    [result] = schedule_acks_record([ScheduleAcked(feeder=feeder, version=version, now=now or timezone.now())])
+    if isinstance(result, BaseException):
+        raise result
 
 
 @dataclass(frozen=True)
@@ -55,25 +58,43 @@ class ScheduleAcked:
     now: dt.datetime
 
 
+def schedule_acks_record(acks: Sequence[ScheduleAcked]) -> list[None | BaseException]:
+    """Acknowledgements that arrived together, in one transaction; per acknowledgement, None or its error.
+
+    If the broker refuses the notices' task, the acknowledgements fail, to be sent again: the meals
+    stay untold until then.
+    """
+    results = write_together(_write_acks, acks)
+    try:
+        local_meals_tell_later(feeder_ids={ack.feeder.pk for ack in acks}, now=acks[-1].now)
+    except Exception as exc:  # noqa: BLE001 - the broker's refusal, raised in each acknowledgement
+        return [exc for _ in results]
+    return results
+
+
 def _write_acks(acks: Sequence[ScheduleAcked]) -> list[None | BaseException]:
     latest = {ack.feeder.pk: ack for ack in acks}  # a device that acknowledged twice holds the last
     for ack in latest.values():
         ack.feeder.schedule_acked_version, ack.feeder.reported_at = ack.version, ack.now
     rows_update([ack.feeder for ack in latest.values()], ["schedule_acked_version", "reported_at"])
-    feeders_local_meals_tell(feeder_ids=list(latest), now=acks[-1].now)
     return [None] * len(acks)
 
 
-_acks: Batch[ScheduleAcked, None] = Batch(_write_acks)
-
-
-def local_meals_tell(*, feeder: Feeder, now: dt.datetime) -> int:
-    """The notice "feeder was offline, it fed N meals on its own", once per reconnection that brought any."""
-    return feeders_local_meals_tell(feeder_ids=[feeder.pk], now=now).get(feeder.pk, 0)
+def local_meals_tell_later(*, feeder_ids: Collection[int], now: dt.datetime) -> None:
+    """Have a worker tell the owners of those of these feeders that fed meals on their own, once their
+    queue is uploaded (local_meals_tell_task). In a fleet's reconnection the notices were most of the
+    web process's time; one task takes the lot. Raises when the broker refuses it."""
+    untold = sorted(Feeder.objects.filter(pk__in=feeder_ids, local_meals_untold__gt=0).values_list("pk", flat=True))
+    if not untold:
+        return
+    tell = current_app.signature(LOCAL_MEALS_TELL_TASK, kwargs={"feeder_ids": untold, "at": now.isoformat()})
+    queue = settings.FEED_COMMAND_QUEUE or current_app.conf.task_default_queue  # the feeders' tasks' queue
+    tell.apply_async(queue=queue, retry=True, retry_policy=BROKER_RETRY_POLICY)
 
 
 def feeders_local_meals_tell(*, feeder_ids: Collection[int], now: dt.datetime) -> dict[int, int]:
-    """local_meals_tell of many feeders: the meals told of, by feeder."""
+    """The notice "feeder was offline, it fed N meals on its own", once per reconnection that brought any:
+    the meals told of, by feeder."""
     with write_transaction():
         # In id order, as the pets are locked: two batches sharing feeders never wait on each other in a circle.
         untold = Feeder.objects.select_for_update().filter(pk__in=feeder_ids, local_meals_untold__gt=0)
@@ -108,16 +129,27 @@ def feeder_slot_fed(
 
     Recorded with the uploads of other threads that arrive meanwhile (slots_fed.py has the rules).
     """
+    [recorded] = slots_fed_record(
+        [slot_fed(feeder=feeder, slot=slot, grams=grams, event_id=event_id, fed_at=fed_at, now=now)]
+    )
+    if isinstance(recorded, BaseException):
+        raise recorded
+    return recorded
+
+
+def slot_fed(
+    *, feeder: Feeder, slot: str, grams: int, event_id: str, fed_at: dt.datetime | None, now: dt.datetime | None = None
+) -> SlotFed:
+    """An upload, to record with `slots_fed_record`: InvalidReference for a slot key that is no slot's."""
     ref = slot_parse(slot)
     if ref is None:
         raise InvalidReference("slot", "meal slot")
-    return _slots_fed.submit(
-        SlotFed(feeder=feeder, ref=ref, grams=grams, event_id=event_id, fed_at=fed_at, now=now or timezone.now())
-    )
+    return SlotFed(feeder=feeder, ref=ref, grams=grams, event_id=event_id, fed_at=fed_at, now=now or timezone.now())
 
 
-# A fleet back from an outage uploads its queues at once: recorded a batch at a time.
-_slots_fed: Batch[SlotFed, FeedCommand] = Batch(slots_fed_write)
+def slots_fed_record(uploads: Sequence[SlotFed]) -> list[FeedCommand | BaseException]:
+    """Record uploads that arrived together (feeder_slot_fed's rules): per upload, its slot's command or its error."""
+    return write_together(slots_fed_write, uploads)
 
 
 def slots_unreported_settle(*, now: dt.datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, Visit
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.commands import feed_command_send, feeder_commands_expire
 from apps.feeders.services.device_clock import clock_offset, device_time_correct
-from apps.feeders.services.offline import local_meals_tell
+from apps.feeders.services.offline import local_meals_tell_later
 from apps.infra.batch import Batch
 from apps.infra.db import lock_or_404, rows_update, write_transaction
 
@@ -113,8 +113,8 @@ def feeder_heartbeat(
         feeder.save(update_fields=fields)
         if changed:
             events.feeder_changed(feeder)
-        if feeder.local_schedule:
-            local_meals_tell(feeder=feeder, now=now)
+    if feeder.local_schedule:
+        local_meals_tell_later(feeder_ids=[feeder.pk], now=now)
     return feeder
 
 

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from celery.canvas import Signature
 from channels.layers import get_channel_layer
 from django.test import TestCase
 
@@ -196,6 +197,7 @@ def test_the_dispatcher_does_not_call_a_late_slot_of_such_a_feeder_missed() -> N
 
 
 # -- what the owner is told, what the feeder is sent -------------------------------------------------
+@pytest.mark.usefixtures("eager_tasks")
 def test_the_owner_hears_once_how_many_meals_the_feeder_served_on_its_own() -> None:
     meal = local_meal(times=["07:30", "08:00"], allowance=100)
     served(meal, now=SLOT + dt.timedelta(hours=2))
@@ -209,6 +211,35 @@ def test_the_owner_hears_once_how_many_meals_the_feeder_served_on_its_own() -> N
     notice = Alert.objects.get(kind=AlertKind.FEEDER_OFFLINE)
     assert notice.subject == f"{meal.feeder.name} was offline and fed 2 meals on its own"
     assert notice.closed_at is not None
+
+
+def refuse(*args: object, **kwargs: object) -> None:
+    raise ConnectionError("broker down")
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_an_acknowledgement_whose_notice_the_broker_refuses_fails_and_the_meals_stay_untold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    meal = local_meal()
+    served(meal, now=SLOT + dt.timedelta(hours=2))
+    with monkeypatch.context() as broker_down:
+        broker_down.setattr(Signature, "apply_async", refuse)
+        with pytest.raises(ConnectionError):  # the device is answered dependency_unavailable, and sends it again
+            offline_services.feeder_schedule_ack(feeder=meal.feeder, version=1, now=SLOT + dt.timedelta(hours=2))
+    assert not Alert.objects.exists()
+    assert Feeder.objects.get(pk=meal.feeder_id).local_meals_untold == 1
+    offline_services.feeder_schedule_ack(feeder=meal.feeder, version=1, now=SLOT + dt.timedelta(hours=3))
+    offline_services.feeder_schedule_ack(feeder=meal.feeder, version=1, now=SLOT + dt.timedelta(hours=4))
+    notice = Alert.objects.get(kind=AlertKind.FEEDER_OFFLINE)  # told once, when the broker took it
+    assert notice.subject == f"{meal.feeder.name} was offline and fed 1 meal on its own"
+
+
+def test_an_acknowledgement_with_nothing_untold_queues_no_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    meal = local_meal()
+    monkeypatch.setattr(Signature, "apply_async", refuse)  # would fail the acknowledgement if it queued one
+    offline_services.feeder_schedule_ack(feeder=meal.feeder, version=1, now=SLOT)
+    assert Feeder.objects.get(pk=meal.feeder_id).schedule_acked_version == 1
 
 
 def test_each_schedule_change_is_a_new_version_of_the_feeders_schedule() -> None:
