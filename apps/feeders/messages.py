@@ -47,7 +47,6 @@ from apps.feeders.services import devices as device_services
 from apps.feeders.services import offline as offline_services
 from apps.feeders.services import pets as pet_services
 from apps.feeders.services import presence as presence_services
-from apps.feeders.services import schedule_sync as sync_services
 from apps.feeders.services.offline import ScheduleAcked
 from apps.feeders.services.slots_fed import SlotFed
 from apps.households.roles import Role
@@ -100,13 +99,25 @@ def pair(message: Pair, context: Context) -> Paired:
 
 
 # -- devices -----------------------------------------------------------------------------------
+async def _hellos_record(feeders: list[Feeder]) -> list[ScheduleSync | None | BaseException]:
+    return await run_plain(presence_services.hellos_record, feeders)
+
+
+# A fleet signing in at once: the Hellos that arrive together are written, and their schedules
+# read, by one call in one thread.
+_hellos: Gather[Feeder, ScheduleSync | None | BaseException] = Gather(_hellos_record)
+
+
 @registry.handler(Hello, replies=Welcome, callers=DEVICES)
-def hello(message: Hello, context: Context) -> Welcome:
-    feeder = presence_services.feeder_hello(
-        feeder=_feeder_held(context), firmware=message.firmware, ip=message.ip, capabilities=message.capabilities,
-        device_time=message.device_time,
+async def hello(message: Hello, context: Context) -> Welcome:
+    feeder = presence_services.hello_note(
+        feeder=await _feeder_held_now(context), firmware=message.firmware, ip=message.ip,
+        capabilities=message.capabilities, device_time=message.device_time,
     )  # fmt: skip
-    if feeder.local_schedule and (sync := sync_services.feeder_schedule_sync(feeder_id=feeder.pk)):
+    sync = await _hellos.submit(feeder)
+    if isinstance(sync, BaseException):
+        raise sync
+    if sync is not None:
         context.push(sync)  # after Welcome, on this socket
     return Welcome(
         feeder_id=feeder.pk,
@@ -172,13 +183,13 @@ async def fed(message: Fed, context: Context) -> Ack:
         if isinstance(recorded, BaseException):
             raise recorded
     elif message.beacon_mac is not None:
-        await run_plain(_fed_by_tag, message, context)
+        await run_plain(_fed_by_tag, message, message.beacon_mac, context)
     return Ack()
 
 
-def _fed_by_tag(message: Fed, context: Context) -> None:
+def _fed_by_tag(message: Fed, beacon_mac: str, context: Context) -> None:
     pet_services.feeder_fed(
-        feeder=_feeder(context), beacon_mac=message.beacon_mac, grams=message.grams, event_id=message.event_id,
+        feeder=_feeder(context), beacon_mac=beacon_mac, grams=message.grams, event_id=message.event_id,
         fed_at=message.fed_at, offline=message.local,
     )  # fmt: skip
 

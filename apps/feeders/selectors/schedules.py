@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -62,8 +63,13 @@ def schedule_feeds_collar(*, feeder_id: int, beacon_mac: str) -> bool:
 
 def feeder_schedule(*, feeder_id: int) -> tuple[int, list[MealSchedule]] | None:
     """A feeder's schedule version and enabled meal schedules, if it keeps its schedule (else None)."""
-    version = Feeder.objects.filter(pk=feeder_id, local_schedule=True).values_list("schedule_version", flat=True)
-    found = version.first()
-    if found is None:
-        return None
-    return found, list(MealSchedule.objects.filter(feeder_id=feeder_id, enabled=True).order_by("pk"))
+    return feeders_schedule(feeder_ids=[feeder_id]).get(feeder_id)
+
+
+def feeders_schedule(*, feeder_ids: Collection[int]) -> dict[int, tuple[int, list[MealSchedule]]]:
+    """feeder_schedule of many feeders, by feeder: those that keep their schedule."""
+    versions = dict(Feeder.objects.filter(pk__in=feeder_ids, local_schedule=True).values_list("pk", "schedule_version"))
+    found: dict[int, tuple[int, list[MealSchedule]]] = {pk: (version, []) for pk, version in versions.items()}
+    for schedule in MealSchedule.objects.filter(feeder_id__in=versions, enabled=True).order_by("pk"):
+        found[schedule.feeder_id][1].append(schedule)
+    return found

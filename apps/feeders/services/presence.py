@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from apps.feeders import events
 from apps.feeders.models import OPEN_COMMAND, FeedCommand, Feeder, Visit
+from apps.feeders.protocol import ScheduleSync
 from apps.feeders.selectors.pets import pet_for_beacon
 from apps.feeders.services.commands import feed_command_send, feeder_commands_expire
 from apps.feeders.services.device_clock import clock_offset, device_time_correct
 from apps.feeders.services.offline import local_meals_tell_later
-from apps.infra.batch import Batch
+from apps.feeders.services.schedule_sync import feeders_schedule_sync
+from apps.infra.batch import Batch, write_together
 from apps.infra.db import lock_or_404, rows_update, write_transaction
 
 LOCAL_SCHEDULE = "local_schedule"  # the capability of a feeder that serves its schedule offline (offline.py)
@@ -53,8 +55,8 @@ def _write_online(feeders: Sequence[Feeder]) -> list[list[int] | BaseException]:
     return [open_ids.get(feeder.pk, []) for feeder in feeders]
 
 
-# A whole fleet signs in at once after a restart: its sockets' online marks and Hellos
-# are written a batch at a time (apps.infra.batch), not one transaction each.
+# A whole fleet signs in at once after a restart: its sockets' online marks are written a
+# batch at a time (apps.infra.batch), not one transaction each (its Hellos: hellos_record).
 _online: Batch[Feeder, list[int]] = Batch(_write_online)
 
 
@@ -74,12 +76,42 @@ def feeder_hello(
     device_time: dt.datetime | None = None, now: dt.datetime | None = None,
 ) -> Feeder:  # fmt: skip
     """What the device runs, what it can do (unknown capabilities are ignored) and how far off its clock is."""
+    hello = hello_note(
+        feeder=feeder, firmware=firmware, ip=ip, capabilities=capabilities, device_time=device_time, now=now
+    )
+    [result] = hellos_record([hello])
+    if isinstance(result, BaseException):
+        raise result
+    return feeder
+
+
+def hello_note(
+    *, feeder: Feeder, firmware: str, ip: str | None, capabilities: Sequence[str] = (),
+    device_time: dt.datetime | None = None, now: dt.datetime | None = None,
+) -> Feeder:  # fmt: skip
+    """feeder_hello's fields, set on the row for hellos_record to write."""
     now = now or timezone.now()
     feeder.firmware_version, feeder.last_ip, feeder.last_seen_at, feeder.updated_at = firmware, ip, now, now
     feeder.local_schedule = LOCAL_SCHEDULE in capabilities
     feeder.clock_offset = clock_offset(device_time=device_time, now=now)  # None: not measured on this connection
-    _hellos.submit(feeder)
     return feeder
+
+
+def hellos_record(feeders: Sequence[Feeder]) -> list[ScheduleSync | None | BaseException]:
+    """Hellos that arrived together (a fleet signing in at once), written in one transaction.
+
+    Per hello: the schedule of a feeder that keeps its schedule (ScheduleSync, to send after Welcome),
+    else None, or its error (Http404: the owner removed the feeder while it was connected).
+    """
+    results = write_together(_write_hellos, feeders)
+    keeping = [
+        feeder.pk for feeder, result in zip(feeders, results, strict=True) if result is None and feeder.local_schedule
+    ]
+    syncs = feeders_schedule_sync(feeder_ids=keeping) if keeping else {}
+    return [
+        result if isinstance(result, BaseException) else syncs.get(feeder.pk)
+        for feeder, result in zip(feeders, results, strict=True)
+    ]
 
 
 def _write_hellos(feeders: Sequence[Feeder]) -> list[None | BaseException]:
@@ -90,9 +122,6 @@ def _write_hellos(feeders: Sequence[Feeder]) -> list[None | BaseException]:
     events.feeders_changed(list(found.values()))
     # Not present: its owner removed it while the device was connected.
     return [None if feeder.pk in present else Http404("No Feeder matches the given query.") for feeder in feeders]
-
-
-_hellos: Batch[Feeder, None] = Batch(_write_hellos)
 
 
 def feeder_heartbeat(

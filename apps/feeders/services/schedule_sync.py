@@ -6,12 +6,14 @@ pet takes its schedules along), so that each of them can push the new version.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db import models, transaction
 
 from apps.feeders import events
 from apps.feeders.models import Feeder
 from apps.feeders.protocol import ScheduleSync
-from apps.feeders.selectors.schedules import feeder_schedule
+from apps.feeders.selectors.schedules import feeder_schedule, feeders_schedule
 
 
 def feeder_schedule_changed(*, feeder_id: int) -> None:
@@ -27,5 +29,11 @@ def feeder_schedule_changed(*, feeder_id: int) -> None:
 
 def feeder_schedule_sync(*, feeder_id: int) -> ScheduleSync | None:
     """What a feeder that keeps its schedule gets after Welcome; None for one that does not."""
-    found = feeder_schedule(feeder_id=feeder_id)
-    return None if found is None else events.schedule_sync(*found)
+    return feeders_schedule_sync(feeder_ids=[feeder_id]).get(feeder_id)
+
+
+def feeders_schedule_sync(*, feeder_ids: Collection[int]) -> dict[int, ScheduleSync]:
+    """feeder_schedule_sync of many feeders (those that keep their schedule), in two queries."""
+    return {
+        feeder_id: events.schedule_sync(*found) for feeder_id, found in feeders_schedule(feeder_ids=feeder_ids).items()
+    }
