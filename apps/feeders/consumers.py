@@ -50,6 +50,14 @@ async def _sign_in_all(tokens: list[str]) -> list[tuple[Caller, Feeder] | None]:
 sign_ins: Gather[str, tuple[Caller, Feeder] | None] = Gather(_sign_in_all)
 
 
+async def _connect_all(feeders: list[Feeder]) -> list[list[FeedCommand] | BaseException]:
+    return await run_plain(presence_services.feeders_connect, feeders)
+
+
+# Their online marks too: one call in one pool thread for the sockets that open together.
+connects: Gather[Feeder, list[FeedCommand] | BaseException] = Gather(_connect_all)
+
+
 class DeviceSocket(MessageSocket):
     """A feeder: its token in `Authorization: Bearer …`, or an Authenticate or Pair message first.
 
@@ -87,8 +95,13 @@ class DeviceSocket(MessageSocket):
         # The group was joined first, so a command created from now on is not missed;
         # one that comes both ways is sent once (sent_commands, under the lock).
         async with self.commands_lock:
-            connect = presence_services.feeder_connect
-            for command in await run_plain(connect, feeder=self.feeder, connection_id=self.connection_id):
+            assert self.feeder is not None  # noqa: S101 - become() read it
+            commands = await connects.submit(
+                presence_services.connect_note(feeder=self.feeder, connection_id=self.connection_id)
+            )
+            if isinstance(commands, BaseException):
+                raise commands
+            for command in commands:
                 await self.send_feed_now(command)
         # Offline after FEEDER_OFFLINE_AFTER seconds without a frame: the process's one wheel looks.
         wheel().watch(self, settings.FEEDER_OFFLINE_AFTER)

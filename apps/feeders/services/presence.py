@@ -17,7 +17,7 @@ from apps.feeders.services.commands import feed_command_send, feeder_commands_ex
 from apps.feeders.services.device_clock import clock_offset, device_time_correct
 from apps.feeders.services.offline import local_meals_tell_later
 from apps.feeders.services.schedule_sync import feeders_schedule_sync
-from apps.infra.batch import Batch, write_together
+from apps.infra.batch import write_together
 from apps.infra.db import lock_or_404, rows_update, write_transaction
 
 LOCAL_SCHEDULE = "local_schedule"  # the capability of a feeder that serves its schedule offline (offline.py)
@@ -31,15 +31,38 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
     The socket has joined the feeder's group before this: a command created
     after the batch's read reaches it as an event.
     """
-    now = now or timezone.now()
-    feeder.is_online, feeder.connection_id, feeder.last_seen_at = True, connection_id, now
-    open_ids = _online.submit(feeder)
+    [result] = feeders_connect([connect_note(feeder=feeder, connection_id=connection_id, now=now)])
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def connect_note(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> Feeder:
+    """feeder_connect's fields, set on the row for feeders_connect to write."""
+    feeder.is_online, feeder.connection_id, feeder.last_seen_at = True, connection_id, now or timezone.now()
+    return feeder
+
+
+def feeders_connect(feeders: Sequence[Feeder]) -> list[list[FeedCommand] | BaseException]:
+    """feeder_connect of sockets opened together (a fleet signing in at once after a restart): their
+    online marks in one transaction; per socket, its commands to send, or its error."""
+    results = write_together(_write_online, feeders)
+    return [
+        result if isinstance(result, BaseException) else _commands_to_send(feeder, result)
+        for feeder, result in zip(feeders, results, strict=True)
+    ]
+
+
+def _commands_to_send(feeder: Feeder, open_ids: list[int]) -> list[FeedCommand] | BaseException:
     if not open_ids:
         return []
-    with write_transaction():
-        feeder_commands_expire(feeder=feeder, now=now)  # only the still-valid ones go out
-        commands = [c for pk in open_ids if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
-    return commands
+    now = feeder.last_seen_at or timezone.now()  # connect_note's time
+    try:
+        with write_transaction():
+            feeder_commands_expire(feeder=feeder, now=now)  # only the still-valid ones go out
+            return [c for pk in open_ids if (c := feed_command_send(feeder=feeder, command_id=pk, now=now))]
+    except Exception as exc:  # noqa: BLE001 - this socket's own failure, not its batch's
+        return exc
 
 
 def _write_online(feeders: Sequence[Feeder]) -> list[list[int] | BaseException]:
@@ -53,11 +76,6 @@ def _write_online(feeders: Sequence[Feeder]) -> list[list[int] | BaseException]:
     for feeder_id, pk in found:
         open_ids.setdefault(feeder_id, []).append(pk)
     return [open_ids.get(feeder.pk, []) for feeder in feeders]
-
-
-# A whole fleet signs in at once after a restart: its sockets' online marks are written a
-# batch at a time (apps.infra.batch), not one transaction each (its Hellos: hellos_record).
-_online: Batch[Feeder, list[int]] = Batch(_write_online)
 
 
 def feeder_disconnect(*, feeder: Feeder, connection_id: str) -> None:
