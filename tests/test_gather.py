@@ -88,3 +88,17 @@ def test_a_call_takes_at_most_its_bound_of_items() -> None:
         return recorder.calls
 
     assert [len(call) for call in asyncio.run(run())] == [2, 2, 1]
+
+
+def test_an_item_answered_with_an_exception_raises_it_and_only_it() -> None:
+    async def handle(items: list[int]) -> list[int | BaseException]:
+        return [ValueError(f"bad {n}") if n == 2 else n * 10 for n in items]
+
+    async def run() -> list[object]:
+        gather: Gather[int, int] = Gather(handle)
+        return list(await asyncio.gather(*(gather.submit(n) for n in (1, 2, 3)), return_exceptions=True))
+
+    first, second, third = asyncio.run(run())
+    assert (first, third) == (10, 30)
+    assert isinstance(second, ValueError)
+    assert str(second) == "bad 2"

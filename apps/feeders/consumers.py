@@ -8,6 +8,7 @@ device, online state and the feed commands it has still to get.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,12 +51,8 @@ async def _sign_in_all(tokens: list[str]) -> list[tuple[Caller, Feeder] | None]:
 sign_ins: Gather[str, tuple[Caller, Feeder] | None] = Gather(_sign_in_all)
 
 
-async def _connect_all(feeders: list[Feeder]) -> list[list[FeedCommand] | BaseException]:
-    return await run_plain(presence_services.feeders_connect, feeders)
-
-
 # Their online marks too: one call in one pool thread for the sockets that open together.
-connects: Gather[Feeder, list[FeedCommand] | BaseException] = Gather(_connect_all)
+connects: Gather[Feeder, list[FeedCommand]] = Gather(functools.partial(run_plain, presence_services.feeders_connect))
 
 
 class DeviceSocket(MessageSocket):
@@ -96,12 +93,8 @@ class DeviceSocket(MessageSocket):
         # one that comes both ways is sent once (sent_commands, under the lock).
         async with self.commands_lock:
             assert self.feeder is not None  # noqa: S101 - become() read it
-            commands = await connects.submit(
-                presence_services.connect_note(feeder=self.feeder, connection_id=self.connection_id)
-            )
-            if isinstance(commands, BaseException):
-                raise commands
-            for command in commands:
+            note = presence_services.connect_note(feeder=self.feeder, connection_id=self.connection_id)
+            for command in await connects.submit(note):
                 await self.send_feed_now(command)
         # Offline after FEEDER_OFFLINE_AFTER seconds without a frame: the process's one wheel looks.
         wheel().watch(self, settings.FEEDER_OFFLINE_AFTER)

@@ -3,6 +3,7 @@ and decides nothing: it calls one service or selector and answers."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -99,13 +100,9 @@ def pair(message: Pair, context: Context) -> Paired:
 
 
 # -- devices -----------------------------------------------------------------------------------
-async def _hellos_record(feeders: list[Feeder]) -> list[ScheduleSync | None | BaseException]:
-    return await run_plain(presence_services.hellos_record, feeders)
-
-
 # A fleet signing in at once: the Hellos that arrive together are written, and their schedules
-# read, by one call in one thread.
-_hellos: Gather[Feeder, ScheduleSync | None | BaseException] = Gather(_hellos_record)
+# read, by one call in one pool thread.
+_hellos: Gather[Feeder, ScheduleSync | None] = Gather(functools.partial(run_plain, presence_services.hellos_record))
 
 
 @registry.handler(Hello, replies=Welcome, callers=DEVICES)
@@ -115,8 +112,6 @@ async def hello(message: Hello, context: Context) -> Welcome:
         capabilities=message.capabilities, device_time=message.device_time,
     )  # fmt: skip
     sync = await _hellos.submit(feeder)
-    if isinstance(sync, BaseException):
-        raise sync
     if sync is not None:
         context.push(sync)  # after Welcome, on this socket
     return Welcome(
@@ -160,13 +155,9 @@ def may_feed(message: MayFeed, context: Context) -> FeedDecision:
     )  # fmt: skip
 
 
-async def _slots_fed_record(uploads: list[SlotFed]) -> list[FeedCommand | BaseException]:
-    return await run_plain(offline_services.slots_fed_record, uploads)
-
-
 # A fleet back from an outage uploads its queues at once: the uploads that arrive together on this
-# process are recorded by one call in one thread, not each in a thread of its own.
-_slots_fed: Gather[SlotFed, FeedCommand | BaseException] = Gather(_slots_fed_record)
+# process are recorded by one call in one pool thread, not each in a thread of its own.
+_slots_fed: Gather[SlotFed, FeedCommand] = Gather(functools.partial(run_plain, offline_services.slots_fed_record))
 
 
 @registry.handler(Fed, replies=Ack, callers=DEVICES)
@@ -179,9 +170,7 @@ async def fed(message: Fed, context: Context) -> Ack:
             event_id=message.event_id,
             fed_at=message.fed_at,
         )
-        recorded = await _slots_fed.submit(upload)  # a removed feeder's schedules went with it: InvalidReference
-        if isinstance(recorded, BaseException):
-            raise recorded
+        await _slots_fed.submit(upload)  # a removed feeder's schedules went with it: InvalidReference
     elif message.beacon_mac is not None:
         await run_plain(_fed_by_tag, message, message.beacon_mac, context)
     return Ack()
@@ -194,19 +183,15 @@ def _fed_by_tag(message: Fed, beacon_mac: str, context: Context) -> None:
     )  # fmt: skip
 
 
-async def _schedule_acks_record(acks: list[ScheduleAcked]) -> list[None | BaseException]:
-    return await run_plain(offline_services.schedule_acks_record, acks)
-
-
-_schedule_acks: Gather[ScheduleAcked, None | BaseException] = Gather(_schedule_acks_record)
+_schedule_acks: Gather[ScheduleAcked, None] = Gather(
+    functools.partial(run_plain, offline_services.schedule_acks_record)
+)
 
 
 @registry.handler(ScheduleAck, replies=Ack, callers=DEVICES)
 async def schedule_ack(message: ScheduleAck, context: Context) -> Ack:
     ack = ScheduleAcked(feeder=await _feeder_held_now(context), version=message.version, now=timezone.now())
-    recorded = await _schedule_acks.submit(ack)  # with the others that arrive meanwhile (a fleet back at once)
-    if isinstance(recorded, BaseException):
-        raise recorded
+    await _schedule_acks.submit(ack)  # with the others that arrive meanwhile (a fleet back at once)
     return Ack()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -46,11 +46,12 @@ class Gather(Generic[T, R]):
     The first item to arrive while no call runs starts one; the items that come while it runs
     wait for the next, which takes them all. A storm of sign-ins made one thread hop and one
     database query each; gathered, a few dozen share one. `handle` returns one result per item,
-    in order; if it raises, every item of its call raises the same. A cancelled waiter only
-    stops waiting: the call it was part of still runs for the others.
+    in order: a value, or an exception that item's waiter raises (one item's own failure); if
+    `handle` raises, every item of its call raises the same. A cancelled waiter only stops
+    waiting: the call it was part of still runs for the others.
     """
 
-    def __init__(self, handle: Callable[[list[T]], Awaitable[list[R]]], *, most: int = 500) -> None:
+    def __init__(self, handle: Callable[[list[T]], Awaitable[Sequence[R | BaseException]]], *, most: int = 500) -> None:
         self.handle = handle
         self.most = most  # items per call: a bound on the query's size
         self.pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending[T, R]] = weakref.WeakKeyDictionary()
@@ -77,7 +78,11 @@ class Gather(Generic[T, R]):
                             future.set_exception(exc)
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
                         future.set_result(result)
         finally:
             pending.task = None

@@ -43,3 +43,10 @@ def _write_one(write: Write[T, R], item: T) -> R | BaseException:
     except Exception as exc:  # noqa: BLE001 - the item's own failure
         return exc
     return result
+
+
+def value(result: R | BaseException) -> R:
+    """A result of `write_together`: its value, or its exception raised (a caller of one item)."""
+    if isinstance(result, BaseException):
+        raise result
+    return result

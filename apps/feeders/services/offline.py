@@ -35,7 +35,7 @@ from apps.feeders.services.alerts import meal_missed_alert
 from apps.feeders.services.slots_fed import SlotFed, slots_fed_write
 from apps.feeders.slots import slot_parse
 from apps.households.selectors import household_readers
-from apps.infra.batch import write_together
+from apps.infra.batch import value, write_together
 from apps.infra.db import rows_update, write_transaction
 from apps.notifications.mail import BROKER_RETRY_POLICY
 from apps.notifications.models import AlertKind
@@ -46,9 +46,7 @@ LOCAL_MEALS_TELL_TASK = "apps.feeders.tasks.local_meals_tell_task"
 
 def feeder_schedule_ack(*, feeder: Feeder, version: int, now: dt.datetime | None = None) -> None:
     """The device holds `version` and has uploaded everything it queued before: its owners are told what it fed."""
-    [result] = schedule_acks_record([ScheduleAcked(feeder=feeder, version=version, now=now or timezone.now())])
-    if isinstance(result, BaseException):
-        raise result
+    value(schedule_acks_record([ScheduleAcked(feeder=feeder, version=version, now=now or timezone.now())])[0])
 
 
 @dataclass(frozen=True)
@@ -129,12 +127,8 @@ def feeder_slot_fed(
 
     Recorded with the uploads of other threads that arrive meanwhile (slots_fed.py has the rules).
     """
-    [recorded] = slots_fed_record(
-        [slot_fed(feeder=feeder, slot=slot, grams=grams, event_id=event_id, fed_at=fed_at, now=now)]
-    )
-    if isinstance(recorded, BaseException):
-        raise recorded
-    return recorded
+    upload = slot_fed(feeder=feeder, slot=slot, grams=grams, event_id=event_id, fed_at=fed_at, now=now)
+    return value(slots_fed_record([upload])[0])
 
 
 def slot_fed(

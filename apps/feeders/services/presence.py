@@ -17,7 +17,7 @@ from apps.feeders.services.commands import feed_command_send, feeder_commands_ex
 from apps.feeders.services.device_clock import clock_offset, device_time_correct
 from apps.feeders.services.offline import local_meals_tell_later
 from apps.feeders.services.schedule_sync import feeders_schedule_sync
-from apps.infra.batch import write_together
+from apps.infra.batch import value, write_together
 from apps.infra.db import lock_or_404, rows_update, write_transaction
 
 LOCAL_SCHEDULE = "local_schedule"  # the capability of a feeder that serves its schedule offline (offline.py)
@@ -31,10 +31,7 @@ def feeder_connect(*, feeder: Feeder, connection_id: str, now: dt.datetime | Non
     The socket has joined the feeder's group before this: a command created
     after the batch's read reaches it as an event.
     """
-    [result] = feeders_connect([connect_note(feeder=feeder, connection_id=connection_id, now=now)])
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    return value(feeders_connect([connect_note(feeder=feeder, connection_id=connection_id, now=now)])[0])
 
 
 def connect_note(*, feeder: Feeder, connection_id: str, now: dt.datetime | None = None) -> Feeder:
@@ -97,9 +94,7 @@ def feeder_hello(
     hello = hello_note(
         feeder=feeder, firmware=firmware, ip=ip, capabilities=capabilities, device_time=device_time, now=now
     )
-    [result] = hellos_record([hello])
-    if isinstance(result, BaseException):
-        raise result
+    value(hellos_record([hello])[0])
     return feeder
 
 
